@@ -1,0 +1,123 @@
+// Typed hub configuration. Built once by LoadConfig() from one YAML file, checked completely, then
+// immutable: the per-event path only ever sees a const Config.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace channelhub::config {
+
+using Millis = std::chrono::milliseconds;
+
+// One problem found in a configuration file: "hub.yaml:12:5: sources.webshop.auth.secret: message".
+struct Diagnostic {
+  std::string file;
+  int line = 0;    // 1-based; 0 when unknown
+  int column = 0;  // 1-based; 0 when unknown
+  std::string key; // dotted path of the key, e.g. "destinations.erp.retry.initial"
+  std::string message;  // says what was found and what was expected
+
+  std::string ToString() const;
+};
+
+struct ListenAddress {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;  // 0 = an ephemeral port (tests)
+};
+
+struct ServerSettings {
+  ListenAddress listen;
+  int threads = 0;                     // 0 = number of cores
+  std::size_t body_limit = 1 << 20;    // bytes of one request body; larger is answered 413
+  Millis read_timeout{10000};          // for reading one request (header and body)
+  Millis idle_timeout{60000};          // keep-alive: how long an idle connection stays open
+  std::size_t max_connections = 1024;  // beyond this, new connections are closed at once
+};
+
+struct JournalSettings {
+  std::size_t max_batch = 512;       // appends that share one transaction at most
+  std::size_t queue_limit = 10000;   // appends waiting for the writer; beyond: 503 + Retry-After
+  bool synchronous_full = true;      // true: fsync on every commit (durable across power loss)
+};
+
+struct SourceAuth {
+  enum class Kind { kNone, kBearer, kHmacSha256 };
+  enum class Encoding { kHex, kBase64 };
+  Kind kind = Kind::kNone;
+  std::string token;    // kBearer: the expected token (resolved secret)
+  std::string secret;   // kHmacSha256: the key (resolved secret)
+  std::string header;   // kHmacSha256: the header carrying the signature, e.g. X-Shopify-Hmac-Sha256
+  Encoding encoding = Encoding::kHex;
+  std::string prefix;   // kHmacSha256: a prefix stripped from the header value, e.g. "sha256="
+};
+
+struct SourceConfig {
+  std::string name;           // the key under sources:, also the URL: POST /webhooks/<name>
+  std::string connector;      // e.g. "shopify", "generic"
+  std::string mapping;        // mapping reference, e.g. "builtin:shopify.order"
+  SourceAuth auth;
+  std::string event_id_header;  // take the event id from this header (e.g. X-Shopify-Event-Id)
+  std::string event_id_field;   // or from this JSON Pointer into the body (e.g. /id)
+  int line = 0;                 // where the source is declared in the file
+};
+
+struct RetryPolicy {
+  Millis initial{1000};
+  Millis max{600000};
+  Millis max_age{86400000};  // after this age an undelivered event goes to the dead letters
+  double multiplier = 2.0;
+};
+
+struct DestinationConfig {
+  enum class Type { kFile, kHttp };
+  std::string name;
+  Type type = Type::kFile;
+  std::string path;                              // kFile: JSON-lines file (created with its dirs)
+  std::string url;                               // kHttp: http:// or https:// URL
+  std::map<std::string, std::string> headers;    // kHttp: extra request headers (resolved)
+  Millis timeout{10000};                         // kHttp: one attempt, connect to last byte
+  RetryPolicy retry;
+  int line = 0;
+};
+
+struct RouteConfig {
+  std::vector<std::string> from;   // source names, or "*"
+  std::vector<std::string> types;  // event type patterns without the "com.channelhub." prefix:
+                                   // "order.*", "customer.upserted", "*"
+  std::vector<std::string> to;     // destination names
+  int line = 0;
+};
+
+struct Config {
+  std::string file;      // the path it was loaded from
+  std::string data_dir;  // absolute or relative to the working directory
+  ServerSettings server;
+  JournalSettings journal;
+  std::string log_level = "info";
+  std::map<std::string, SourceConfig> sources;
+  std::map<std::string, DestinationConfig> destinations;
+  std::vector<RouteConfig> routes;
+};
+
+struct LoadResult {
+  std::optional<Config> config;          // set when diagnostics is empty
+  std::vector<Diagnostic> diagnostics;   // every problem found, in file order
+};
+
+// Overrides given on the command line; they replace the file's values before the check.
+struct Overrides {
+  std::optional<std::string> listen;    // "HOST:PORT"
+  std::optional<std::string> data_dir;
+};
+
+// Loads and checks "path". Never throws. Every problem is reported, not only the first.
+LoadResult LoadConfig(const std::string& path, const Overrides& overrides = {});
+
+// True when "type" (e.g. "com.channelhub.order.upserted") matches "pattern" ("order.*").
+bool TypeMatches(const std::string& pattern, const std::string& type);
+
+}  // namespace channelhub::config

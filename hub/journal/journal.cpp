@@ -1,0 +1,412 @@
+#include "hub/journal/journal.hpp"
+
+#include <future>
+
+#include "hub/journal/sqlite.hpp"
+
+namespace channelhub::journal {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS inbox(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  source TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  content_type TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  body BLOB NOT NULL,
+  state INTEGER NOT NULL DEFAULT 0,          -- 0 pending, 1 processed, 2 dead letter
+  UNIQUE(source, event_id));
+CREATE INDEX IF NOT EXISTS inbox_pending ON inbox(seq) WHERE state = 0;
+CREATE TABLE IF NOT EXISTS outbox(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  destination TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  type TEXT NOT NULL,
+  payload BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  state INTEGER NOT NULL DEFAULT 0,          -- 0 pending, 1 delivered, 2 dead letter
+  UNIQUE(destination, event_id));
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(destination, seq) WHERE state = 0;
+CREATE INDEX IF NOT EXISTS outbox_subject ON outbox(destination, subject, seq) WHERE state = 0;
+CREATE TABLE IF NOT EXISTS dead_letters(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  stage TEXT NOT NULL,
+  source TEXT NOT NULL,
+  destination TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  payload BLOB NOT NULL,
+  created_at INTEGER NOT NULL);
+)sql";
+
+Status InsertDeadLetter(Database& db, const DeadLetter& d) {
+  auto st = db.Cached(
+      "INSERT INTO dead_letters(stage, source, destination, event_id, reason, payload, created_at)"
+      " VALUES(?,?,?,?,?,?,?)");
+  if (!st.ok()) return st.status();
+  Statement& s = **st;
+  s.Bind(1, d.stage).Bind(2, d.source).Bind(3, d.destination).Bind(4, d.event_id);
+  s.Bind(5, d.reason).BindBlob(6, d.payload).Bind(7, d.created_at_ms);
+  return s.Run();
+}
+
+Status ConfigureConnection(Database& db) {
+  CHUB_RETURN_IF_ERROR(db.Exec("PRAGMA journal_mode=WAL"));
+  CHUB_RETURN_IF_ERROR(db.Exec("PRAGMA foreign_keys=OFF"));
+  return Status::Ok();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Journal
+
+Result<std::unique_ptr<Journal>> Journal::Open(const JournalOptions& options) {
+  auto db = Database::Open(options.path);
+  if (!db.ok()) return db.status();
+  Database& d = **db;
+  Status st = ConfigureConnection(d);
+  if (st.ok()) {
+    st = d.Exec(options.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+  }
+  if (st.ok()) st = d.Exec(kSchema);
+  if (st.ok()) {
+    auto ver = d.Prepare("SELECT value FROM meta WHERE key='schema_version'");
+    if (!ver.ok()) return ver.status();
+    Status step;
+    if (ver->Step(&step)) {
+      if (ver->Text(0) != std::to_string(kSchemaVersion)) {
+        return Status(StatusCode::kCorruption,
+                      options.path + ": journal schema version " + ver->Text(0) +
+                          " is not the version " + std::to_string(kSchemaVersion) +
+                          " this hub writes");
+      }
+    } else if (step.ok()) {
+      st = d.Exec("INSERT INTO meta(key, value) VALUES('schema_version', '" +
+                  std::to_string(kSchemaVersion) + "')");
+    } else {
+      st = step;
+    }
+  }
+  if (!st.ok()) return st.Prepend("journal " + options.path + ": ");
+  return std::unique_ptr<Journal>(new Journal(options, std::move(db).value()));
+}
+
+Journal::Journal(JournalOptions options, std::unique_ptr<Database> db)
+    : options_(std::move(options)), db_(std::move(db)) {
+  writer_ = std::thread([this] { WriterLoop(); });
+}
+
+Journal::~Journal() {
+  Close();
+  if (writer_.joinable()) writer_.join();
+}
+
+void Journal::Close() {
+  std::lock_guard lock(mu_);
+  closing_ = true;
+  cv_.notify_all();
+}
+
+void Journal::AddCommitListener(std::function<void()> listener) {
+  listeners_.push_back(std::move(listener));
+}
+
+Status Journal::Enqueue(Op op, bool bounded) {
+  std::lock_guard lock(mu_);
+  if (closing_) return Status::Unavailable("journal is closing");
+  if (bounded && queue_.size() >= options_.queue_limit) {
+    return Status::Exhausted("journal queue is full (" + std::to_string(options_.queue_limit) +
+                             " appends waiting)");
+  }
+  queue_.push_back(std::move(op));
+  if (queue_.size() == 1) cv_.notify_one();
+  return Status::Ok();
+}
+
+Status Journal::Append(InboxEntry entry, std::function<void(Result<AppendOutcome>)> done) {
+  auto outcome = std::make_shared<AppendOutcome>(AppendOutcome::kAppended);
+  auto e = std::make_shared<InboxEntry>(std::move(entry));
+  Op op;
+  op.run = [e, outcome](Database& db) -> Status {
+    auto st = db.Cached(
+        "INSERT OR IGNORE INTO inbox(source, event_id, received_at, content_type, topic, body)"
+        " VALUES(?,?,?,?,?,?)");
+    if (!st.ok()) return st.status();
+    Statement& s = **st;
+    s.Bind(1, e->source).Bind(2, e->event_id).Bind(3, e->received_at_ms);
+    s.Bind(4, e->content_type).Bind(5, e->topic).BindBlob(6, e->body);
+    CHUB_RETURN_IF_ERROR(s.Run());
+    *outcome = db.Changes() == 0 ? AppendOutcome::kDuplicate : AppendOutcome::kAppended;
+    return Status::Ok();
+  };
+  op.done = [outcome, done = std::move(done)](Status st) {
+    if (st.ok()) {
+      done(*outcome);
+    } else {
+      done(st);
+    }
+  };
+  return Enqueue(std::move(op), /*bounded=*/true);
+}
+
+Status Journal::RunBlocking(std::function<Status(Database&)> run) {
+  std::promise<Status> promise;
+  auto fut = promise.get_future();
+  Op op;
+  op.run = std::move(run);
+  op.done = [&promise](Status st) { promise.set_value(std::move(st)); };
+  CHUB_RETURN_IF_ERROR(Enqueue(std::move(op), /*bounded=*/false));
+  return fut.get();
+}
+
+Status Journal::CommitProcessed(std::vector<ProcessedEvent> events) {
+  return RunBlocking([&events](Database& db) -> Status {
+    for (const ProcessedEvent& ev : events) {
+      for (const OutboxEntry& o : ev.outbox) {
+        auto st = db.Cached(
+            "INSERT OR IGNORE INTO outbox(destination, event_id, subject, type, payload, created_at)"
+            " VALUES(?,?,?,?,?,?)");
+        if (!st.ok()) return st.status();
+        Statement& s = **st;
+        s.Bind(1, o.destination).Bind(2, o.event_id).Bind(3, o.subject).Bind(4, o.type);
+        s.BindBlob(5, o.payload).Bind(6, o.created_at_ms);
+        CHUB_RETURN_IF_ERROR(s.Run());
+      }
+      if (ev.dead) CHUB_RETURN_IF_ERROR(InsertDeadLetter(db, *ev.dead));
+      auto st = db.Cached("UPDATE inbox SET state=? WHERE seq=?");
+      if (!st.ok()) return st.status();
+      CHUB_RETURN_IF_ERROR((*st)->Bind(1, ev.dead ? 2 : 1).Bind(2, ev.inbox_seq).Run());
+    }
+    return Status::Ok();
+  });
+}
+
+Status Journal::RecordDeliveries(const std::string& destination,
+                                 std::vector<DeliveryResult> results) {
+  return RunBlocking([&](Database& db) -> Status {
+    for (const DeliveryResult& r : results) {
+      if (r.outcome == DeliveryOutcome::kDelivered) {
+        auto st = db.Cached(
+            "UPDATE outbox SET state=1, attempts=attempts+1, last_error='' WHERE seq=?");
+        if (!st.ok()) return st.status();
+        CHUB_RETURN_IF_ERROR((*st)->Bind(1, r.seq).Run());
+      } else if (r.outcome == DeliveryOutcome::kRetry) {
+        auto st = db.Cached(
+            "UPDATE outbox SET attempts=attempts+1, next_attempt_at=?, last_error=? WHERE seq=?");
+        if (!st.ok()) return st.status();
+        CHUB_RETURN_IF_ERROR((*st)->Bind(1, r.next_attempt_at_ms).Bind(2, r.error).Bind(3, r.seq).Run());
+      } else {
+        auto st = db.Cached(
+            "UPDATE outbox SET state=2, attempts=attempts+1, last_error=? WHERE seq=?"
+            " RETURNING event_id, payload, created_at");
+        if (!st.ok()) return st.status();
+        Statement& s = **st;
+        s.Bind(1, r.error).Bind(2, r.seq);
+        Status step;
+        DeadLetter d;
+        bool found = false;
+        if (s.Step(&step)) {
+          d.event_id = s.Text(0);
+          d.payload = s.Text(1);
+          found = true;
+        }
+        CHUB_RETURN_IF_ERROR(step);
+        CHUB_RETURN_IF_ERROR(s.Run());
+        if (found) {
+          d.stage = "delivery";
+          d.destination = destination;
+          d.reason = r.error;
+          d.created_at_ms = r.next_attempt_at_ms;
+          CHUB_RETURN_IF_ERROR(InsertDeadLetter(db, d));
+        }
+      }
+    }
+    return Status::Ok();
+  });
+}
+
+void Journal::WriterLoop() {
+  std::vector<Op> batch;
+  std::vector<Status> results;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return !queue_.empty() || closing_; });
+      if (queue_.empty() && closing_) return;
+      std::size_t n = std::min(queue_.size(), std::max<std::size_t>(options_.max_batch, 1));
+      batch.clear();
+      for (std::size_t i = 0; i < n; ++i) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    results.assign(batch.size(), Status::Ok());
+    Status tx = db_->Exec("BEGIN IMMEDIATE");
+    if (tx.ok()) {
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        // Each operation under its own savepoint: one failing operation leaves the others'
+        // effects in the shared transaction untouched.
+        Status sp = db_->Exec("SAVEPOINT op");
+        if (!sp.ok()) {
+          results[i] = sp;
+          continue;
+        }
+        results[i] = batch[i].run(*db_);
+        if (!results[i].ok()) {
+          (void)db_->Exec("ROLLBACK TO op");
+        }
+        (void)db_->Exec("RELEASE op");
+      }
+      tx = db_->Exec("COMMIT");
+      if (!tx.ok()) (void)db_->Exec("ROLLBACK");
+    }
+    if (!tx.ok()) {
+      tx.Prepend("journal commit failed: ");
+      for (Status& r : results) r = tx;
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(results[i]);
+    if (tx.ok()) {
+      for (auto& l : listeners_) l();
+    }
+  }
+}
+
+Result<std::unique_ptr<JournalReader>> Journal::NewReader() {
+  auto db = Database::Open(options_.path);
+  if (!db.ok()) return db.status();
+  CHUB_RETURN_IF_ERROR(ConfigureConnection(**db));
+  return std::unique_ptr<JournalReader>(new JournalReader(std::move(db).value()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// JournalReader
+
+JournalReader::JournalReader(std::unique_ptr<Database> db) : db_(std::move(db)) {}
+JournalReader::~JournalReader() = default;
+
+Result<std::vector<InboxRow>> JournalReader::PendingInbox(int64_t after_seq, std::size_t limit) {
+  auto st = db_->Cached(
+      "SELECT seq, source, event_id, received_at, content_type, topic, body FROM inbox"
+      " WHERE state=0 AND seq>? ORDER BY seq LIMIT ?");
+  if (!st.ok()) return st.status();
+  Statement& s = **st;
+  s.Bind(1, after_seq).Bind(2, static_cast<int64_t>(limit));
+  std::vector<InboxRow> rows;
+  Status step;
+  while (s.Step(&step)) {
+    InboxRow r;
+    r.seq = s.Int(0);
+    r.source = s.Text(1);
+    r.event_id = s.Text(2);
+    r.received_at_ms = s.Int(3);
+    r.content_type = s.Text(4);
+    r.topic = s.Text(5);
+    r.body = s.Text(6);
+    rows.push_back(std::move(r));
+  }
+  s.Reset();
+  if (!step.ok()) return step;
+  return rows;
+}
+
+Result<std::vector<OutboxRow>> JournalReader::DueOutbox(const std::string& destination,
+                                                        int64_t now_ms, std::size_t limit) {
+  auto st = db_->Cached(
+      "SELECT o.seq, o.event_id, o.subject, o.type, o.payload, o.created_at, o.attempts"
+      " FROM outbox o WHERE o.destination=?1 AND o.state=0 AND o.next_attempt_at<=?2"
+      " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.destination=?1 AND p.subject=o.subject"
+      "                 AND p.state=0 AND p.seq<o.seq)"
+      " ORDER BY o.seq LIMIT ?3");
+  if (!st.ok()) return st.status();
+  Statement& s = **st;
+  s.Bind(1, destination).Bind(2, now_ms).Bind(3, static_cast<int64_t>(limit));
+  std::vector<OutboxRow> rows;
+  Status step;
+  while (s.Step(&step)) {
+    OutboxRow r;
+    r.destination = destination;
+    r.seq = s.Int(0);
+    r.event_id = s.Text(1);
+    r.subject = s.Text(2);
+    r.type = s.Text(3);
+    r.payload = s.Text(4);
+    r.created_at_ms = s.Int(5);
+    r.attempts = static_cast<int>(s.Int(6));
+    rows.push_back(std::move(r));
+  }
+  s.Reset();
+  if (!step.ok()) return step;
+  return rows;
+}
+
+Result<std::optional<int64_t>> JournalReader::NextAttemptAt(const std::string& destination) {
+  auto st = db_->Cached("SELECT min(next_attempt_at) FROM outbox WHERE destination=? AND state=0");
+  if (!st.ok()) return st.status();
+  Statement& s = **st;
+  s.Bind(1, destination);
+  Status step;
+  std::optional<int64_t> out;
+  if (s.Step(&step) && !s.TextView(0).empty()) out = s.Int(0);
+  s.Reset();
+  if (!step.ok()) return step;
+  return out;
+}
+
+Result<JournalStats> JournalReader::Stats() {
+  auto st = db_->Cached(
+      "SELECT (SELECT count(*) FROM inbox), (SELECT count(*) FROM inbox WHERE state=0),"
+      " (SELECT count(*) FROM outbox WHERE state=0), (SELECT count(*) FROM outbox WHERE state=1),"
+      " (SELECT count(*) FROM dead_letters)");
+  if (!st.ok()) return st.status();
+  Statement& s = **st;
+  Status step;
+  JournalStats out;
+  if (s.Step(&step)) {
+    out.inbox_total = s.Int(0);
+    out.inbox_pending = s.Int(1);
+    out.outbox_pending = s.Int(2);
+    out.outbox_delivered = s.Int(3);
+    out.dead_letters = s.Int(4);
+  }
+  s.Reset();
+  if (!step.ok()) return step;
+  return out;
+}
+
+Result<std::vector<DeadLetterRow>> JournalReader::DeadLetters(std::size_t limit) {
+  auto st = db_->Cached(
+      "SELECT id, stage, source, destination, event_id, reason, payload, created_at"
+      " FROM dead_letters ORDER BY id LIMIT ?");
+  if (!st.ok()) return st.status();
+  Statement& s = **st;
+  s.Bind(1, static_cast<int64_t>(limit));
+  std::vector<DeadLetterRow> rows;
+  Status step;
+  while (s.Step(&step)) {
+    DeadLetterRow r;
+    r.id = s.Int(0);
+    r.stage = s.Text(1);
+    r.source = s.Text(2);
+    r.destination = s.Text(3);
+    r.event_id = s.Text(4);
+    r.reason = s.Text(5);
+    r.payload = s.Text(6);
+    r.created_at_ms = s.Int(7);
+    rows.push_back(std::move(r));
+  }
+  s.Reset();
+  if (!step.ok()) return step;
+  return rows;
+}
+
+}  // namespace channelhub::journal

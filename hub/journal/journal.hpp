@@ -1,0 +1,181 @@
+// The journal: the hub's durable memory. One SQLite file (WAL) holds the inbox (every accepted
+// inbound event, deduplicated by source and event id), the outbox (one row per canonical event
+// and destination) and the dead letters.
+//
+// Writes go through one writer thread that groups concurrent requests: all operations waiting
+// when the writer wakes share one transaction and one sync (group commit), and each caller's
+// callback runs only after that transaction is durable. Reads use JournalReader, one connection
+// per reading thread (WAL lets readers run beside the writer).
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "hub/common/status.hpp"
+
+namespace channelhub::journal {
+
+class Database;
+
+struct InboxEntry {
+  std::string source;        // configured source name
+  std::string event_id;      // unique per source: the platform's id or a content hash
+  std::string content_type;  // as received
+  std::string topic;         // the platform's topic header when known, else ""
+  std::string body;          // raw bytes
+  int64_t received_at_ms = 0;  // UTC, milliseconds since the epoch
+};
+
+struct InboxRow : InboxEntry {
+  int64_t seq = 0;
+};
+
+enum class AppendOutcome { kAppended, kDuplicate };
+
+struct OutboxEntry {
+  std::string destination;
+  std::string event_id;  // the CloudEvent id: the idempotency key the destination sees
+  std::string subject;   // entity key; delivery is in order per (destination, subject)
+  std::string type;
+  std::string payload;   // the CloudEvent JSON
+  int64_t created_at_ms = 0;
+};
+
+struct OutboxRow : OutboxEntry {
+  int64_t seq = 0;
+  int attempts = 0;
+};
+
+struct DeadLetter {
+  std::string stage;        // "mapping", "routing" or "delivery"
+  std::string source;
+  std::string destination;  // "" before routing
+  std::string event_id;
+  std::string reason;       // what failed, naming the rule or the answer
+  std::string payload;
+  int64_t created_at_ms = 0;
+};
+
+struct DeadLetterRow : DeadLetter {
+  int64_t id = 0;
+};
+
+// The result of mapping and routing one inbox row: its outbox rows, or its dead letter.
+struct ProcessedEvent {
+  int64_t inbox_seq = 0;
+  std::vector<OutboxEntry> outbox;
+  std::optional<DeadLetter> dead;
+};
+
+enum class DeliveryOutcome { kDelivered, kRetry, kDead };
+
+struct DeliveryResult {
+  int64_t seq = 0;
+  DeliveryOutcome outcome = DeliveryOutcome::kDelivered;
+  int64_t next_attempt_at_ms = 0;  // kRetry
+  std::string error;               // kRetry, kDead: what the destination answered
+};
+
+struct JournalOptions {
+  std::string path;                 // the SQLite file; its directory must exist
+  std::size_t max_batch = 512;      // operations per group transaction at most
+  std::size_t queue_limit = 10000;  // operations waiting at most; beyond: ResourceExhausted
+  bool synchronous_full = true;     // fsync at every commit (else at WAL checkpoints only)
+};
+
+// Per-destination and overall counts, for readiness, metrics and tests.
+struct JournalStats {
+  int64_t inbox_total = 0;
+  int64_t inbox_pending = 0;
+  int64_t outbox_pending = 0;
+  int64_t outbox_delivered = 0;
+  int64_t dead_letters = 0;
+};
+
+// A JournalReader reads with its own connection. Not thread-safe: one per thread.
+class JournalReader {
+ public:
+  ~JournalReader();
+  // Inbox rows not yet processed with seq > after_seq, oldest first.
+  Result<std::vector<InboxRow>> PendingInbox(int64_t after_seq, std::size_t limit);
+  // Outbox rows of "destination" due at now_ms, oldest first, each the oldest pending row of its
+  // subject (so that a subject's later events wait for its earlier ones).
+  Result<std::vector<OutboxRow>> DueOutbox(const std::string& destination, int64_t now_ms,
+                                           std::size_t limit);
+  // The earliest next_attempt_at_ms of the destination's pending rows, if any.
+  Result<std::optional<int64_t>> NextAttemptAt(const std::string& destination);
+  Result<JournalStats> Stats();
+  Result<std::vector<DeadLetterRow>> DeadLetters(std::size_t limit);
+
+ private:
+  friend class Journal;
+  explicit JournalReader(std::unique_ptr<Database> db);
+  std::unique_ptr<Database> db_;
+};
+
+class Journal {
+ public:
+  // Opens or creates the journal and starts its writer thread.
+  static Result<std::unique_ptr<Journal>> Open(const JournalOptions& options);
+  // Runs every queued operation, then stops the writer.
+  ~Journal();
+  Journal(const Journal&) = delete;
+  Journal& operator=(const Journal&) = delete;
+
+  // Appends "entry" to the inbox unless (source, event_id) is already there. "done" runs on the
+  // writer thread once the outcome is durable, or with the error; it must be quick (post work
+  // elsewhere). Returns ResourceExhausted, without queuing and without calling "done", when
+  // queue_limit operations are waiting; Unavailable once closing.
+  Status Append(InboxEntry entry, std::function<void(Result<AppendOutcome>)> done);
+
+  // Stores the outbox rows and dead letters of processed inbox rows and marks them processed,
+  // all in one transaction. Blocks the calling thread until durable. Never call it from an I/O
+  // thread.
+  Status CommitProcessed(std::vector<ProcessedEvent> events);
+
+  // Records delivery attempts of one destination's rows (delivered, retry later, dead). Blocks
+  // until durable.
+  Status RecordDeliveries(const std::string& destination, std::vector<DeliveryResult> results);
+
+  // "listener" runs on the writer thread after every commit that changed the inbox or the
+  // outbox. REQUIRES: called before the journal is used from other threads.
+  void AddCommitListener(std::function<void()> listener);
+
+  Result<std::unique_ptr<JournalReader>> NewReader();
+
+  // Stops taking new operations (they get Unavailable); queued ones still run.
+  void Close();
+
+  const JournalOptions& options() const { return options_; }
+
+ private:
+  struct Op {
+    std::function<Status(Database&)> run;
+    std::function<void(Status)> done;
+  };
+
+  explicit Journal(JournalOptions options, std::unique_ptr<Database> db);
+  Status Enqueue(Op op, bool bounded);
+  Status RunBlocking(std::function<Status(Database&)> run);
+  void WriterLoop();
+
+  JournalOptions options_;
+  std::unique_ptr<Database> db_;  // the writer's connection; used only on the writer thread
+  std::vector<std::function<void()>> listeners_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Op> queue_;  // GUARDED_BY(mu_)
+  bool closing_ = false;  // GUARDED_BY(mu_)
+  std::thread writer_;
+};
+
+}  // namespace channelhub::journal

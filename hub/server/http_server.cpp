@@ -1,0 +1,307 @@
+#include "hub/server/http_server.hpp"
+
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <condition_variable>
+#include <list>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "spdlog/spdlog.h"
+
+namespace channelhub::server {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+
+// Resumes the calling coroutine with the handler's response, which may come from any thread.
+template <typename Token>
+auto AsyncHandle(const Handler& handler, HttpRequest req, Token&& token) {
+  return asio::async_initiate<Token, void(HttpResponse)>(
+      [&handler](auto completion, HttpRequest req) {
+        auto ex = asio::get_associated_executor(completion);
+        using C = decltype(completion);
+        struct State {
+          C completion;
+          asio::executor_work_guard<decltype(ex)> work;
+        };
+        auto state = std::make_shared<State>(State{std::move(completion), asio::make_work_guard(ex)});
+        auto once = std::make_shared<std::atomic<bool>>(false);
+        handler(std::move(req), [state, once](HttpResponse resp) {
+          if (once->exchange(true)) return;  // "reply" is called once; ignore a second call
+          auto ex2 = state->work.get_executor();
+          asio::post(ex2, [state, resp = std::move(resp)]() mutable {
+            state->completion(std::move(resp));
+            state->work.reset();
+          });
+        });
+      },
+      token, std::move(req));
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  // One open connection, known to the server so that Stop() can close it when idle.
+  struct Conn {
+    beast::tcp_stream* stream = nullptr;
+    asio::strand<asio::io_context::executor_type>* strand = nullptr;
+    bool busy = false;  // a request is being handled; touched on the strand only
+  };
+
+  ServerOptions options;
+  Handler handler;
+  asio::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  std::vector<std::thread> threads;
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> started{false};
+  uint16_t bound_port = 0;
+
+  mutable std::mutex mu;
+  std::condition_variable cv;
+  std::list<std::shared_ptr<Conn>> conns;  // GUARDED_BY(mu)
+
+  Impl(ServerOptions o, Handler h) : options(std::move(o)), handler(std::move(h)) {}
+
+  asio::awaitable<void> Accept() {
+    for (;;) {
+      auto [ec, socket] = co_await acceptor.async_accept(kUseTuple);
+      if (ec) {
+        if (stopping || ec == asio::error::operation_aborted) co_return;
+        spdlog::warn("http: accept failed: {}", ec.message());
+        continue;
+      }
+      std::size_t n;
+      {
+        std::lock_guard lock(mu);
+        n = conns.size();
+      }
+      if (n >= options.max_connections) {
+        // Over the limit: refuse at once rather than queue without bound.
+        beast::error_code ignored;
+        socket.shutdown(tcp::socket::shutdown_both, ignored);
+        socket.close(ignored);
+        spdlog::warn("http: connection limit {} reached; refused a connection",
+                     options.max_connections);
+        continue;
+      }
+      auto strand = std::make_shared<asio::strand<asio::io_context::executor_type>>(
+          asio::make_strand(ioc.get_executor()));
+      asio::co_spawn(*strand, Session(std::move(socket), strand), [](std::exception_ptr e) {
+        if (e) {
+          try {
+            std::rethrow_exception(e);
+          } catch (const std::exception& ex) {
+            spdlog::error("http: session failed: {}", ex.what());
+          }
+        }
+      });
+    }
+  }
+
+  static HttpRequest ToRequest(http::request<http::string_body>&& req, const std::string& remote) {
+    HttpRequest out;
+    out.method = std::string(req.method_string());
+    out.target = std::string(req.target());
+    auto q = out.target.find('?');
+    out.path = out.target.substr(0, q);
+    if (q != std::string::npos) out.query = out.target.substr(q + 1);
+    for (const auto& f : req) {
+      out.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    }
+    out.body = std::move(req.body());
+    out.remote = remote;
+    return out;
+  }
+
+  static http::response<http::string_body> ToBeast(HttpResponse&& r, unsigned version,
+                                                    bool keep_alive) {
+    http::response<http::string_body> res{static_cast<http::status>(r.status), version};
+    res.set(http::field::server, "channelhub");
+    res.set(http::field::content_type, r.content_type);
+    for (auto& [k, v] : r.headers) res.set(k, v);
+    res.body() = std::move(r.body);
+    res.keep_alive(keep_alive);
+    res.prepare_payload();
+    return res;
+  }
+
+  asio::awaitable<void> WriteError(beast::tcp_stream& stream, int status, std::string_view code,
+                                   std::string_view message) {
+    auto res = ToBeast(HttpResponse::Error(status, code, message), 11, false);
+    stream.expires_after(options.read_timeout);
+    co_await http::async_write(stream, res, kUseTuple);
+  }
+
+  asio::awaitable<void> Session(tcp::socket socket,
+                                std::shared_ptr<asio::strand<asio::io_context::executor_type>> strand) {
+    beast::tcp_stream stream(std::move(socket));
+    std::string remote;
+    {
+      beast::error_code ec;
+      auto ep = stream.socket().remote_endpoint(ec);
+      if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
+    }
+    auto conn = std::make_shared<Conn>();
+    conn->stream = &stream;
+    conn->strand = strand.get();
+    std::list<std::shared_ptr<Conn>>::iterator self;
+    {
+      std::lock_guard lock(mu);
+      conns.push_front(conn);
+      self = conns.begin();
+    }
+
+    beast::flat_buffer buffer;
+    for (;;) {
+      if (stopping) break;
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(options.body_limit);
+      parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
+
+      stream.expires_after(options.idle_timeout);
+      auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kUseTuple);
+      (void)hn;
+      if (!hec) {
+        conn->busy = true;
+        stream.expires_after(options.read_timeout);
+        if (!parser.is_done()) {
+          auto [bec, bn] = co_await http::async_read(stream, buffer, parser, kUseTuple);
+          (void)bn;
+          hec = bec;
+        }
+      }
+      if (hec) {
+        if (hec == http::error::body_limit) {
+          co_await WriteError(stream, 413, "body_too_large",
+                              "request body exceeds the limit of " +
+                                  std::to_string(options.body_limit) + " bytes");
+        } else if (hec == http::error::header_limit) {
+          co_await WriteError(stream, 431, "headers_too_large", "request headers are too large");
+        } else if (hec != http::error::end_of_stream && hec != beast::error::timeout &&
+                   hec != asio::error::operation_aborted && hec != asio::error::connection_reset &&
+                   hec != asio::error::eof && hec != http::error::partial_message) {
+          co_await WriteError(stream, 400, "bad_request",
+                              std::string("malformed HTTP request: ") + hec.message());
+        }
+        break;
+      }
+
+      auto req = parser.release();
+      const unsigned version = req.version();
+      const bool keep_alive = req.keep_alive();
+      HttpResponse resp =
+          co_await AsyncHandle(handler, ToRequest(std::move(req), remote), asio::use_awaitable);
+      const bool keep = keep_alive && !stopping;
+      auto res = ToBeast(std::move(resp), version, keep);
+      stream.expires_after(options.read_timeout);
+      auto [wec, wn] = co_await http::async_write(stream, res, kUseTuple);
+      (void)wn;
+      conn->busy = false;
+      if (wec || !keep) break;
+    }
+
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    {
+      std::lock_guard lock(mu);
+      conn->stream = nullptr;
+      conns.erase(self);
+    }
+    cv.notify_all();
+  }
+};
+
+HttpServer::HttpServer(ServerOptions options, Handler handler)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
+
+HttpServer::~HttpServer() { Stop(std::chrono::milliseconds(0)); }
+
+Status HttpServer::Start() {
+  Impl& m = *impl_;
+  beast::error_code ec;
+  auto addr = asio::ip::make_address(m.options.host, ec);
+  if (ec) return Status::Invalid("listen: \"" + m.options.host + "\" is not an IP address");
+  tcp::endpoint ep(addr, m.options.port);
+  const std::string where = m.options.host + ":" + std::to_string(m.options.port);
+  m.acceptor.open(ep.protocol(), ec);
+  if (!ec) m.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) m.acceptor.bind(ep, ec);
+  if (!ec) m.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Status::IoError("cannot listen on " + where + ": " + ec.message());
+  m.bound_port = m.acceptor.local_endpoint().port();
+
+  asio::co_spawn(m.ioc, m.Accept(), asio::detached);
+  int n = std::max(1, m.options.threads);
+  for (int i = 0; i < n; ++i) {
+    m.threads.emplace_back([&m] {
+      for (;;) {
+        try {
+          m.ioc.run();
+          return;
+        } catch (const std::exception& e) {
+          spdlog::error("http: I/O thread caught: {}", e.what());
+        }
+      }
+    });
+  }
+  m.started = true;
+  return Status::Ok();
+}
+
+uint16_t HttpServer::port() const { return impl_->bound_port; }
+
+std::string HttpServer::address() const {
+  return impl_->options.host + ":" + std::to_string(impl_->bound_port);
+}
+
+std::size_t HttpServer::active_connections() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->conns.size();
+}
+
+void HttpServer::Stop(std::chrono::milliseconds grace) {
+  Impl& m = *impl_;
+  if (m.stopping.exchange(true)) {
+    // Already stopping: just make sure the threads are gone.
+  } else if (m.started) {
+    asio::post(m.ioc, [&m] {
+      beast::error_code ignored;
+      m.acceptor.close(ignored);
+    });
+    // Close idle connections; busy ones finish their request and close themselves.
+    std::unique_lock lock(m.mu);
+    for (auto& c : m.conns) {
+      auto conn = c;
+      asio::post(*conn->strand, [&m, conn] {
+        std::lock_guard l(m.mu);
+        if (conn->stream && !conn->busy) conn->stream->cancel();
+      });
+    }
+    m.cv.wait_for(lock, grace, [&m] { return m.conns.empty(); });
+  }
+  m.ioc.stop();
+  for (auto& t : m.threads) {
+    if (t.joinable()) t.join();
+  }
+  m.threads.clear();
+}
+
+}  // namespace channelhub::server

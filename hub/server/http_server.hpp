@@ -1,0 +1,50 @@
+// The HTTP/1.1 server: Beast sessions as Asio coroutines on a thread pool, keep-alive, body and
+// header limits, read and idle timeouts, a connection limit and a graceful drain.
+// Beast and Asio stay inside http_server.cpp.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "hub/common/status.hpp"
+#include "hub/server/http_types.hpp"
+
+namespace channelhub::server {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;  // 0: an ephemeral port, see HttpServer::port()
+  int threads = 2;
+  std::size_t body_limit = 1 << 20;
+  std::size_t header_limit = 16 * 1024;
+  std::chrono::milliseconds read_timeout{10000};
+  std::chrono::milliseconds idle_timeout{60000};
+  std::size_t max_connections = 1024;
+};
+
+// Thread-safe: Start, Stop and the accessors may be called from any thread.
+class HttpServer {
+ public:
+  HttpServer(ServerOptions options, Handler handler);
+  ~HttpServer();  // stops and joins
+
+  // Binds, listens and starts the thread pool. IoError naming the address when binding fails.
+  Status Start();
+  // The bound port (the real one when options.port was 0). REQUIRES: Start() succeeded.
+  uint16_t port() const;
+  std::string address() const;  // "host:port"
+
+  // Stops accepting, closes idle keep-alive connections, lets requests in progress finish (their
+  // responses carry "Connection: close") and waits up to "grace" for them. Idempotent.
+  void Stop(std::chrono::milliseconds grace);
+
+  std::size_t active_connections() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace channelhub::server

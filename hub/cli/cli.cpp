@@ -1,0 +1,53 @@
+#include "hub/cli/cli.hpp"
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <pthread.h>
+#include <thread>
+
+#include "hub/cli/serve.hpp"
+#include "hub/config/config.hpp"
+#include "spdlog/spdlog.h"
+
+namespace channelhub::cli {
+
+int Main(int argc, char** argv) {
+  CLI::App app{"channelhub: the integration gateway for your sales channels"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "channelhub 0.1.0");
+
+  ServeOptions serve;
+  auto* serve_cmd = app.add_subcommand("serve", "Run the hub: webhooks in, canonical events out");
+  serve_cmd->add_option("-c,--config", serve.config_path, "Configuration file (YAML)")->required();
+  serve_cmd->add_option("--listen", serve.listen, "Override listen: HOST:PORT (port 0: ephemeral)");
+  serve_cmd->add_option("--data-dir", serve.data_dir, "Override data_dir: where the journal lives");
+  serve_cmd->add_option("--ready-file", serve.ready_file,
+                        "Once listening, write HOST:PORT to this file (for scripts and tests)");
+  serve_cmd->add_flag("--bare-endpoint", serve.bare_endpoint,
+                      "Also answer POST /_bench/bare with 202 and no journal (benchmark baseline)");
+
+  std::string check_path;
+  auto* check_cmd = app.add_subcommand("check", "Check a configuration file and exit");
+  check_cmd->add_option("-c,--config", check_path, "Configuration file (YAML)")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  try {
+    if (*serve_cmd) return Serve(serve);
+    if (*check_cmd) return Check(check_path);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "channelhub: fatal: %s\n", e.what());
+    return 1;
+  }
+  return 2;
+}
+
+}  // namespace channelhub::cli

@@ -1,0 +1,191 @@
+#include "hub/cli/serve.hpp"
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "hub/config/config.hpp"
+#include "hub/dispatch/dispatcher.hpp"
+#include "hub/dispatch/sink.hpp"
+#include "hub/journal/journal.hpp"
+#include "hub/mapping/mapper.hpp"
+#include "hub/pipeline/ingest.hpp"
+#include "hub/pipeline/processor.hpp"
+#include "hub/server/http_server.hpp"
+#include "spdlog/sinks/stdout_color_sinks.h"
+#include "spdlog/spdlog.h"
+
+namespace channelhub::cli {
+namespace {
+
+constexpr auto kHttpGrace = std::chrono::seconds(10);
+constexpr auto kDeliveryDrain = std::chrono::seconds(5);
+
+void PrintDiagnostics(const std::vector<config::Diagnostic>& diags) {
+  for (const auto& d : diags) std::fprintf(stderr, "%s\n", d.ToString().c_str());
+  std::fprintf(stderr, "channelhub: %zu problem%s in the configuration; nothing was started\n",
+               diags.size(), diags.size() == 1 ? "" : "s");
+}
+
+// Checks what LoadConfig cannot see alone: that every mapping reference resolves and every
+// destination can be built. Returns the mappers by source name.
+bool CheckWiring(const config::Config& cfg,
+                 std::map<std::string, std::unique_ptr<mapping::Mapper>>* mappers) {
+  std::vector<config::Diagnostic> diags;
+  for (const auto& [name, src] : cfg.sources) {
+    auto m = mapping::CreateMapper(src.mapping);
+    if (!m.ok()) {
+      diags.push_back({cfg.file, src.line, 0, "sources." + name + ".mapping", m.status().message()});
+      continue;
+    }
+    if (mappers) mappers->emplace(name, std::move(m).value());
+  }
+  for (const auto& [name, dest] : cfg.destinations) {
+    auto s = dispatch::CreateSink(dest);
+    if (!s.ok()) diags.push_back({cfg.file, dest.line, 0, "destinations." + name, s.status().message()});
+  }
+  if (!diags.empty()) {
+    PrintDiagnostics(diags);
+    return false;
+  }
+  return true;
+}
+
+void SetUpLogging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("channelhub");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+  spdlog::set_level(spdlog::level::from_str(level));
+}
+
+bool WriteReadyFile(const std::string& path, const std::string& address) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    if (!f) return false;
+    f << address << "\n";
+    if (!f.flush()) return false;
+  }
+  return std::rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+}  // namespace
+
+int Check(const std::string& config_path) {
+  config::LoadResult loaded = config::LoadConfig(config_path);
+  if (!loaded.config) {
+    PrintDiagnostics(loaded.diagnostics);
+    return 2;
+  }
+  if (!CheckWiring(*loaded.config, nullptr)) return 2;
+  const auto& c = *loaded.config;
+  std::printf("%s: OK (%zu source%s, %zu destination%s, %zu route%s)\n", config_path.c_str(),
+              c.sources.size(), c.sources.size() == 1 ? "" : "s", c.destinations.size(),
+              c.destinations.size() == 1 ? "" : "s", c.routes.size(), c.routes.size() == 1 ? "" : "s");
+  return 0;
+}
+
+int Serve(const ServeOptions& options) {
+  // Signals are taken by this thread alone (sigwait below): block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  config::Overrides overrides;
+  overrides.listen = options.listen;
+  overrides.data_dir = options.data_dir;
+  config::LoadResult loaded = config::LoadConfig(options.config_path, overrides);
+  if (!loaded.config) {
+    PrintDiagnostics(loaded.diagnostics);
+    return 2;
+  }
+  const config::Config& cfg = *loaded.config;
+  SetUpLogging(cfg.log_level);
+
+  std::map<std::string, std::unique_ptr<mapping::Mapper>> mappers;
+  if (!CheckWiring(cfg, &mappers)) return 2;
+
+  std::error_code ec;
+  std::filesystem::create_directories(cfg.data_dir, ec);
+  if (ec) {
+    spdlog::critical("cannot create data_dir {}: {}", cfg.data_dir, ec.message());
+    return 1;
+  }
+
+  journal::JournalOptions jo;
+  jo.path = (std::filesystem::path(cfg.data_dir) / "journal.db").string();
+  jo.max_batch = cfg.journal.max_batch;
+  jo.queue_limit = cfg.journal.queue_limit;
+  jo.synchronous_full = cfg.journal.synchronous_full;
+  auto journal = journal::Journal::Open(jo);
+  if (!journal.ok()) {
+    spdlog::critical("{}", journal.status().ToString());
+    return 1;
+  }
+  journal::Journal& j = **journal;
+
+  pipeline::Processor processor(cfg, j, std::move(mappers));
+  dispatch::Dispatcher dispatcher(cfg, j);
+  j.AddCommitListener([&processor, &dispatcher] {
+    processor.Wake();
+    dispatcher.Wake();
+  });
+  if (Status st = processor.Start(); !st.ok()) {
+    spdlog::critical("pipeline: {}", st.ToString());
+    return 1;
+  }
+  if (Status st = dispatcher.Start(); !st.ok()) {
+    spdlog::critical("dispatcher: {}", st.ToString());
+    return 1;
+  }
+
+  pipeline::Ingest ingest(cfg, j, pipeline::IngestOptions{options.bare_endpoint});
+  server::ServerOptions so;
+  so.host = cfg.server.listen.host;
+  so.port = cfg.server.listen.port;
+  so.threads = cfg.server.threads > 0 ? cfg.server.threads
+                                      : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+  so.body_limit = cfg.server.body_limit;
+  so.read_timeout = cfg.server.read_timeout;
+  so.idle_timeout = cfg.server.idle_timeout;
+  so.max_connections = cfg.server.max_connections;
+  server::HttpServer http(so, [&ingest](server::HttpRequest&& req, server::Reply reply) {
+    ingest.Handle(std::move(req), std::move(reply));
+  });
+  if (Status st = http.Start(); !st.ok()) {
+    spdlog::critical("{}", st.message());
+    processor.Stop(false);
+    dispatcher.Stop(std::chrono::milliseconds(0));
+    return 1;
+  }
+  ingest.SetReady(true);
+  spdlog::info("channelhub listening on http://{} (config {}, journal {}, {} source(s), {} destination(s))",
+               http.address(), cfg.file, jo.path, cfg.sources.size(), cfg.destinations.size());
+  if (!options.ready_file.empty() && !WriteReadyFile(options.ready_file, http.address())) {
+    spdlog::error("cannot write the ready file {}", options.ready_file);
+  }
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("received {}: draining (no new requests; in-flight ones finish)",
+               sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  ingest.SetReady(false);
+  http.Stop(kHttpGrace);
+  processor.Stop(/*drain=*/true);
+  dispatcher.Stop(kDeliveryDrain);
+  const auto& c = ingest.counters();
+  spdlog::info("stopped cleanly: {} accepted, {} duplicates, {} rejected, {} mapped, {} delivered",
+               c.accepted.load(), c.duplicates.load(), c.rejected.load(), processor.processed(),
+               dispatcher.delivered());
+  return 0;
+}
+
+}  // namespace channelhub::cli

@@ -1,0 +1,209 @@
+#include "hub/dispatch/sink.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <set>
+
+#include "hub/dispatch/http_client.hpp"
+#include "spdlog/spdlog.h"
+
+namespace channelhub::dispatch {
+
+using journal::DeliveryOutcome;
+using journal::DeliveryResult;
+using journal::OutboxRow;
+
+std::chrono::milliseconds Backoff(const config::RetryPolicy& policy, int attempts) {
+  double base = static_cast<double>(policy.initial.count()) *
+                std::pow(std::max(policy.multiplier, 1.0), std::min(attempts, 60));
+  base = std::min(base, static_cast<double>(policy.max.count()));
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::uniform_real_distribution<double> jitter(0.8, 1.2);
+  double ms = std::min(base * jitter(rng), static_cast<double>(policy.max.count()));
+  return std::chrono::milliseconds(std::max<int64_t>(1, static_cast<int64_t>(ms)));
+}
+
+DeliveryResult RetryOrDead(const config::RetryPolicy& policy, const OutboxRow& row, int64_t now_ms,
+                           std::string error, std::chrono::milliseconds at_least) {
+  DeliveryResult r;
+  r.seq = row.seq;
+  r.error = std::move(error);
+  if (now_ms - row.created_at_ms >= policy.max_age.count()) {
+    r.outcome = DeliveryOutcome::kDead;
+    r.error += " (gave up after " + std::to_string(row.attempts + 1) + " attempts: older than max_age)";
+    r.next_attempt_at_ms = now_ms;
+    return r;
+  }
+  r.outcome = DeliveryOutcome::kRetry;
+  r.next_attempt_at_ms = now_ms + std::max(Backoff(policy, row.attempts), at_least).count();
+  return r;
+}
+
+namespace {
+
+// Appends CloudEvents as JSON lines and syncs the file before reporting them delivered.
+class FileSink final : public Sink {
+ public:
+  explicit FileSink(const config::DestinationConfig& d) : dest_(d) {}
+  ~FileSink() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  DeliveryBatch Deliver(const std::vector<OutboxRow>& rows, int64_t now_ms) override {
+    DeliveryBatch out;
+    std::string error = Open();
+    if (error.empty()) {
+      std::string buf;
+      for (const auto& r : rows) {
+        buf += r.payload;
+        buf += '\n';
+      }
+      error = WriteAll(buf);
+      if (error.empty() && ::fdatasync(fd_) != 0) error = std::string("fdatasync: ") + std::strerror(errno);
+    }
+    if (!error.empty()) {
+      error = dest_.path + ": " + error;
+      spdlog::warn("destination {}: {}", dest_.name, error);
+      if (fd_ >= 0) {
+        ::close(fd_);
+        fd_ = -1;
+      }
+      for (const auto& r : rows) out.results.push_back(RetryOrDead(dest_.retry, r, now_ms, error));
+      out.pause_until_ms = out.results.empty() ? 0 : out.results.front().next_attempt_at_ms;
+      return out;
+    }
+    for (const auto& r : rows) {
+      DeliveryResult d;
+      d.seq = r.seq;
+      d.outcome = DeliveryOutcome::kDelivered;
+      out.results.push_back(d);
+    }
+    return out;
+  }
+
+ private:
+  std::string Open() {
+    if (fd_ >= 0) return {};
+    std::error_code ec;
+    auto parent = std::filesystem::path(dest_.path).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+    if (ec) return "cannot create directory " + parent.string() + ": " + ec.message();
+    fd_ = ::open(dest_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fd_ < 0) return std::string("cannot open: ") + std::strerror(errno);
+    return {};
+  }
+
+  std::string WriteAll(const std::string& buf) {
+    std::size_t off = 0;
+    while (off < buf.size()) {
+      ssize_t n = ::write(fd_, buf.data() + off, buf.size() - off);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return std::string("write: ") + std::strerror(errno);
+      }
+      off += static_cast<std::size_t>(n);
+    }
+    return {};
+  }
+
+  config::DestinationConfig dest_;
+  int fd_ = -1;
+};
+
+// POSTs each CloudEvent (structured mode) with its id as the Idempotency-Key.
+class HttpSink final : public Sink {
+ public:
+  HttpSink(const config::DestinationConfig& d, Url url) : dest_(d), client_(std::move(url)) {
+    headers_.emplace_back("Content-Type", "application/cloudevents+json; charset=utf-8");
+    for (const auto& [k, v] : d.headers) headers_.emplace_back(k, v);
+  }
+
+  DeliveryBatch Deliver(const std::vector<OutboxRow>& rows, int64_t now_ms) override {
+    DeliveryBatch out;
+    std::set<std::string> held;  // subjects with a failed row in this batch: later rows wait
+    for (const auto& row : rows) {
+      if (held.count(row.subject)) continue;
+      auto headers = headers_;
+      headers.emplace_back("Idempotency-Key", row.event_id);
+      auto res = client_.Send("POST", headers, row.payload, dest_.timeout);
+      if (!res.ok()) {
+        // The destination is unreachable: back off the whole destination, not row by row.
+        auto r = RetryOrDead(dest_.retry, row, now_ms, res.status().message());
+        spdlog::warn("destination {}: {} (event {}, attempt {})", dest_.name, r.error, row.event_id,
+                     row.attempts + 1);
+        out.pause_until_ms = r.next_attempt_at_ms;
+        out.results.push_back(std::move(r));
+        break;
+      }
+      const int code = res->status;
+      if (code >= 200 && code < 300) {
+        DeliveryResult d;
+        d.seq = row.seq;
+        d.outcome = DeliveryOutcome::kDelivered;
+        out.results.push_back(std::move(d));
+        continue;
+      }
+      std::string error = "HTTP " + std::to_string(code);
+      if (!res->body.empty()) error += ": " + res->body.substr(0, 300);
+      if (code == 408 || code == 429 || code >= 500) {
+        auto at_least = std::chrono::milliseconds(ParseRetryAfter(res->retry_after));
+        auto r = RetryOrDead(dest_.retry, row, now_ms, error, at_least);
+        spdlog::warn("destination {}: {} (event {}, attempt {})", dest_.name, error, row.event_id,
+                     row.attempts + 1);
+        held.insert(row.subject);
+        if (code == 429 || code == 503) {  // the destination asks us to slow down
+          out.pause_until_ms = r.next_attempt_at_ms;
+          out.results.push_back(std::move(r));
+          break;
+        }
+        out.results.push_back(std::move(r));
+        continue;
+      }
+      // Any other answer is permanent: retrying the same request cannot change it.
+      DeliveryResult d;
+      d.seq = row.seq;
+      d.outcome = DeliveryOutcome::kDead;
+      d.error = error + " (permanent: not retried)";
+      d.next_attempt_at_ms = now_ms;
+      spdlog::error("destination {}: event {} rejected: {}", dest_.name, row.event_id, d.error);
+      out.results.push_back(std::move(d));
+    }
+    return out;
+  }
+
+ private:
+  static int64_t ParseRetryAfter(const std::string& v) {
+    if (v.empty() || v.size() > 6) return 0;
+    int64_t s = 0;
+    for (char c : v) {
+      if (c < '0' || c > '9') return 0;  // the HTTP-date form is ignored
+      s = s * 10 + (c - '0');
+    }
+    return std::min<int64_t>(s, 3600) * 1000;
+  }
+
+  config::DestinationConfig dest_;
+  HttpClient client_;
+  std::vector<std::pair<std::string, std::string>> headers_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Sink>> CreateSink(const config::DestinationConfig& d) {
+  if (d.type == config::DestinationConfig::Type::kFile) {
+    return std::unique_ptr<Sink>(new FileSink(d));
+  }
+  auto url = Url::Parse(d.url);
+  if (!url.ok()) return url.status().Prepend("destinations." + d.name + ".url: ");
+  return std::unique_ptr<Sink>(new HttpSink(d, std::move(url).value()));
+}
+
+}  // namespace channelhub::dispatch

@@ -1,0 +1,41 @@
+// Sinks deliver outbox rows to one destination and classify each attempt; the dispatcher owns
+// the loop, the journal bookkeeping and the waiting.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hub/config/config.hpp"
+#include "hub/journal/journal.hpp"
+
+namespace channelhub::dispatch {
+
+// What one Deliver call did.
+struct DeliveryBatch {
+  std::vector<journal::DeliveryResult> results;  // one per attempted row, in row order
+  int64_t pause_until_ms = 0;  // when the destination itself failed: try nothing before this
+};
+
+// A Sink is used by one dispatcher thread at a time.
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  // Attempts "rows" in order. Rows not in the results were not attempted and stay pending.
+  virtual DeliveryBatch Deliver(const std::vector<journal::OutboxRow>& rows, int64_t now_ms) = 0;
+};
+
+// Delay before attempt number "attempts + 1", from the policy, with ±20% jitter so that many
+// failed rows do not retry in lock-step.
+std::chrono::milliseconds Backoff(const config::RetryPolicy& policy, int attempts);
+
+// A retry, or a dead letter once the row is older than the policy's max_age.
+journal::DeliveryResult RetryOrDead(const config::RetryPolicy& policy, const journal::OutboxRow& row,
+                                    int64_t now_ms, std::string error,
+                                    std::chrono::milliseconds at_least = {});
+
+Result<std::unique_ptr<Sink>> CreateSink(const config::DestinationConfig& destination);
+
+}  // namespace channelhub::dispatch

@@ -1,0 +1,312 @@
+#include "hub/pipeline/ingest.hpp"
+
+#include <pugixml.hpp>
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/pointer.h>
+
+#include <chrono>
+#include <cctype>
+
+#include "hub/common/ids.hpp"
+#include "spdlog/spdlog.h"
+
+namespace channelhub::pipeline {
+
+using server::HttpRequest;
+using server::HttpResponse;
+using server::Reply;
+
+namespace {
+
+constexpr std::size_t kMaxEventIdLength = 200;
+constexpr std::string_view kWebhookPrefix = "/webhooks/";
+
+// Platform headers that name the event's topic, checked in order.
+constexpr const char* kTopicHeaders[] = {"X-Shopify-Topic", "X-Event-Type", "X-Event-Topic"};
+
+enum class BodyKind { kJson, kXml, kUnsupported };
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+BodyKind KindOf(std::string_view content_type, std::string_view body) {
+  std::string ct = Lower(content_type.substr(0, content_type.find(';')));
+  while (!ct.empty() && ct.back() == ' ') ct.pop_back();
+  if (ct == "application/json" || (ct.size() > 5 && ct.ends_with("+json")) || ct == "text/json") {
+    return BodyKind::kJson;
+  }
+  if (ct == "application/xml" || ct == "text/xml" || (ct.size() > 4 && ct.ends_with("+xml"))) {
+    return BodyKind::kXml;
+  }
+  if (ct.empty()) {  // no Content-Type: look at the first byte that is not white space
+    for (char c : body) {
+      if (std::isspace(static_cast<unsigned char>(c))) continue;
+      if (c == '{' || c == '[') return BodyKind::kJson;
+      if (c == '<') return BodyKind::kXml;
+      break;
+    }
+  }
+  return BodyKind::kUnsupported;
+}
+
+bool ValidEventId(std::string_view id) {
+  if (id.empty() || id.size() > kMaxEventIdLength) return false;
+  for (unsigned char c : id) {
+    if (c < 0x21 || c == 0x7f) return false;
+  }
+  return true;
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+HttpResponse Accepted(std::string_view event_id, bool duplicate) {
+  std::string body = "{\"event_id\":\"";
+  body += event_id;  // checked by ValidEventId or hex; see JsonEscape for ids from bodies
+  body += duplicate ? "\",\"duplicate\":true}" : "\",\"duplicate\":false}";
+  return HttpResponse::Json(202, std::move(body));
+}
+
+std::string JsonEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+struct Ingest::SourceState {
+  const config::SourceConfig* config = nullptr;
+  std::unique_ptr<rapidjson::Pointer> id_pointer;  // compiled event_id.field, if any
+};
+
+Ingest::Ingest(const config::Config& config, journal::Journal& journal, IngestOptions options)
+    : config_(config), journal_(journal), options_(options) {
+  for (const auto& [name, src] : config_.sources) {
+    auto state = std::make_unique<SourceState>();
+    state->config = &src;
+    if (!src.event_id_field.empty()) {
+      state->id_pointer = std::make_unique<rapidjson::Pointer>(src.event_id_field.c_str());
+    }
+    sources_.emplace(name, std::move(state));
+  }
+}
+
+Ingest::~Ingest() = default;
+
+void Ingest::Handle(HttpRequest&& req, Reply reply) {
+  const std::string& path = req.path;
+  if (path == "/healthz") {
+    if (req.method != "GET" && req.method != "HEAD") {
+      return reply(HttpResponse::Error(405, "method_not_allowed", "use GET /healthz"));
+    }
+    return reply(HttpResponse::Json(200, R"({"status":"alive"})"));
+  }
+  if (path == "/readyz") {
+    if (req.method != "GET" && req.method != "HEAD") {
+      return reply(HttpResponse::Error(405, "method_not_allowed", "use GET /readyz"));
+    }
+    if (!ready_) return reply(HttpResponse::Json(503, R"({"status":"not_ready"})"));
+    return reply(HttpResponse::Json(200, R"({"status":"ready"})"));
+  }
+  if (path.starts_with(kWebhookPrefix)) {
+    std::string name = path.substr(kWebhookPrefix.size());
+    return HandleWebhook(name, std::move(req), std::move(reply));
+  }
+  if (options_.bare_endpoint && path == "/_bench/bare") {
+    return reply(HttpResponse::Json(202, R"({"event_id":"bare"})"));
+  }
+  reply(HttpResponse::Error(404, "not_found",
+                            "no endpoint at " + path +
+                                "; webhooks are posted to /webhooks/<source>, health is at "
+                                "/healthz and /readyz"));
+}
+
+void Ingest::HandleWebhook(const std::string& name, HttpRequest&& req, Reply reply) {
+  auto it = sources_.find(name);
+  if (it == sources_.end()) {
+    ++counters_.rejected;
+    return reply(HttpResponse::Error(
+        404, "unknown_source",
+        "no source named \"" + JsonEscape(name) +
+            "\" is configured; each key under sources: in the hub configuration is one "
+            "endpoint POST /webhooks/<name>"));
+  }
+  if (req.method != "POST") {
+    ++counters_.rejected;
+    auto r = HttpResponse::Error(405, "method_not_allowed", "webhooks take POST");
+    r.headers.emplace_back("Allow", "POST");
+    return reply(std::move(r));
+  }
+  const SourceState& state = *it->second;
+  const config::SourceConfig& src = *state.config;
+
+  // 1. Who sent it: the source's bearer token or body signature, in constant time.
+  const config::SourceAuth& auth = src.auth;
+  if (auth.kind == config::SourceAuth::Kind::kBearer) {
+    std::string_view h = req.Header("Authorization");
+    constexpr std::string_view kBearer = "Bearer ";
+    if (h.size() <= kBearer.size() || Lower(h.substr(0, kBearer.size())) != "bearer " ||
+        !ConstantTimeEquals(h.substr(kBearer.size()), auth.token)) {
+      ++counters_.rejected;
+      return reply(HttpResponse::Error(
+          401, "unauthorized",
+          h.empty() ? "missing Authorization: Bearer <token> header"
+                    : "the bearer token does not match the one configured for this source"));
+    }
+  } else if (auth.kind == config::SourceAuth::Kind::kHmacSha256) {
+    std::string_view sig = req.Header(auth.header);
+    if (sig.empty()) {
+      ++counters_.rejected;
+      return reply(HttpResponse::Error(401, "unauthorized",
+                                       "missing signature header " + auth.header));
+    }
+    if (!auth.prefix.empty() && sig.starts_with(auth.prefix)) sig.remove_prefix(auth.prefix.size());
+    std::string expected = auth.encoding == config::SourceAuth::Encoding::kBase64
+                               ? HmacSha256Base64(auth.secret, req.body)
+                               : HmacSha256Hex(auth.secret, req.body);
+    std::string given(sig);
+    if (auth.encoding == config::SourceAuth::Encoding::kHex) given = Lower(given);
+    if (!ConstantTimeEquals(given, expected)) {
+      ++counters_.rejected;
+      return reply(HttpResponse::Error(
+          401, "unauthorized",
+          auth.header + " does not match the HMAC-SHA256 of the body under this source's secret"));
+    }
+  }
+
+  // 2. The body must parse: a payload we could never map is refused now, not dead-lettered later.
+  std::string_view content_type = req.Header("Content-Type");
+  BodyKind kind = KindOf(content_type, req.body);
+  rapidjson::Document doc;
+  if (kind == BodyKind::kUnsupported) {
+    ++counters_.rejected;
+    return reply(HttpResponse::Error(
+        415, "unsupported_media_type",
+        "Content-Type \"" + JsonEscape(content_type) +
+            "\" is not accepted; send application/json or application/xml"));
+  }
+  if (kind == BodyKind::kJson) {
+    doc.Parse(req.body.data(), req.body.size());
+    if (doc.HasParseError()) {
+      ++counters_.rejected;
+      return reply(HttpResponse::Error(
+          400, "malformed_body",
+          std::string("JSON parse error at offset ") + std::to_string(doc.GetErrorOffset()) +
+              ": " + rapidjson::GetParseError_En(doc.GetParseError())));
+    }
+  } else {
+    pugi::xml_document xml;
+    pugi::xml_parse_result pr = xml.load_buffer(req.body.data(), req.body.size());
+    if (!pr) {
+      ++counters_.rejected;
+      return reply(HttpResponse::Error(400, "malformed_body",
+                                       std::string("XML parse error at offset ") +
+                                           std::to_string(pr.offset) + ": " + pr.description()));
+    }
+  }
+
+  // 3. The event id: the platform's (so that its redeliveries are recognised), else the content's.
+  std::string event_id;
+  if (!src.event_id_header.empty()) {
+    std::string_view h = req.Header(src.event_id_header);
+    if (!h.empty()) {
+      if (!ValidEventId(h)) {
+        ++counters_.rejected;
+        return reply(HttpResponse::Error(400, "bad_event_id",
+                                         src.event_id_header +
+                                             " must be 1 to 200 printable characters without "
+                                             "spaces"));
+      }
+      event_id = std::string(h);
+    }
+  }
+  if (event_id.empty() && state.id_pointer) {
+    if (kind != BodyKind::kJson) {
+      ++counters_.rejected;
+      return reply(HttpResponse::Error(400, "bad_event_id",
+                                       "this source takes its event id from the JSON field " +
+                                           src.event_id_field + ", but the body is not JSON"));
+    }
+    const rapidjson::Value* v = state.id_pointer->Get(doc);
+    if (v && v->IsString()) {
+      event_id.assign(v->GetString(), v->GetStringLength());
+    } else if (v && v->IsUint64()) {
+      event_id = std::to_string(v->GetUint64());
+    } else if (v && v->IsInt64()) {
+      event_id = std::to_string(v->GetInt64());
+    }
+    if (!ValidEventId(event_id)) {
+      ++counters_.rejected;
+      return reply(HttpResponse::Error(
+          400, "bad_event_id",
+          "the event id field " + src.event_id_field +
+              (v ? " must be a string of 1 to 200 printable characters or an integer"
+                 : " is missing from the body")));
+    }
+  }
+  if (event_id.empty()) {
+    // No id configured, or the configured header is absent: the content's hash, so that a
+    // byte-identical redelivery is still recognised.
+    event_id = Sha256Hex(req.body).substr(0, 32);
+  }
+
+  // 4. Durable append; answer only when it is on disk.
+  journal::InboxEntry entry;
+  entry.source = name;
+  entry.event_id = event_id;
+  entry.content_type = kind == BodyKind::kJson ? "application/json" : "application/xml";
+  for (const char* th : kTopicHeaders) {
+    std::string_view t = req.Header(th);
+    if (!t.empty()) {
+      entry.topic = std::string(t.substr(0, 200));
+      break;
+    }
+  }
+  entry.body = std::move(req.body);
+  entry.received_at_ms = NowMs();
+
+  auto shared_reply = std::make_shared<Reply>(std::move(reply));
+  Status st = journal_.Append(
+      std::move(entry), [this, shared_reply, event_id](Result<journal::AppendOutcome> r) {
+        if (!r.ok()) {
+          spdlog::error("ingest: journal append of {} failed: {}", event_id, r.status().ToString());
+          auto resp = HttpResponse::Error(503, "journal_unavailable",
+                                          "the event was not stored; send it again later");
+          resp.headers.emplace_back("Retry-After", "5");
+          (*shared_reply)(std::move(resp));
+          return;
+        }
+        bool dup = *r == journal::AppendOutcome::kDuplicate;
+        ++(dup ? counters_.duplicates : counters_.accepted);
+        (*shared_reply)(Accepted(JsonEscape(event_id), dup));
+      });
+  if (!st.ok()) {
+    ++counters_.overloaded;
+    auto resp = HttpResponse::Error(503, "overloaded",
+                                    "the hub is busy or stopping (" + st.message() +
+                                        "); the event was not stored, send it again later");
+    resp.headers.emplace_back("Retry-After", "1");
+    (*shared_reply)(std::move(resp));
+  }
+}
+
+}  // namespace channelhub::pipeline

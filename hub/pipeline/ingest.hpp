@@ -1,0 +1,52 @@
+// Ingest: the HTTP face of the hub. Answers health checks and turns a webhook POST into a
+// journaled inbox entry: check the source, verify its signature or token, check the body parses,
+// find the event id, append durably, and only then answer 202.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "hub/config/config.hpp"
+#include "hub/journal/journal.hpp"
+#include "hub/server/http_types.hpp"
+
+namespace channelhub::pipeline {
+
+struct IngestOptions {
+  bool bare_endpoint = false;  // POST /_bench/bare answers 202 without the journal (benchmarks)
+};
+
+// Thread-safe: Handle may run on every I/O thread at once. "config" and "journal" must outlive it.
+class Ingest {
+ public:
+  Ingest(const config::Config& config, journal::Journal& journal, IngestOptions options);
+  ~Ingest();
+
+  // The server's handler.
+  void Handle(server::HttpRequest&& req, server::Reply reply);
+
+  // Readiness as /readyz reports it; set by the hub once its workers run, cleared when draining.
+  void SetReady(bool ready) { ready_ = ready; }
+
+  // Counts since start, for logs and metrics.
+  struct Counters {
+    std::atomic<uint64_t> accepted{0}, duplicates{0}, rejected{0}, overloaded{0};
+  };
+  const Counters& counters() const { return counters_; }
+
+ private:
+  struct SourceState;
+  void HandleWebhook(const std::string& name, server::HttpRequest&& req, server::Reply reply);
+
+  const config::Config& config_;
+  journal::Journal& journal_;
+  IngestOptions options_;
+  std::map<std::string, std::unique_ptr<SourceState>> sources_;
+  std::atomic<bool> ready_{false};
+  Counters counters_;
+};
+
+}  // namespace channelhub::pipeline

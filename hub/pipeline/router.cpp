@@ -1,0 +1,24 @@
+#include "hub/pipeline/router.hpp"
+
+#include <algorithm>
+
+namespace channelhub::pipeline {
+
+std::vector<std::string> Router::Destinations(const std::string& source,
+                                              const std::string& type) const {
+  std::vector<std::string> out;
+  for (const auto& r : routes_) {
+    bool from = std::any_of(r.from.begin(), r.from.end(),
+                            [&](const std::string& f) { return f == "*" || f == source; });
+    if (!from) continue;
+    bool typed = std::any_of(r.types.begin(), r.types.end(),
+                             [&](const std::string& p) { return config::TypeMatches(p, type); });
+    if (!typed) continue;
+    for (const auto& d : r.to) {
+      if (std::find(out.begin(), out.end(), d) == out.end()) out.push_back(d);
+    }
+  }
+  return out;
+}
+
+}  // namespace channelhub::pipeline

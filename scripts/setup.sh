@@ -7,7 +7,7 @@ set -euo pipefail
 # so the Boost headers package is enough; libboost1.81-all-dev would add ~1 GB of compiled
 # libraries (MPI, Python, ...) that nothing here links.
 PACKAGES=(
-  build-essential cmake pkg-config git curl ccache
+  build-essential cmake ninja-build pkg-config git curl ccache
   libboost1.81-dev
   libzmq3-dev cppzmq-dev
   rapidjson-dev libpugixml-dev libyaml-cpp-dev

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is missing, builds the release and the sanitizer
+# (ASan+UBSan) configurations, and runs every test in both with ctest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+jobs="$(nproc)"
+
+echo "== release build and tests"
+bash scripts/build.sh release
+ctest --test-dir build --output-on-failure -j "$jobs" --timeout 300
+
+echo "== sanitizer build (ASan+UBSan) and tests"
+bash scripts/build.sh asan
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 600

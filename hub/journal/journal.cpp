@@ -71,7 +71,7 @@ Status ConfigureConnection(Database& db) {
 // Journal
 
 Result<std::unique_ptr<Journal>> Journal::Open(const JournalOptions& options) {
-  auto db = Database::Open(options.path);
+  auto db = Database::Open(options.path, 5000, options.vfs);
   if (!db.ok()) return db.status();
   Database& d = **db;
   Status st = ConfigureConnection(d);
@@ -276,6 +276,8 @@ void Journal::WriterLoop() {
     }
     for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(results[i]);
     if (tx.ok()) {
+      ++commits_;
+      committed_ops_ += batch.size();
       for (auto& l : listeners_) l();
     }
   }
@@ -350,7 +352,11 @@ Result<std::vector<OutboxRow>> JournalReader::DueOutbox(const std::string& desti
 }
 
 Result<std::optional<int64_t>> JournalReader::NextAttemptAt(const std::string& destination) {
-  auto st = db_->Cached("SELECT min(next_attempt_at) FROM outbox WHERE destination=? AND state=0");
+  // Only the oldest pending row of each subject can be due; later ones wait behind it.
+  auto st = db_->Cached(
+      "SELECT min(o.next_attempt_at) FROM outbox o WHERE o.destination=?1 AND o.state=0"
+      " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.destination=?1 AND p.subject=o.subject"
+      "                 AND p.state=0 AND p.seq<o.seq)");
   if (!st.ok()) return st.status();
   Statement& s = **st;
   s.Bind(1, destination);

@@ -8,6 +8,7 @@
 // per reading thread (WAL lets readers run beside the writer).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -89,6 +90,7 @@ struct JournalOptions {
   std::size_t max_batch = 512;      // operations per group transaction at most
   std::size_t queue_limit = 10000;  // operations waiting at most; beyond: ResourceExhausted
   bool synchronous_full = true;     // fsync at every commit (else at WAL checkpoints only)
+  std::string vfs;                  // SQLite VFS for the writer ("" = default; tests inject faults)
 };
 
 // Per-destination and overall counts, for readiness, metrics and tests.
@@ -156,6 +158,11 @@ class Journal {
 
   const JournalOptions& options() const { return options_; }
 
+  // Transactions committed and operations they carried, since open: their ratio is the group
+  // commit's batching.
+  uint64_t commits() const { return commits_; }
+  uint64_t committed_ops() const { return committed_ops_; }
+
  private:
   struct Op {
     std::function<Status(Database&)> run;
@@ -175,6 +182,8 @@ class Journal {
   std::condition_variable cv_;
   std::deque<Op> queue_;  // GUARDED_BY(mu_)
   bool closing_ = false;  // GUARDED_BY(mu_)
+  std::atomic<uint64_t> commits_{0};
+  std::atomic<uint64_t> committed_ops_{0};
   std::thread writer_;
 };
 

@@ -66,10 +66,12 @@ std::string_view Statement::TextView(int col) const {
   return {static_cast<const char*>(p), static_cast<std::size_t>(n)};
 }
 
-Result<std::unique_ptr<Database>> Database::Open(const std::string& path, int busy_timeout_ms) {
+Result<std::unique_ptr<Database>> Database::Open(const std::string& path, int busy_timeout_ms,
+                                                const std::string& vfs) {
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           vfs.empty() ? nullptr : vfs.c_str());
   if (rc != SQLITE_OK) {
     std::string msg = "cannot open " + path + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
     if (db) sqlite3_close(db);

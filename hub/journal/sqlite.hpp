@@ -51,7 +51,9 @@ class Database {
  public:
   // Opens (creating when missing) the database file. "busy_timeout_ms" is how long a statement
   // waits for another connection's lock.
-  static Result<std::unique_ptr<Database>> Open(const std::string& path, int busy_timeout_ms = 5000);
+  // "vfs" names a registered SQLite VFS ("" for the default; tests register faulty ones).
+  static Result<std::unique_ptr<Database>> Open(const std::string& path, int busy_timeout_ms = 5000,
+                                                const std::string& vfs = "");
   ~Database();
 
   Status Exec(std::string_view sql);

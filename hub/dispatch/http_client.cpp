@@ -145,9 +145,15 @@ struct HttpClient::Impl {
     req.keep_alive(true);
     req.prepare_payload();
     Lowest().expires_after(timeout);
-    Result<ClientResponse> r = secure ? co_await Exchange(*secure, req) : co_await Exchange(*plain, req);
-    if (!r.ok()) Reset();
-    co_return r;
+    // Two statements, not a conditional expression: GCC 12 miscompiles co_await inside ?:.
+    std::optional<Result<ClientResponse>> r;
+    if (secure) {
+      r.emplace(co_await Exchange(*secure, req));
+    } else {
+      r.emplace(co_await Exchange(*plain, req));
+    }
+    if (!r->ok()) Reset();
+    co_return std::move(*r);
   }
 };
 

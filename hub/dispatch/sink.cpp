@@ -122,7 +122,7 @@ class FileSink final : public Sink {
 class HttpSink final : public Sink {
  public:
   HttpSink(const config::DestinationConfig& d, Url url) : dest_(d), client_(std::move(url)) {
-    headers_.emplace_back("Content-Type", "application/cloudevents+json; charset=utf-8");
+    headers_.emplace_back("Content-Type", "application/cloudevents+json");
     for (const auto& [k, v] : d.headers) headers_.emplace_back(k, v);
   }
 

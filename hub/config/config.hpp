@@ -7,7 +7,10 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "hub/common/status.hpp"
 
 namespace channelhub::config {
 
@@ -21,6 +24,9 @@ struct Diagnostic {
   std::string key; // dotted path of the key, e.g. "destinations.erp.retry.initial"
   std::string message;  // says what was found and what was expected
 
+  // "file:line:column: key: message". The position is left out when line is 0 ("file: key:
+  // message", e.g. for a file that cannot be read or a command-line override) and "key: " when the
+  // problem is not about one key (a YAML syntax error).
   std::string ToString() const;
 };
 
@@ -118,6 +124,29 @@ struct Overrides {
 LoadResult LoadConfig(const std::string& path, const Overrides& overrides = {});
 
 // True when "type" (e.g. "com.channelhub.order.upserted") matches "pattern" ("order.*").
+// "*" alone matches every type. Otherwise the pattern is matched, part by part, against the type
+// without its "com.channelhub." prefix: a "*" part matches any one part, and a "*" at the end any
+// one or more parts ("customer.*" matches "com.channelhub.customer.golden.updated"). Does not
+// allocate; safe to call from any thread.
 bool TypeMatches(const std::string& pattern, const std::string& type);
+
+// The value parsers LoadConfig uses, for the CLI and for tests. On failure they return
+// InvalidArgument whose message is the one a configuration diagnostic shows, e.g.
+// `expected a duration like 500ms, 10s, 5m, 1h; got "10 seconds"`.
+
+// A duration: one or more parts of a whole number and a unit, ms, s, m, h or d ("500ms", "10s",
+// "1h30m"); a bare "0" is zero. Negative values, fractions and numbers without a unit are refused.
+Result<Millis> ParseDuration(std::string_view text);
+
+// A duration in the shortest form ParseDuration reads back: "1h30m", "500ms", "0s".
+std::string FormatDuration(Millis duration);
+
+// A size in bytes: a whole number of bytes ("1048576"), or a whole number with one unit: B,
+// KB (1000), KiB (1024), MB (1000^2), MiB (1024^2), e.g. "1MiB", "512KB".
+Result<std::size_t> ParseSize(std::string_view text);
+
+// "HOST:PORT": "127.0.0.1:8080", "localhost:0", "[::1]:8080" (the host is kept without brackets).
+// Port 0 asks for an ephemeral port.
+Result<ListenAddress> ParseListenAddress(std::string_view text);
 
 }  // namespace channelhub::config

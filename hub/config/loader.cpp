@@ -1,0 +1,914 @@
+// LoadConfig: reads one YAML file into a Config, checking every value and collecting every problem
+// as a Diagnostic with file, line, column and dotted key.
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <exception>
+#include <functional>
+#include <utility>
+
+#include "hub/config/config.hpp"
+#include "hub/config/secrets.hpp"
+#include "hub/config/text.hpp"
+#include "hub/config/yaml_reader.hpp"
+
+namespace channelhub::config {
+
+namespace {
+
+using detail::ChildKey;
+using detail::Describe;
+using detail::DiagnosticSink;
+using detail::DidYouMean;
+using detail::Join;
+using detail::MapReader;
+using detail::NamedValue;
+using detail::Position;
+using detail::Quote;
+using detail::Value;
+
+constexpr std::size_t kMaxConfigBytes = 4 << 20;
+constexpr std::size_t kMaxNameLength = 64;
+
+// The mappings this build knows (channelhub::mapping::KnownMappers()); kept here so that the config
+// library does not link the mapping engine.
+const std::vector<std::string> kBuiltinMappings = {
+    "builtin:canonical.customer", "builtin:canonical.order", "builtin:shopify.order"};
+const std::vector<std::string> kConnectors = {"generic", "shopify"};
+const std::vector<std::string> kLogLevels = {"trace", "debug", "info", "warn", "error"};
+const std::vector<std::string> kAuthTypes = {"none", "bearer", "hmac_sha256"};
+const std::vector<std::string> kEncodings = {"hex", "base64"};
+const std::vector<std::string> kDestinationTypes = {"file", "http"};
+const std::vector<std::string> kSyncModes = {"full", "normal"};
+const std::vector<std::string> kEntities = {"order", "customer", "stock"};
+
+// The defaults the shopify connector brings.
+constexpr std::string_view kShopifySignatureHeader = "X-Shopify-Hmac-Sha256";
+constexpr std::string_view kShopifyEventIdHeader = "X-Shopify-Event-Id";
+
+// Headers the HTTP client sets itself.
+const std::vector<std::string> kReservedHeaders = {"connection", "content-length", "host",
+                                                   "transfer-encoding"};
+
+std::string Lowered(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+bool Contains(const std::vector<std::string>& names, std::string_view name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// "a, b or c".
+std::string Alternatives(const std::vector<std::string>& names) {
+  if (names.size() < 2) return Join(names);
+  std::vector<std::string> head(names.begin(), names.end() - 1);
+  return Join(head) + " or " + names.back();
+}
+
+bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
+// Source and destination names: [a-z0-9][a-z0-9_-]*, at most kMaxNameLength.
+bool IsValidName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxNameLength || !IsLowerAlnum(name.front())) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return IsLowerAlnum(c) || c == '_' || c == '-'; });
+}
+
+// An HTTP header name (an RFC 9110 token).
+bool IsHeaderName(std::string_view name) {
+  if (name.empty()) return false;
+  constexpr std::string_view kSymbols = "!#$%&'*+-.^_`|~";
+  return std::all_of(name.begin(), name.end(), [&](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           kSymbols.find(c) != std::string_view::npos;
+  });
+}
+
+// A JSON Pointer (RFC 6901) to a member, e.g. "/id": starts with "/", "~" only as "~0" or "~1".
+bool IsJsonPointer(std::string_view pointer) {
+  if (pointer.size() < 2 || pointer.front() != '/') return false;
+  for (std::size_t i = 0; i < pointer.size(); ++i) {
+    if (pointer[i] == '~' &&
+        (i + 1 == pointer.size() || (pointer[i + 1] != '0' && pointer[i + 1] != '1'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Returns why "url" is not an http(s) URL with a host, or nullopt when it is.
+std::optional<std::string> CheckUrl(std::string_view url) {
+  const std::string lowered = Lowered(url.substr(0, 8));
+  std::string_view rest;
+  if (lowered.starts_with("http://")) {
+    rest = url.substr(7);
+  } else if (lowered.starts_with("https://")) {
+    rest = url.substr(8);
+  } else {
+    return "";
+  }
+  for (char c : url) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return "";
+  }
+  const std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  if (authority.find('@') != std::string_view::npos) {
+    return "a user name or password in the URL is not supported; send credentials with headers, "
+           "e.g. headers: { Authorization: \"Bearer ${env:ERP_TOKEN}\" }";
+  }
+  std::string_view host = authority;
+  std::string_view port;
+  bool has_port = false;
+  if (authority.starts_with('[')) {
+    const std::size_t close = authority.find(']');
+    if (close == std::string_view::npos) return "";
+    host = authority.substr(1, close - 1);
+    const std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return "";
+      has_port = true;
+      port = after.substr(1);
+    }
+  } else if (const std::size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+    has_port = true;
+  }
+  if (host.empty()) return "";
+  if (has_port) {
+    if (port.empty() || port.size() > 5 ||
+        !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return "";
+    }
+    const int number = std::stoi(std::string(port));
+    if (number < 1 || number > 65535)
+      return "port " + std::string(port) + " is out of range 1-65535";
+  }
+  return std::nullopt;
+}
+
+// Returns why "pattern" is not an event type pattern, or nullopt when it is.
+std::optional<std::string> CheckTypePattern(std::string_view pattern) {
+  const std::string expected =
+      "expected an event type pattern like \"order.*\", \"customer.upserted\" or \"*\"; got " +
+      Quote(pattern);
+  if (pattern == "*") return std::nullopt;
+  if (pattern.starts_with("com.channelhub.")) {
+    return expected + " (leave out the \"com.channelhub.\" prefix)";
+  }
+  std::vector<std::string_view> parts;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t dot = pattern.find('.', start);
+    parts.push_back(pattern.substr(start, dot == std::string_view::npos ? dot : dot - start));
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  for (std::string_view part : parts) {
+    if (part == "*") continue;
+    if (part.empty() || !std::all_of(part.begin(), part.end(),
+                                     [](char c) { return IsLowerAlnum(c) || c == '_'; })) {
+      return expected;
+    }
+  }
+  const std::string entity(parts.front());
+  if (entity != "*" && !Contains(kEntities, entity)) {
+    return "unknown entity " + Quote(entity) + " in " + Quote(pattern) + "; expected " +
+           Alternatives({"order", "customer", "stock", "*"}) + DidYouMean(entity, kEntities);
+  }
+  if (parts.size() == 1) {
+    return expected + " (it names no event; " + Quote(entity + ".*") + " means all " + entity +
+           " events)";
+  }
+  return std::nullopt;
+}
+
+// The 0-based line "index" of "text", or "" when there is none.
+std::string_view LineAt(std::string_view text, int index) {
+  for (int i = 0; i < index; ++i) {
+    const std::size_t newline = text.find('\n');
+    if (newline == std::string_view::npos) return {};
+    text.remove_prefix(newline + 1);
+  }
+  return text.substr(0, text.find('\n'));
+}
+
+// A string value after ${...} substitution.
+struct Text {
+  std::string value;
+  std::string shown;  // for messages: as written, and the result only when it holds no secret
+  bool substituted = false;  // a ${...} was replaced: "value" may differ from what is written
+  bool secret = false;       // the value holds an ${env:...} or ${file:...}
+};
+
+class Loader {
+ public:
+  Loader(std::string path, const Overrides& overrides)
+      : sink_(path), path_(std::move(path)), overrides_(overrides) {}
+
+  LoadResult Run();
+
+ private:
+  // --- values ---
+  void Report(const Value& v, std::string message) {
+    sink_.Add(v.where, v.key, std::move(message));
+  }
+  void Missing(const Value& parent, std::string_view key, std::string_view expected) {
+    sink_.Add(parent.key_where, ChildKey(parent.key, key),
+              "missing; expected " + std::string(expected));
+  }
+  // "key" under "parent", or an empty value placed at the parent when it is absent.
+  static Value GetOrEmpty(const MapReader& parent, std::string_view key) {
+    if (std::optional<Value> v = parent.Get(key)) return *v;
+    const Value& self = parent.self();
+    return Value{YAML::Node(), ChildKey(self.key, key), self.key_where, self.key_where};
+  }
+  std::optional<Text> ReadString(const Value& v, std::string_view expected);
+  std::optional<Text> ReadNonEmpty(const Value& v, std::string_view expected);
+  std::optional<std::string> ReadChoice(const Value& v, const std::vector<std::string>& choices);
+  std::optional<uint64_t> ReadCount(const Value& v, uint64_t min, uint64_t max);
+  std::optional<Millis> ReadDuration(const Value& v);
+  std::optional<std::size_t> ReadSize(const Value& v, std::size_t min, std::size_t max);
+  std::optional<std::string> ReadHeaderName(const Value& v);
+  std::vector<std::string> ReadNameList(
+      const MapReader& parent, std::string_view key, std::string_view what,
+      std::string_view example,
+      const std::function<std::optional<std::string>(const std::string&)>& check);
+
+  // --- sections ---
+  void ReadTop(const Value& root);
+  void ReadDataDir(const MapReader& top);
+  void ReadListen(const MapReader& top);
+  void ReadServer(const Value& v);
+  void ReadJournal(const Value& v);
+  void ReadSources(const Value& v);
+  SourceConfig ReadSource(const NamedValue& entry);
+  void ReadMapping(const Value& v, SourceConfig* source);
+  void ReadAuth(const Value& v, const std::string& connector, SourceAuth* auth);
+  void ReadEventId(const Value& v, bool shopify, SourceConfig* source);
+  void ReadDestinations(const Value& v);
+  DestinationConfig ReadDestination(const NamedValue& entry);
+  void ReadHeaders(const Value& v, std::map<std::string, std::string>* headers);
+  void ReadRetry(const Value& v, RetryPolicy* retry);
+  void ReadRoutes(const Value& v);
+
+  // Reports "key" under "parent" as not belonging to the chosen type.
+  void NotUsed(const MapReader& parent, std::string_view key, std::string_view used_with,
+               std::string_view what, std::string_view type) {
+    if (std::optional<Value> v = parent.Get(key)) {
+      sink_.Add(v->key_where, v->key,
+                Quote(key) + " is only used with type " + std::string(used_with) + "; this " +
+                    std::string(what) + " has type " + std::string(type));
+    }
+  }
+
+  LoadResult Finish();
+
+  DiagnosticSink sink_;
+  std::string path_;
+  Overrides overrides_;
+  detail::SubstitutionContext substitution_;
+  Config config_;
+};
+
+std::optional<Text> Loader::ReadString(const Value& v, std::string_view expected) {
+  if (!v.node.IsScalar()) {
+    Report(v, "expected " + std::string(expected) + "; got " + Describe(v.node));
+    return std::nullopt;
+  }
+  const std::string& raw = v.node.Scalar();
+  detail::Substituted result = detail::Substitute(raw, substitution_);
+  if (!result.errors.empty()) {
+    for (std::string& error : result.errors) Report(v, std::move(error));
+    return std::nullopt;
+  }
+  Text text{std::move(result.value), Quote(raw), result.changed, result.secret};
+  if (result.changed && !result.secret) text.shown += " (that is " + Quote(text.value) + ")";
+  return text;
+}
+
+std::optional<Text> Loader::ReadNonEmpty(const Value& v, std::string_view expected) {
+  std::optional<Text> text = ReadString(v, expected);
+  if (text && text->value.empty()) {
+    Report(v, "expected " + std::string(expected) + "; got \"\"");
+    return std::nullopt;
+  }
+  return text;
+}
+
+std::optional<std::string> Loader::ReadChoice(const Value& v,
+                                              const std::vector<std::string>& choices) {
+  const std::string expected = Alternatives(choices);
+  std::optional<Text> text = ReadString(v, expected);
+  if (!text) return std::nullopt;
+  if (!Contains(choices, text->value)) {
+    Report(v, "expected " + expected + "; got " + text->shown + DidYouMean(text->value, choices));
+    return std::nullopt;
+  }
+  return text->value;
+}
+
+std::optional<uint64_t> Loader::ReadCount(const Value& v, uint64_t min, uint64_t max) {
+  const std::string expected =
+      "a whole number from " + std::to_string(min) + " to " + std::to_string(max);
+  std::optional<Text> text = ReadString(v, expected);
+  if (!text) return std::nullopt;
+  const std::string& s = text->value;
+  uint64_t number = 0;
+  const auto [end, error] = std::from_chars(s.data(), s.data() + s.size(), number);
+  if (s.empty() || s.front() == '+' || error != std::errc() || end != s.data() + s.size() ||
+      number < min || number > max) {
+    Report(v, "expected " + expected + "; got " + text->shown);
+    return std::nullopt;
+  }
+  return number;
+}
+
+std::optional<Millis> Loader::ReadDuration(const Value& v) {
+  std::optional<Text> text = ReadString(v, "a duration like 500ms, 10s, 5m, 1h");
+  if (!text) return std::nullopt;
+  Result<Millis> duration = ParseDuration(text->value);
+  if (!duration.ok()) {
+    // ParseDuration's message quotes the value; after a substitution it could be a secret.
+    Report(v, text->substituted ? "expected a duration like 500ms, 10s, 5m, 1h; got " + text->shown
+                                : duration.status().message());
+    return std::nullopt;
+  }
+  if (duration->count() <= 0) {
+    Report(v, "expected a duration longer than 0, like 10s; got " + text->shown);
+    return std::nullopt;
+  }
+  return *duration;
+}
+
+std::optional<std::size_t> Loader::ReadSize(const Value& v, std::size_t min, std::size_t max) {
+  std::optional<Text> text = ReadString(v, "a size like 1048576, 512KiB or 1MiB");
+  if (!text) return std::nullopt;
+  Result<std::size_t> size = ParseSize(text->value);
+  if (!size.ok()) {
+    Report(v, text->substituted ? "expected a size like 1048576, 512KiB or 1MiB; got " + text->shown
+                                : size.status().message());
+    return std::nullopt;
+  }
+  if (*size < min || *size > max) {
+    Report(v, "expected a size from " + std::to_string(min) + "B to " + std::to_string(max >> 20) +
+                  "MiB; got " + text->shown);
+    return std::nullopt;
+  }
+  return *size;
+}
+
+std::optional<std::string> Loader::ReadHeaderName(const Value& v) {
+  std::optional<Text> text = ReadString(v, "an HTTP header name like X-Signature");
+  if (!text) return std::nullopt;
+  if (!IsHeaderName(text->value)) {
+    Report(v, "expected an HTTP header name like X-Signature; got " + text->shown);
+    return std::nullopt;
+  }
+  return text->value;
+}
+
+std::vector<std::string> Loader::ReadNameList(
+    const MapReader& parent, std::string_view key, std::string_view what, std::string_view example,
+    const std::function<std::optional<std::string>(const std::string&)>& check) {
+  std::vector<std::string> names;
+  std::optional<Value> list = parent.Get(key);
+  const std::string expected = "a list of " + std::string(what) + "s like " + std::string(example);
+  if (!list) {
+    Missing(parent.self(), key, expected);
+    return names;
+  }
+  if (list->node.IsNull() || (list->node.IsSequence() && list->node.size() == 0)) {
+    Report(*list, "expected at least one " + std::string(what) + "; use a list like " +
+                      std::string(example));
+    return names;
+  }
+  for (const Value& item : detail::ListItems(*list, example, sink_)) {
+    std::optional<Text> text = ReadNonEmpty(item, "a name");
+    if (!text) continue;
+    if (Contains(names, text->value)) {
+      Report(item, Quote(text->value) + " is listed twice");
+      continue;
+    }
+    if (std::optional<std::string> problem = check(text->value)) {
+      Report(item, std::move(*problem));
+      continue;
+    }
+    names.push_back(text->value);
+  }
+  return names;
+}
+
+// --- sections ---
+
+void Loader::ReadTop(const Value& root) {
+  MapReader top(
+      root,
+      {"listen", "data_dir", "log_level", "server", "journal", "sources", "destinations", "routes"},
+      sink_);
+  if (!top.valid()) return;  // a list or a scalar: every key would be reported missing
+  // First: every ${data_dir} below depends on it.
+  ReadDataDir(top);
+  substitution_.data_dir = config_.data_dir;
+  ReadListen(top);
+  if (std::optional<Value> v = top.Get("log_level")) {
+    if (std::optional<std::string> level = ReadChoice(*v, kLogLevels)) config_.log_level = *level;
+  }
+  ReadServer(GetOrEmpty(top, "server"));
+  ReadJournal(GetOrEmpty(top, "journal"));
+  ReadSources(GetOrEmpty(top, "sources"));
+  ReadDestinations(GetOrEmpty(top, "destinations"));
+  // Last: routes name sources and destinations.
+  ReadRoutes(GetOrEmpty(top, "routes"));
+}
+
+void Loader::ReadDataDir(const MapReader& top) {
+  std::string dir;
+  if (overrides_.data_dir) {
+    dir = *overrides_.data_dir;  // taken as given: the shell has expanded it already
+    if (dir.empty()) {
+      sink_.Add({}, "data_dir", "the data directory given on the command line is empty");
+      return;
+    }
+  } else if (std::optional<Value> v = top.Get("data_dir")) {
+    // substitution_.data_dir is still unset here: ${data_dir} cannot define itself.
+    std::optional<Text> text = ReadNonEmpty(*v, "a directory like ./var");
+    if (!text) return;
+    dir = std::move(text->value);
+    substitution_.data_dir_secret = text->secret;
+  } else {
+    Missing(top.self(), "data_dir",
+            "the directory where channelhub keeps its journal and files, like data_dir: ./var");
+    return;
+  }
+  // "./var/" and "./var" are the same directory; keep ${data_dir}/out free of "//".
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  config_.data_dir = std::move(dir);
+}
+
+void Loader::ReadListen(const MapReader& top) {
+  if (overrides_.listen) {
+    Result<ListenAddress> address = ParseListenAddress(*overrides_.listen);
+    if (!address.ok()) {
+      sink_.Add({}, "listen", address.status().message() + " (given on the command line)");
+      return;
+    }
+    config_.server.listen = *address;
+    return;
+  }
+  std::optional<Value> v = top.Get("listen");
+  if (!v) return;
+  std::optional<Text> text = ReadString(*v, "HOST:PORT like 127.0.0.1:8080");
+  if (!text) return;
+  Result<ListenAddress> address = ParseListenAddress(text->value);
+  if (!address.ok()) {
+    Report(*v, text->substituted ? "expected HOST:PORT like 127.0.0.1:8080; got " + text->shown
+                                 : address.status().message());
+    return;
+  }
+  config_.server.listen = *address;
+}
+
+void Loader::ReadServer(const Value& v) {
+  MapReader m(v, {"threads", "body_limit", "read_timeout", "idle_timeout", "max_connections"},
+              sink_);
+  ServerSettings& s = config_.server;
+  if (auto x = m.Get("threads")) {
+    if (auto n = ReadCount(*x, 0, 1024)) s.threads = static_cast<int>(*n);
+  }
+  if (auto x = m.Get("body_limit")) {
+    if (auto n = ReadSize(*x, 1, std::size_t{1} << 30)) s.body_limit = *n;
+  }
+  if (auto x = m.Get("read_timeout")) {
+    if (auto d = ReadDuration(*x)) s.read_timeout = *d;
+  }
+  if (auto x = m.Get("idle_timeout")) {
+    if (auto d = ReadDuration(*x)) s.idle_timeout = *d;
+  }
+  if (auto x = m.Get("max_connections")) {
+    if (auto n = ReadCount(*x, 1, 1000000)) s.max_connections = *n;
+  }
+}
+
+void Loader::ReadJournal(const Value& v) {
+  MapReader m(v, {"max_batch", "queue_limit", "sync"}, sink_);
+  JournalSettings& j = config_.journal;
+  if (auto x = m.Get("max_batch")) {
+    if (auto n = ReadCount(*x, 1, 100000)) j.max_batch = *n;
+  }
+  if (auto x = m.Get("queue_limit")) {
+    if (auto n = ReadCount(*x, 1, 10000000)) j.queue_limit = *n;
+  }
+  if (auto x = m.Get("sync")) {
+    if (auto mode = ReadChoice(*x, kSyncModes)) j.synchronous_full = *mode == "full";
+  }
+}
+
+void Loader::ReadSources(const Value& v) {
+  for (const NamedValue& entry : detail::MapEntries(v, sink_)) {
+    if (!IsValidName(entry.name)) {
+      sink_.Add(entry.value.key_where, entry.value.key,
+                "expected a source name of lower-case letters, digits, \"_\" and \"-\" (it "
+                "becomes the URL /webhooks/<name>); got " +
+                    Quote(entry.name));
+    }
+    // Kept even when its name is wrong, so that routes naming it are not reported too.
+    config_.sources[entry.name] = ReadSource(entry);
+  }
+}
+
+SourceConfig Loader::ReadSource(const NamedValue& entry) {
+  MapReader m(entry.value, {"connector", "mapping", "auth", "event_id"}, sink_);
+  SourceConfig source;
+  source.name = entry.name;
+  source.line = entry.value.key_where.line;
+  if (!m.valid()) return source;
+  source.connector = "generic";
+  if (auto x = m.Get("connector")) {
+    if (auto connector = ReadChoice(*x, kConnectors)) source.connector = *connector;
+  }
+  if (auto x = m.Get("mapping")) {
+    ReadMapping(*x, &source);
+  } else {
+    Missing(m.self(), "mapping",
+            "the mapping that turns what this source posts into events, like mapping: "
+            "builtin:shopify.order");
+  }
+  ReadAuth(GetOrEmpty(m, "auth"), source.connector, &source.auth);
+  ReadEventId(GetOrEmpty(m, "event_id"), source.connector == "shopify", &source);
+  return source;
+}
+
+void Loader::ReadMapping(const Value& v, SourceConfig* source) {
+  const std::string expected = "builtin:<name> or a relative path to a mapping file";
+  std::optional<Text> text = ReadString(v, expected);
+  if (!text) return;
+  const std::string& mapping = text->value;
+  if (mapping.starts_with("builtin:")) {
+    if (!Contains(kBuiltinMappings, mapping)) {
+      Report(v, "unknown built-in mapping " + text->shown + DidYouMean(mapping, kBuiltinMappings) +
+                    " (known: " + Join(kBuiltinMappings) + ")");
+      return;
+    }
+  } else if (mapping.empty() || mapping.front() == '/') {
+    Report(v, "expected " + expected + "; got " + text->shown);
+    return;
+  } else if (!mapping.ends_with(".yaml") && !mapping.ends_with(".yml")) {
+    // Probably a built-in name without its prefix ("shopify.order").
+    Report(v, "expected " + expected + " (.yaml); got " + text->shown +
+                  DidYouMean("builtin:" + mapping, kBuiltinMappings));
+    return;
+  }
+  source->mapping = mapping;
+}
+
+void Loader::ReadAuth(const Value& v, const std::string& connector, SourceAuth* auth) {
+  MapReader m(v, {"type", "token", "secret", "header", "encoding", "prefix"}, sink_);
+  if (!m.valid()) return;
+  const bool shopify = connector == "shopify";
+  std::string type = shopify ? "hmac_sha256" : "none";
+  if (auto x = m.Get("type")) {
+    std::optional<std::string> chosen = ReadChoice(*x, kAuthTypes);
+    if (!chosen) return;  // which keys belong here depends on the type
+    type = *chosen;
+  }
+  if (type == "none") {
+    auth->kind = SourceAuth::Kind::kNone;
+    NotUsed(m, "token", "bearer", "auth", type);
+    for (const char* key : {"secret", "header", "encoding", "prefix"}) {
+      NotUsed(m, key, "hmac_sha256", "auth", type);
+    }
+    return;
+  }
+  if (type == "bearer") {
+    auth->kind = SourceAuth::Kind::kBearer;
+    for (const char* key : {"secret", "header", "encoding", "prefix"}) {
+      NotUsed(m, key, "hmac_sha256", "auth", type);
+    }
+    if (auto x = m.Get("token")) {
+      if (auto token = ReadNonEmpty(*x, "the token")) auth->token = std::move(token->value);
+    } else {
+      Missing(m.self(), "token",
+              "the token senders put in \"Authorization: Bearer <token>\", like token: "
+              "${env:WEBSHOP_TOKEN}");
+    }
+    return;
+  }
+  auth->kind = SourceAuth::Kind::kHmacSha256;
+  NotUsed(m, "token", "bearer", "auth", type);
+  if (auto x = m.Get("secret")) {
+    if (auto secret = ReadNonEmpty(*x, "the signing secret"))
+      auth->secret = std::move(secret->value);
+  } else if (shopify) {
+    Missing(m.self(), "secret",
+            "the app's signing secret, like secret: ${env:SHOPIFY_WEBHOOK_SECRET}; connector "
+            "shopify checks the X-Shopify-Hmac-Sha256 signature (auth type none turns that off)");
+  } else {
+    Missing(m.self(), "secret", "the signing secret, like secret: ${env:WEBHOOK_SECRET}");
+  }
+  if (auto x = m.Get("header")) {
+    if (auto header = ReadHeaderName(*x)) auth->header = *header;
+  } else if (shopify) {
+    auth->header = kShopifySignatureHeader;
+  } else {
+    Missing(m.self(), "header",
+            "the request header that carries the signature, like header: "
+            "X-Signature");
+  }
+  auth->encoding = shopify ? SourceAuth::Encoding::kBase64 : SourceAuth::Encoding::kHex;
+  if (auto x = m.Get("encoding")) {
+    if (auto encoding = ReadChoice(*x, kEncodings)) {
+      auth->encoding =
+          *encoding == "hex" ? SourceAuth::Encoding::kHex : SourceAuth::Encoding::kBase64;
+    }
+  }
+  if (auto x = m.Get("prefix")) {
+    if (auto prefix = ReadString(*x, "the text before the signature, like \"sha256=\"")) {
+      auth->prefix = std::move(prefix->value);
+    }
+  }
+}
+
+void Loader::ReadEventId(const Value& v, bool shopify, SourceConfig* source) {
+  MapReader m(v, {"header", "field"}, sink_);
+  if (!m.valid()) return;
+  std::optional<Value> header = m.Get("header");
+  std::optional<Value> field = m.Get("field");
+  if (header) {
+    if (auto name = ReadHeaderName(*header)) source->event_id_header = *name;
+  }
+  if (field) {
+    const std::string expected = "a JSON Pointer into the body like /id or /order/id";
+    if (auto pointer = ReadString(*field, expected)) {
+      if (IsJsonPointer(pointer->value)) {
+        source->event_id_field = pointer->value;
+      } else {
+        Report(*field, "expected " + expected + "; got " + pointer->shown);
+      }
+    }
+  }
+  // With both, the header is used when a request has it and the field otherwise.
+  if (!header && shopify) source->event_id_header = kShopifyEventIdHeader;
+}
+
+void Loader::ReadDestinations(const Value& v) {
+  for (const NamedValue& entry : detail::MapEntries(v, sink_)) {
+    if (!IsValidName(entry.name)) {
+      sink_.Add(entry.value.key_where, entry.value.key,
+                "expected a destination name of lower-case letters, digits, \"_\" and \"-\"; "
+                "got " +
+                    Quote(entry.name));
+    }
+    config_.destinations[entry.name] = ReadDestination(entry);
+  }
+}
+
+DestinationConfig Loader::ReadDestination(const NamedValue& entry) {
+  MapReader m(entry.value, {"type", "path", "url", "headers", "timeout", "retry"}, sink_);
+  DestinationConfig d;
+  d.name = entry.name;
+  d.line = entry.value.key_where.line;
+  if (!m.valid()) return d;
+  std::optional<std::string> type;
+  if (auto x = m.Get("type")) {
+    type = ReadChoice(*x, kDestinationTypes);
+  } else {
+    Missing(m.self(), "type",
+            "file (append events to a file) or http (post them to a URL), like type: http");
+  }
+  if (type == "file") {
+    d.type = DestinationConfig::Type::kFile;
+    for (const char* key : {"url", "headers", "timeout"}) {
+      NotUsed(m, key, "http", "destination", *type);
+    }
+    if (auto x = m.Get("path")) {
+      if (auto path = ReadNonEmpty(*x, "a file path like ${data_dir}/out/events.jsonl")) {
+        d.path = std::move(path->value);
+      }
+    } else {
+      Missing(m.self(), "path",
+              "the file to append events to, like path: ${data_dir}/out/events.jsonl");
+    }
+  } else if (type == "http") {
+    d.type = DestinationConfig::Type::kHttp;
+    NotUsed(m, "path", "file", "destination", *type);
+    const std::string expected =
+        "an http:// or https:// URL with a host, like http://127.0.0.1:9000/events";
+    if (auto x = m.Get("url")) {
+      if (auto url = ReadString(*x, expected)) {
+        if (std::optional<std::string> problem = CheckUrl(url->value)) {
+          Report(*x, problem->empty() ? "expected " + expected + "; got " + url->shown : *problem);
+        } else {
+          d.url = std::move(url->value);
+        }
+      }
+    } else {
+      Missing(m.self(), "url", expected);
+    }
+    if (auto x = m.Get("headers")) ReadHeaders(*x, &d.headers);
+    if (auto x = m.Get("timeout")) {
+      if (auto timeout = ReadDuration(*x)) d.timeout = *timeout;
+    }
+  }
+  ReadRetry(GetOrEmpty(m, "retry"), &d.retry);
+  return d;
+}
+
+void Loader::ReadHeaders(const Value& v, std::map<std::string, std::string>* headers) {
+  std::vector<std::string> seen;  // lower-cased: HTTP header names ignore case
+  for (const NamedValue& entry : detail::MapEntries(v, sink_)) {
+    const Value& value = entry.value;
+    if (!IsHeaderName(entry.name)) {
+      sink_.Add(value.key_where, value.key,
+                "expected an HTTP header name like X-Api-Key; got " + Quote(entry.name));
+      continue;
+    }
+    const std::string lowered = Lowered(entry.name);
+    if (Contains(kReservedHeaders, lowered)) {
+      sink_.Add(value.key_where, value.key,
+                "header " + Quote(entry.name) + " is set by channelhub itself");
+      continue;
+    }
+    if (Contains(seen, lowered)) {
+      sink_.Add(value.key_where, value.key,
+                "header " + Quote(entry.name) + " is already set above (names ignore case)");
+      continue;
+    }
+    seen.push_back(lowered);
+    std::optional<Text> text = ReadString(value, "a header value");
+    if (!text) continue;
+    if (text->value.find_first_of("\r\n", 0) != std::string::npos ||
+        text->value.find('\0') != std::string::npos) {
+      Report(value, "expected a header value on one line; this one has a line break");
+      continue;
+    }
+    (*headers)[entry.name] = std::move(text->value);
+  }
+}
+
+void Loader::ReadRetry(const Value& v, RetryPolicy* retry) {
+  MapReader m(v, {"initial", "max", "max_age", "multiplier"}, sink_);
+  if (!m.valid()) return;
+  std::optional<Value> initial = m.Get("initial");
+  std::optional<Value> max = m.Get("max");
+  std::optional<Value> max_age = m.Get("max_age");
+  bool ok = true;
+  auto read = [&](const std::optional<Value>& x, Millis* out) {
+    if (!x) return;
+    if (auto d = ReadDuration(*x)) {
+      *out = *d;
+    } else {
+      ok = false;
+    }
+  };
+  read(initial, &retry->initial);
+  read(max, &retry->max);
+  read(max_age, &retry->max_age);
+  if (auto x = m.Get("multiplier")) {
+    const std::string expected = "a number of at least 1, like 2 or 1.5";
+    if (auto text = ReadString(*x, expected)) {
+      const std::string& s = text->value;
+      double number = 0;
+      const auto [end, error] = std::from_chars(s.data(), s.data() + s.size(), number);
+      if (s.empty() || error != std::errc() || end != s.data() + s.size() ||
+          !std::isfinite(number) || number < 1 || number > 1000) {
+        Report(*x, "expected " + expected + "; got " + text->shown);
+      } else {
+        retry->multiplier = number;
+      }
+    }
+  }
+  if (!ok) return;  // compare only what was read
+  // A bound is reported where it is written; when both are defaults nothing can be wrong.
+  auto check_at_least_initial = [&](const std::optional<Value>& bound, Millis value,
+                                    std::string_view name) {
+    if (value >= retry->initial) return;
+    if (bound) {
+      Report(*bound, "expected at least initial (" + FormatDuration(retry->initial) + "); got " +
+                         Quote(bound->node.Scalar()));
+    } else if (initial) {
+      Report(*initial, "expected at most " + std::string(name) + " (" + FormatDuration(value) +
+                           " by default); got " + Quote(initial->node.Scalar()));
+    }
+  };
+  check_at_least_initial(max, retry->max, "max");
+  check_at_least_initial(max_age, retry->max_age, "max_age");
+}
+
+void Loader::ReadRoutes(const Value& v) {
+  std::vector<std::string> sources;
+  for (const auto& [name, source] : config_.sources) sources.push_back(name);
+  std::vector<std::string> destinations;
+  for (const auto& [name, destination] : config_.destinations) destinations.push_back(name);
+  auto configured = [](const std::vector<std::string>& names, std::string_view what) {
+    return names.empty() ? " (no " + std::string(what) + " are configured)"
+                         : " (configured: " + Join(names) + ")";
+  };
+  const std::string example = "[{from: [webshop], types: [\"order.*\"], to: [archive]}]";
+  for (const Value& item : detail::ListItems(v, example, sink_)) {
+    if (item.node.IsNull()) {  // a lone "-"
+      Report(item,
+             "expected a route like " + example.substr(1, example.size() - 2) + "; got nothing");
+      continue;
+    }
+    MapReader m(item, {"from", "types", "to"}, sink_);
+    RouteConfig route;
+    route.line = item.key_where.line;
+    if (!m.valid()) continue;
+    route.from =
+        ReadNameList(m, "from", "source name", "[webshop] or [\"*\"]",
+                     [&](const std::string& name) -> std::optional<std::string> {
+                       if (name == "*" || Contains(sources, name)) return std::nullopt;
+                       return "unknown source " + Quote(name) + configured(sources, "sources");
+                     });
+    route.types =
+        ReadNameList(m, "types", "event type pattern", "[\"order.*\", \"customer.*\"]",
+                     [](const std::string& pattern) { return CheckTypePattern(pattern); });
+    route.to = ReadNameList(m, "to", "destination name", "[archive]",
+                            [&](const std::string& name) -> std::optional<std::string> {
+                              if (Contains(destinations, name)) return std::nullopt;
+                              return "unknown destination " + Quote(name) +
+                                     configured(destinations, "destinations");
+                            });
+    config_.routes.push_back(std::move(route));
+  }
+}
+
+LoadResult Loader::Run() {
+  std::string text;
+  if (std::optional<std::string> failure = detail::ReadFileText(path_, kMaxConfigBytes, &text)) {
+    sink_.Add({}, "", "cannot read the configuration file: " + *failure);
+    return Finish();
+  }
+  if (const std::size_t slash = path_.rfind('/'); slash != std::string::npos) {
+    substitution_.base_dir = slash == 0 ? "/" : path_.substr(0, slash);
+  }
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(text);
+  } catch (const YAML::ParserException& e) {
+    std::string message = "invalid YAML: " + e.msg;
+    if (e.msg.find("alias") != std::string::npos || e.msg.find("anchor") != std::string::npos) {
+      message += " (a value that starts with \"*\" or \"&\" must be quoted, like \"*\")";
+    } else if (e.msg.find("tab") != std::string::npos) {
+      message += " (indent with spaces)";
+    } else if (e.msg == "illegal map value") {
+      message += " (a value that contains \": \" must be quoted)";
+    } else if (e.msg.find("flow") != std::string::npos &&
+               LineAt(text, e.mark.line).find("${") != std::string_view::npos) {
+      // Inside { } or [ ], the braces of ${...} end a plain value.
+      message +=
+          " (inside { } or [ ], a value with ${...} must be quoted, like path: "
+          "\"${data_dir}/out/events.jsonl\")";
+    }
+    sink_.Add(detail::PositionOf(e.mark), "", std::move(message));
+    return Finish();
+  }
+  YAML::Node root = documents.empty() ? YAML::Node(YAML::NodeType::Null) : documents.front();
+  for (std::size_t i = 1; i < documents.size(); ++i) {
+    if (documents[i].IsNull()) continue;
+    sink_.Add(detail::PositionOf(documents[i].Mark()), "",
+              "expected one YAML document; another one starts here (remove the \"---\" above it)");
+    break;
+  }
+  Position start = detail::PositionOf(root.Mark());
+  if (start.line == 0) start = {1, 1};
+  ReadTop(Value{root, "", start, {1, 1}});
+  return Finish();
+}
+
+LoadResult Loader::Finish() {
+  LoadResult result;
+  result.diagnostics = sink_.Take();
+  if (result.diagnostics.empty()) {
+    config_.file = path_;
+    result.config = std::move(config_);
+  }
+  return result;
+}
+
+}  // namespace
+
+LoadResult LoadConfig(const std::string& path, const Overrides& overrides) {
+  try {
+    return Loader(path, overrides).Run();
+  } catch (const std::exception& e) {
+    // yaml-cpp or the standard library failed in a way the loader did not foresee.
+    LoadResult result;
+    result.diagnostics.push_back(
+        Diagnostic{path, 0, 0, "", std::string("internal error while loading: ") + e.what()});
+    return result;
+  } catch (...) {
+    LoadResult result;
+    result.diagnostics.push_back(
+        Diagnostic{path, 0, 0, "", "internal error while loading: unknown exception"});
+    return result;
+  }
+}
+
+}  // namespace channelhub::config

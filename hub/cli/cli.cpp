@@ -34,6 +34,13 @@ int Main(int argc, char** argv) {
   auto* check_cmd = app.add_subcommand("check", "Check a configuration file and exit");
   check_cmd->add_option("-c,--config", check_path, "Configuration file (YAML)")->required();
 
+  DlqOptions dlq;
+  auto* dlq_cmd = app.add_subcommand("dlq", "List the dead letters: events that could not be mapped or delivered");
+  dlq_cmd->add_option("-c,--config", dlq.config_path, "Configuration file (YAML)")->required();
+  dlq_cmd->add_option("--data-dir", dlq.data_dir, "Override data_dir");
+  dlq_cmd->add_option("--limit", dlq.limit, "How many at most (oldest first)")->check(CLI::PositiveNumber);
+  dlq_cmd->add_flag("--payload", dlq.with_payload, "Include each event's payload");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -43,6 +50,7 @@ int Main(int argc, char** argv) {
   try {
     if (*serve_cmd) return Serve(serve);
     if (*check_cmd) return Check(check_path);
+    if (*dlq_cmd) return ListDeadLetters(dlq);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "channelhub: fatal: %s\n", e.what());
     return 1;

@@ -9,6 +9,10 @@
 #include <fstream>
 #include <thread>
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "hub/common/time.hpp"
 #include "hub/config/config.hpp"
 #include "hub/dispatch/dispatcher.hpp"
 #include "hub/dispatch/sink.hpp"
@@ -87,6 +91,64 @@ int Check(const std::string& config_path) {
   std::printf("%s: OK (%zu source%s, %zu destination%s, %zu route%s)\n", config_path.c_str(),
               c.sources.size(), c.sources.size() == 1 ? "" : "s", c.destinations.size(),
               c.destinations.size() == 1 ? "" : "s", c.routes.size(), c.routes.size() == 1 ? "" : "s");
+  return 0;
+}
+
+int ListDeadLetters(const DlqOptions& options) {
+  config::Overrides overrides;
+  overrides.data_dir = options.data_dir;
+  config::LoadResult loaded = config::LoadConfig(options.config_path, overrides);
+  if (!loaded.config) {
+    PrintDiagnostics(loaded.diagnostics);
+    return 2;
+  }
+  journal::JournalOptions jo;
+  jo.path = (std::filesystem::path(loaded.config->data_dir) / "journal.db").string();
+  if (!std::filesystem::exists(jo.path)) {
+    std::fprintf(stderr, "channelhub: no journal at %s (has the hub run with this data_dir?)\n",
+                 jo.path.c_str());
+    return 1;
+  }
+  auto journal = journal::Journal::Open(jo);
+  if (!journal.ok()) {
+    std::fprintf(stderr, "channelhub: %s\n", journal.status().ToString().c_str());
+    return 1;
+  }
+  auto reader = (*journal)->NewReader();
+  if (!reader.ok()) {
+    std::fprintf(stderr, "channelhub: %s\n", reader.status().ToString().c_str());
+    return 1;
+  }
+  auto rows = (*reader)->DeadLetters(options.limit);
+  if (!rows.ok()) {
+    std::fprintf(stderr, "channelhub: %s\n", rows.status().ToString().c_str());
+    return 1;
+  }
+  for (const auto& d : *rows) {
+    rapidjson::StringBuffer sb;
+    rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+    w.StartObject();
+    w.Key("id");
+    w.Int64(d.id);
+    w.Key("stage");
+    w.String(d.stage);
+    w.Key("source");
+    w.String(d.source);
+    w.Key("destination");
+    w.String(d.destination);
+    w.Key("event_id");
+    w.String(d.event_id);
+    w.Key("reason");
+    w.String(d.reason);
+    w.Key("created_at");
+    w.String(FormatRfc3339(UtcTime(std::chrono::milliseconds(d.created_at_ms))));
+    if (options.with_payload) {
+      w.Key("payload");
+      w.String(d.payload);
+    }
+    w.EndObject();
+    std::printf("%s\n", sb.GetString());
+  }
   return 0;
 }
 

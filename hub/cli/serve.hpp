@@ -18,6 +18,16 @@ struct ServeOptions {
 // configuration, 1 when the hub cannot start).
 int Serve(const ServeOptions& options);
 
+struct DlqOptions {
+  std::string config_path;
+  std::optional<std::string> data_dir;
+  std::size_t limit = 100;
+  bool with_payload = false;
+};
+
+// Prints the dead letters as JSON lines, oldest first.
+int ListDeadLetters(const DlqOptions& options);
+
 // Loads and checks a configuration; prints every problem as "file:line:column: key: message".
 int Check(const std::string& config_path);
 

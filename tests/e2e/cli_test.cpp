@@ -1,6 +1,7 @@
 // `channelhub check` and `channelhub serve` with good and bad configurations: the error text is
 // the product ("FILE:LINE:COLUMN: key: message").
 
+#include <ostream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -29,7 +30,9 @@ sources:
     connector: generic
     mapping: builtin:canonical.customer
 destinations:
-  archive: { type: file, path: ${data_dir}/out/events.jsonl }
+  archive:   # block style: "{" in ${data_dir} is a flow indicator inside { ... }
+    type: file
+    path: ${data_dir}/out/events.jsonl
   erp:
     type: http
     url: http://127.0.0.1:9/events
@@ -84,6 +87,9 @@ struct BadCase {
   const char* needle;
   int column;  // expected 1-based column of the diagnostic, 0 = not checked
 };
+
+// Names the case in test output and ctest listings instead of dumping its bytes.
+void PrintTo(const BadCase& c, std::ostream* os) { *os << c.name; }
 
 class CheckRejects : public HubTest, public ::testing::WithParamInterface<BadCase> {};
 

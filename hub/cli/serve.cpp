@@ -200,6 +200,12 @@ int Serve(const ServeOptions& options) {
     processor.Wake();
     dispatcher.Wake();
   });
+  // On every way out, the journal's threads stop before the processor and dispatcher that its
+  // commit listener points at are destroyed.
+  struct JournalShutdown {
+    journal::Journal& j;
+    ~JournalShutdown() { j.Shutdown(); }
+  } journal_shutdown{j};
   if (Status st = processor.Start(); !st.ok()) {
     spdlog::critical("pipeline: {}", st.ToString());
     return 1;
@@ -243,6 +249,7 @@ int Serve(const ServeOptions& options) {
   http.Stop(kHttpGrace);
   processor.Stop(/*drain=*/true);
   dispatcher.Stop(kDeliveryDrain);
+  j.Shutdown();  // no journal callback may reach the processor or dispatcher after this
   const auto& c = ingest.counters();
   spdlog::info("stopped cleanly: {} accepted, {} duplicates, {} rejected, {} mapped, {} delivered",
                c.accepted.load(), c.duplicates.load(), c.rejected.load(), processor.processed(),

@@ -1,6 +1,9 @@
 #include "hub/journal/journal.hpp"
 
+#include <chrono>
 #include <future>
+
+#include "spdlog/spdlog.h"
 
 #include "hub/journal/sqlite.hpp"
 
@@ -78,6 +81,8 @@ Result<std::unique_ptr<Journal>> Journal::Open(const JournalOptions& options) {
   if (st.ok()) {
     st = d.Exec(options.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
   }
+  // Checkpoints are the checkpointer thread's job, not the committing writer's.
+  if (st.ok()) st = d.Exec("PRAGMA wal_autocheckpoint=0");
   if (st.ok()) st = d.Exec(kSchema);
   if (st.ok()) {
     auto ver = d.Prepare("SELECT value FROM meta WHERE key='schema_version'");
@@ -104,11 +109,43 @@ Result<std::unique_ptr<Journal>> Journal::Open(const JournalOptions& options) {
 Journal::Journal(JournalOptions options, std::unique_ptr<Database> db)
     : options_(std::move(options)), db_(std::move(db)) {
   writer_ = std::thread([this] { WriterLoop(); });
+  checkpointer_ = std::thread([this] { CheckpointLoop(); });
 }
 
-Journal::~Journal() {
+Journal::~Journal() { Shutdown(); }
+
+void Journal::Shutdown() {
   Close();
   if (writer_.joinable()) writer_.join();
+  {
+    std::lock_guard lock(ckpt_mu_);
+    ckpt_stop_ = true;
+    ckpt_cv_.notify_one();
+  }
+  if (checkpointer_.joinable()) checkpointer_.join();
+}
+
+void Journal::CheckpointLoop() {
+  auto db = Database::Open(options_.path, 5000, options_.vfs);
+  if (!db.ok()) {
+    spdlog::error("journal: checkpointer cannot open {}: {}", options_.path, db.status().ToString());
+    return;
+  }
+  for (;;) {
+    {
+      std::unique_lock lock(ckpt_mu_);
+      // Every 64 commits, or every second when anything was committed.
+      ckpt_cv_.wait_for(lock, std::chrono::seconds(1),
+                        [this] { return ckpt_stop_ || ckpt_pending_ >= 64; });
+      if (ckpt_pending_ == 0 && !ckpt_stop_) continue;
+      ckpt_pending_ = 0;
+    }
+    // PASSIVE: copies what no reader still needs, never waits for or blocks the writer.
+    Status st = (*db)->Exec("PRAGMA wal_checkpoint(PASSIVE)");
+    if (!st.ok()) spdlog::warn("journal: checkpoint failed: {}", st.ToString());
+    std::lock_guard lock(ckpt_mu_);
+    if (ckpt_stop_) return;
+  }
 }
 
 void Journal::Close() {
@@ -156,6 +193,7 @@ Status Journal::Append(InboxEntry entry, std::function<void(Result<AppendOutcome
       done(st);
     }
   };
+  op.atomic = true;  // a single INSERT is atomic without a savepoint
   return Enqueue(std::move(op), /*bounded=*/true);
 }
 
@@ -256,6 +294,10 @@ void Journal::WriterLoop() {
       for (std::size_t i = 0; i < batch.size(); ++i) {
         // Each operation under its own savepoint: one failing operation leaves the others'
         // effects in the shared transaction untouched.
+        if (batch[i].atomic) {
+          results[i] = batch[i].run(*db_);
+          continue;
+        }
         Status sp = db_->Exec("SAVEPOINT op");
         if (!sp.ok()) {
           results[i] = sp;
@@ -278,6 +320,10 @@ void Journal::WriterLoop() {
     if (tx.ok()) {
       ++commits_;
       committed_ops_ += batch.size();
+      {
+        std::lock_guard lock(ckpt_mu_);
+        if (++ckpt_pending_ >= 64) ckpt_cv_.notify_one();
+      }
       for (auto& l : listeners_) l();
     }
   }

@@ -155,6 +155,9 @@ class Journal {
 
   // Stops taking new operations (they get Unavailable); queued ones still run.
   void Close();
+  // Close(), then waits until the writer has run every queued operation and its listeners, and
+  // the checkpointer has stopped. After it returns no listener runs again.
+  void Shutdown();
 
   const JournalOptions& options() const { return options_; }
 
@@ -167,12 +170,14 @@ class Journal {
   struct Op {
     std::function<Status(Database&)> run;
     std::function<void(Status)> done;
+    bool atomic = false;  // one statement: needs no savepoint of its own
   };
 
   explicit Journal(JournalOptions options, std::unique_ptr<Database> db);
   Status Enqueue(Op op, bool bounded);
   Status RunBlocking(std::function<Status(Database&)> run);
   void WriterLoop();
+  void CheckpointLoop();
 
   JournalOptions options_;
   std::unique_ptr<Database> db_;  // the writer's connection; used only on the writer thread
@@ -185,6 +190,14 @@ class Journal {
   std::atomic<uint64_t> commits_{0};
   std::atomic<uint64_t> committed_ops_{0};
   std::thread writer_;
+
+  // WAL checkpoints run on their own thread and connection, so that copying pages back into the
+  // database and its fsync never stall a commit (and with it every webhook waiting on it).
+  std::mutex ckpt_mu_;
+  std::condition_variable ckpt_cv_;
+  bool ckpt_stop_ = false;     // GUARDED_BY(ckpt_mu_)
+  uint64_t ckpt_pending_ = 0;  // GUARDED_BY(ckpt_mu_): commits since the last checkpoint
+  std::thread checkpointer_;
 };
 
 }  // namespace channelhub::journal

@@ -251,9 +251,11 @@ int Serve(const ServeOptions& options) {
   dispatcher.Stop(kDeliveryDrain);
   j.Shutdown();  // no journal callback may reach the processor or dispatcher after this
   const auto& c = ingest.counters();
-  spdlog::info("stopped cleanly: {} accepted, {} duplicates, {} rejected, {} mapped, {} delivered",
-               c.accepted.load(), c.duplicates.load(), c.rejected.load(), processor.processed(),
-               dispatcher.delivered());
+  spdlog::info(
+      "stopped cleanly: {} accepted, {} duplicates, {} rejected, {} mapped, {} delivered; "
+      "journal: {} transactions carried {} writes",
+      c.accepted.load(), c.duplicates.load(), c.rejected.load(), processor.processed(),
+      dispatcher.delivered(), j.commits(), j.committed_ops());
   return 0;
 }
 

@@ -1,5 +1,7 @@
 #include "hub/dispatch/dispatcher.hpp"
 
+#include <pthread.h>
+
 #include <chrono>
 
 #include "spdlog/spdlog.h"
@@ -49,7 +51,11 @@ Status Dispatcher::Start() {
   }
   for (auto& w : workers_) {
     Worker* p = w.get();
-    p->thread = std::thread([this, p] { Run(*p); });
+    p->thread = std::thread([this, p] {
+      std::string name = ("chub-d-" + p->dest->name).substr(0, 15);
+      pthread_setname_np(pthread_self(), name.c_str());
+      Run(*p);
+    });
   }
   return Status::Ok();
 }

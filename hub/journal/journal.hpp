@@ -177,7 +177,10 @@ class Journal {
   Status Enqueue(Op op, bool bounded);
   Status RunBlocking(std::function<Status(Database&)> run);
   void WriterLoop();
+  void SyncLoop();
   void CheckpointLoop();
+  // Runs the callbacks of a committed (or failed) batch, then the listeners.
+  void Complete(std::vector<Op>& ops, std::vector<Status>& results, bool committed);
 
   JournalOptions options_;
   std::unique_ptr<Database> db_;  // the writer's connection; used only on the writer thread
@@ -187,6 +190,20 @@ class Journal {
   std::condition_variable cv_;
   std::deque<Op> queue_;  // GUARDED_BY(mu_)
   bool closing_ = false;  // GUARDED_BY(mu_)
+  // With synchronous_full, the writer commits without syncing and hands each batch to the syncer,
+  // which fdatasyncs the WAL and only then runs the batch's callbacks: the next batch is written
+  // while the previous one is being synced (a pipelined group commit).
+  struct Committed {
+    std::vector<Op> ops;
+    std::vector<Status> results;
+    bool ok = false;
+  };
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  std::deque<Committed> sync_queue_;  // GUARDED_BY(sync_mu_)
+  bool sync_stop_ = false;            // GUARDED_BY(sync_mu_)
+  std::thread syncer_;
+
   std::atomic<uint64_t> commits_{0};
   std::atomic<uint64_t> committed_ops_{0};
   std::thread writer_;

@@ -1,5 +1,7 @@
 #include "hub/pipeline/processor.hpp"
 
+#include <pthread.h>
+
 #include <chrono>
 
 #include "hub/common/time.hpp"
@@ -79,7 +81,10 @@ Status Processor::Start() {
   auto reader = journal_.NewReader();
   if (!reader.ok()) return reader.status();
   reader_ = std::move(reader).value();
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "chub-pipeline");
+    Loop();
+  });
   return Status::Ok();
 }
 

@@ -1,5 +1,7 @@
 #include "hub/server/http_server.hpp"
 
+#include <pthread.h>
+
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -252,6 +254,7 @@ Status HttpServer::Start() {
   int n = std::max(1, m.options.threads);
   for (int i = 0; i < n; ++i) {
     m.threads.emplace_back([&m] {
+      pthread_setname_np(pthread_self(), "chub-io");
       for (;;) {
         try {
           m.ioc.run();

@@ -74,7 +74,7 @@ void RegisterFaultyVfs() {
   g_faulty.zName = "faulty";
   g_faulty.szOsFile = static_cast<int>(sizeof(FaultyFile)) + g_base->szOsFile;
   g_faulty.xOpen = FOpen;
-  g_methods = sqlite3_io_methods{3, FClose, FRead, FWrite, FTruncate, FSync, FSize, FLock, FUnlock,
+  g_methods = sqlite3_io_methods{2, FClose, FRead, FWrite, FTruncate, FSync, FSize, FLock, FUnlock,
                                  FCheck, FCtl, FSector, FDev, FShmMap, FShmLock, FShmBarrier,
                                  FShmUnmap, nullptr, nullptr};
   ASSERT_EQ(sqlite3_vfs_register(&g_faulty, 0), SQLITE_OK);

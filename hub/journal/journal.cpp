@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -19,8 +20,13 @@ namespace {
 
 constexpr int kSchemaVersion = 1;
 
+// The inbox is append-only: what has been processed is one cursor in "progress", moved in the
+// same transaction that stores the results, so that no inbox row (with its body) is ever
+// rewritten. CloudEvent payloads live once in "events"; outbox rows are small and are the only
+// rows that delivery updates.
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS progress(name TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS inbox(
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   source TEXT NOT NULL,
@@ -29,22 +35,22 @@ CREATE TABLE IF NOT EXISTS inbox(
   content_type TEXT NOT NULL,
   topic TEXT NOT NULL,
   body BLOB NOT NULL,
-  state INTEGER NOT NULL DEFAULT 0,          -- 0 pending, 1 processed, 2 dead letter
   UNIQUE(source, event_id));
-CREATE INDEX IF NOT EXISTS inbox_pending ON inbox(seq) WHERE state = 0;
+CREATE TABLE IF NOT EXISTS events(
+  id INTEGER PRIMARY KEY,
+  event_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  payload BLOB NOT NULL,
+  created_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox(
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   destination TEXT NOT NULL,
-  event_id TEXT NOT NULL,
+  event INTEGER NOT NULL,                    -- events.id
   subject TEXT NOT NULL,
-  type TEXT NOT NULL,
-  payload BLOB NOT NULL,
-  created_at INTEGER NOT NULL,
   attempts INTEGER NOT NULL DEFAULT 0,
   next_attempt_at INTEGER NOT NULL DEFAULT 0,
   last_error TEXT NOT NULL DEFAULT '',
-  state INTEGER NOT NULL DEFAULT 0,          -- 0 pending, 1 delivered, 2 dead letter
-  UNIQUE(destination, event_id));
+  state INTEGER NOT NULL DEFAULT 0);         -- 0 pending, 1 delivered, 2 dead letter
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(destination, seq) WHERE state = 0;
 CREATE INDEX IF NOT EXISTS outbox_subject ON outbox(destination, subject, seq) WHERE state = 0;
 CREATE TABLE IF NOT EXISTS dead_letters(
@@ -57,6 +63,9 @@ CREATE TABLE IF NOT EXISTS dead_letters(
   payload BLOB NOT NULL,
   created_at INTEGER NOT NULL);
 )sql";
+
+constexpr const char* kProcessedSeq =
+    "COALESCE((SELECT seq FROM progress WHERE name='processor'), 0)";
 
 Status InsertDeadLetter(Database& db, const DeadLetter& d) {
   auto st = db.Cached(
@@ -241,23 +250,42 @@ Status Journal::RunBlocking(std::function<Status(Database&)> run) {
 
 Status Journal::CommitProcessed(std::vector<ProcessedEvent> events) {
   return RunBlocking([&events](Database& db) -> Status {
+    auto cur = db.Cached(std::string("SELECT ") + kProcessedSeq);
+    if (!cur.ok()) return cur.status();
+    Status step;
+    int64_t done_through = (*cur)->Step(&step) ? (*cur)->Int(0) : 0;
+    (*cur)->Reset();
+    CHUB_RETURN_IF_ERROR(step);
+    int64_t last = done_through;
     for (const ProcessedEvent& ev : events) {
+      // Already stored (a batch committed twice): storing it again would deliver it twice.
+      if (ev.inbox_seq <= done_through) continue;
+      last = std::max(last, ev.inbox_seq);
+      std::string prev_id;
+      int64_t event_row = 0;
       for (const OutboxEntry& o : ev.outbox) {
-        auto st = db.Cached(
-            "INSERT OR IGNORE INTO outbox(destination, event_id, subject, type, payload, created_at)"
-            " VALUES(?,?,?,?,?,?)");
+        if (event_row == 0 || o.event_id != prev_id) {  // one payload per CloudEvent
+          auto ins = db.Cached(
+              "INSERT INTO events(event_id, type, payload, created_at) VALUES(?,?,?,?)");
+          if (!ins.ok()) return ins.status();
+          Statement& s = **ins;
+          s.Bind(1, o.event_id).Bind(2, o.type).BindBlob(3, o.payload).Bind(4, o.created_at_ms);
+          CHUB_RETURN_IF_ERROR(s.Run());
+          event_row = db.LastInsertRowid();
+          prev_id = o.event_id;
+        }
+        auto st = db.Cached("INSERT INTO outbox(destination, event, subject) VALUES(?,?,?)");
         if (!st.ok()) return st.status();
-        Statement& s = **st;
-        s.Bind(1, o.destination).Bind(2, o.event_id).Bind(3, o.subject).Bind(4, o.type);
-        s.BindBlob(5, o.payload).Bind(6, o.created_at_ms);
-        CHUB_RETURN_IF_ERROR(s.Run());
+        CHUB_RETURN_IF_ERROR((*st)->Bind(1, o.destination).Bind(2, event_row).Bind(3, o.subject).Run());
       }
       if (ev.dead) CHUB_RETURN_IF_ERROR(InsertDeadLetter(db, *ev.dead));
-      auto st = db.Cached("UPDATE inbox SET state=? WHERE seq=?");
-      if (!st.ok()) return st.status();
-      CHUB_RETURN_IF_ERROR((*st)->Bind(1, ev.dead ? 2 : 1).Bind(2, ev.inbox_seq).Run());
     }
-    return Status::Ok();
+    if (last == done_through) return Status::Ok();
+    auto st = db.Cached(
+        "INSERT INTO progress(name, seq) VALUES('processor', ?)"
+        " ON CONFLICT(name) DO UPDATE SET seq=excluded.seq");
+    if (!st.ok()) return st.status();
+    return (*st)->Bind(1, last).Run();
   });
 }
 
@@ -278,7 +306,8 @@ Status Journal::RecordDeliveries(const std::string& destination,
       } else {
         auto st = db.Cached(
             "UPDATE outbox SET state=2, attempts=attempts+1, last_error=? WHERE seq=?"
-            " RETURNING event_id, payload, created_at");
+            " RETURNING (SELECT event_id FROM events WHERE id=outbox.event),"
+            "           (SELECT payload FROM events WHERE id=outbox.event)");
         if (!st.ok()) return st.status();
         Statement& s = **st;
         s.Bind(1, r.error).Bind(2, r.seq);
@@ -424,8 +453,8 @@ JournalReader::~JournalReader() = default;
 
 Result<std::vector<InboxRow>> JournalReader::PendingInbox(int64_t after_seq, std::size_t limit) {
   auto st = db_->Cached(
-      "SELECT seq, source, event_id, received_at, content_type, topic, body FROM inbox"
-      " WHERE state=0 AND seq>? ORDER BY seq LIMIT ?");
+      std::string("SELECT seq, source, event_id, received_at, content_type, topic, body FROM inbox"
+                  " WHERE seq>max(?, ") + kProcessedSeq + ") ORDER BY seq LIMIT ?");
   if (!st.ok()) return st.status();
   Statement& s = **st;
   s.Bind(1, after_seq).Bind(2, static_cast<int64_t>(limit));
@@ -450,8 +479,8 @@ Result<std::vector<InboxRow>> JournalReader::PendingInbox(int64_t after_seq, std
 Result<std::vector<OutboxRow>> JournalReader::DueOutbox(const std::string& destination,
                                                         int64_t now_ms, std::size_t limit) {
   auto st = db_->Cached(
-      "SELECT o.seq, o.event_id, o.subject, o.type, o.payload, o.created_at, o.attempts"
-      " FROM outbox o WHERE o.destination=?1 AND o.state=0 AND o.next_attempt_at<=?2"
+      "SELECT o.seq, e.event_id, o.subject, e.type, e.payload, e.created_at, o.attempts"
+      " FROM outbox o JOIN events e ON e.id=o.event WHERE o.destination=?1 AND o.state=0 AND o.next_attempt_at<=?2"
       " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.destination=?1 AND p.subject=o.subject"
       "                 AND p.state=0 AND p.seq<o.seq)"
       " ORDER BY o.seq LIMIT ?3");
@@ -496,7 +525,8 @@ Result<std::optional<int64_t>> JournalReader::NextAttemptAt(const std::string& d
 
 Result<JournalStats> JournalReader::Stats() {
   auto st = db_->Cached(
-      "SELECT (SELECT count(*) FROM inbox), (SELECT count(*) FROM inbox WHERE state=0),"
+      std::string("SELECT (SELECT count(*) FROM inbox), (SELECT count(*) FROM inbox WHERE seq>") +
+      kProcessedSeq + "),"
       " (SELECT count(*) FROM outbox WHERE state=0), (SELECT count(*) FROM outbox WHERE state=1),"
       " (SELECT count(*) FROM dead_letters)");
   if (!st.ok()) return st.status();

@@ -3,7 +3,10 @@
 #include <pugixml.hpp>
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
+#include <rapidjson/encodedstream.h>
+#include <rapidjson/memorystream.h>
 #include <rapidjson/pointer.h>
+#include <rapidjson/reader.h>
 
 #include <chrono>
 #include <cctype>
@@ -205,13 +208,25 @@ void Ingest::HandleWebhook(const std::string& name, HttpRequest&& req, Reply rep
             "\" is not accepted; send application/json or application/xml"));
   }
   if (kind == BodyKind::kJson) {
-    doc.Parse(req.body.data(), req.body.size());
-    if (doc.HasParseError()) {
+    // Invalid UTF-8 is refused here too: everything after the inbox assumes it.
+    constexpr unsigned kFlags = rapidjson::kParseValidateEncodingFlag;
+    rapidjson::ParseResult pr;
+    if (state.id_pointer) {  // the event id is in the body: keep the document
+      doc.Parse<kFlags>(req.body.data(), req.body.size());
+      pr = rapidjson::ParseResult(doc.GetParseError(), doc.GetErrorOffset());
+    } else {  // only check it: a SAX pass builds nothing
+      rapidjson::MemoryStream ms(req.body.data(), req.body.size());
+      rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> is(ms);
+      rapidjson::BaseReaderHandler<> ignore;
+      rapidjson::Reader reader;
+      pr = reader.Parse<kFlags>(is, ignore);
+    }
+    if (pr.IsError()) {
       ++counters_.rejected;
       return reply(HttpResponse::Error(
           400, "malformed_body",
-          std::string("JSON parse error at offset ") + std::to_string(doc.GetErrorOffset()) +
-              ": " + rapidjson::GetParseError_En(doc.GetParseError())));
+          std::string("JSON parse error at offset ") + std::to_string(pr.Offset()) + ": " +
+              rapidjson::GetParseError_En(pr.Code())));
     }
   } else {
     pugi::xml_document xml;

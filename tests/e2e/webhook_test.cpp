@@ -296,6 +296,14 @@ TEST_F(WebhookE2E, MalformedJsonIs400WithPosition) {
   EXPECT_EQ(good.duplicate, std::optional<bool>(false)) << good.ToString();
 }
 
+TEST_F(WebhookE2E, InvalidUtf8Is400) {
+  // "\xC3\x28" is not UTF-8: refused at the door, before it is journaled.
+  Ack ack = PostWebhook(port(), "hashed", "{\"order_no\":\"SO-\xC3\x28\"}", {});
+  ExpectJsonError(ack, 400, "malformed_body");
+  auto message = JsonString(ParseJson(ack.body), "/message").value_or("");
+  EXPECT_NE(message.find("encoding"), std::string::npos) << message;
+}
+
 TEST_F(WebhookE2E, StructuredJsonContentTypeIsParsed) {
   Ack bad = PostWebhook(port(), "hashed", "{not json", {}, "application/vnd.erp+json");
   ExpectJsonError(bad, 400, "malformed_body");

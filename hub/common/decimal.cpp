@@ -52,9 +52,12 @@ Int128 DivideRounded(Int128 m, int digits, RoundingMode mode) {
   // Compares 2*|r| with p without computing 2*|r| (which could overflow for large p).
   const Int128 rest = p - abs_r;
   switch (mode) {
-    case RoundingMode::kDown: return q;
-    case RoundingMode::kUp: return away;
-    case RoundingMode::kHalfUp: return abs_r >= rest ? away : q;
+    case RoundingMode::kDown:
+      return q;
+    case RoundingMode::kUp:
+      return away;
+    case RoundingMode::kHalfUp:
+      return abs_r >= rest ? away : q;
     case RoundingMode::kHalfEven:
       if (abs_r > rest) return away;
       if (abs_r < rest) return q;
@@ -74,7 +77,8 @@ bool ScaleUp(Int128 m, int digits, Int128* out) {
     return m == 0;
   }
   Int128 r;
-  if (__builtin_mul_overflow(m, kPow10[static_cast<size_t>(digits)], &r) || !InRange(r)) return false;
+  if (__builtin_mul_overflow(m, kPow10[static_cast<size_t>(digits)], &r) || !InRange(r))
+    return false;
   *out = r;
   return true;
 }
@@ -112,7 +116,8 @@ Result<Decimal> Decimal::Parse(std::string_view text) {
     const char c = text[i];
     if (c >= '0' && c <= '9') {
       if (seen_point) {
-        if (++scale > kMaxScale) return BadDecimal(text, "more than 18 digits after the decimal point");
+        if (++scale > kMaxScale)
+          return BadDecimal(text, "more than 18 digits after the decimal point");
       } else {
         ++int_digits;
       }
@@ -157,7 +162,8 @@ Result<Decimal> Decimal::FromMantissa(Int128 mantissa, int scale) {
   if (scale < 0 || scale > kMaxScale) {
     return Status::Invalid("decimal scale " + std::to_string(scale) + " is outside 0..18");
   }
-  if (!InRange(mantissa)) return Status::Invalid("decimal mantissa out of range (more than 38 digits)");
+  if (!InRange(mantissa))
+    return Status::Invalid("decimal mantissa out of range (more than 38 digits)");
   return Decimal(mantissa, scale);
 }
 
@@ -169,7 +175,8 @@ Result<Decimal> Decimal::Rescale(int scale, RoundingMode mode) const {
   if (scale < scale_) return Decimal(DivideRounded(mantissa_, scale_ - scale, mode), scale);
   Int128 m;
   if (!ScaleUp(mantissa_, scale - scale_, &m)) {
-    return Status::Invalid("decimal " + ToString() + " out of range at scale " + std::to_string(scale));
+    return Status::Invalid("decimal " + ToString() + " out of range at scale " +
+                           std::to_string(scale));
   }
   return Decimal(m, scale);
 }
@@ -187,9 +194,11 @@ Result<int64_t> Decimal::ToCents(RoundingMode mode) const {
 Result<Decimal> Decimal::Add(const Decimal& other) const {
   const int scale = std::max(scale_, other.scale_);
   Int128 a, b, sum;
-  if (!ScaleUp(mantissa_, scale - scale_, &a) || !ScaleUp(other.mantissa_, scale - other.scale_, &b) ||
-      __builtin_add_overflow(a, b, &sum) || !InRange(sum)) {
-    return Status::Invalid("decimal sum " + ToString() + " + " + other.ToString() + " out of range");
+  if (!ScaleUp(mantissa_, scale - scale_, &a) ||
+      !ScaleUp(other.mantissa_, scale - other.scale_, &b) || __builtin_add_overflow(a, b, &sum) ||
+      !InRange(sum)) {
+    return Status::Invalid("decimal sum " + ToString() + " + " + other.ToString() +
+                           " out of range");
   }
   return Decimal(sum, scale);
 }
@@ -199,7 +208,8 @@ Result<Decimal> Decimal::Sub(const Decimal& other) const { return Add(other.Nega
 Result<Decimal> Decimal::Mul(const Decimal& other) const {
   Int128 product;
   if (__builtin_mul_overflow(mantissa_, other.mantissa_, &product)) {
-    return Status::Invalid("decimal product " + ToString() + " * " + other.ToString() + " out of range");
+    return Status::Invalid("decimal product " + ToString() + " * " + other.ToString() +
+                           " out of range");
   }
   int scale = scale_ + other.scale_;
   if (scale > kMaxScale) {
@@ -207,7 +217,8 @@ Result<Decimal> Decimal::Mul(const Decimal& other) const {
     scale = kMaxScale;
   }
   if (!InRange(product)) {
-    return Status::Invalid("decimal product " + ToString() + " * " + other.ToString() + " out of range");
+    return Status::Invalid("decimal product " + ToString() + " * " + other.ToString() +
+                           " out of range");
   }
   return Decimal(product, scale);
 }
@@ -235,7 +246,8 @@ std::strong_ordering Decimal::operator<=>(const Decimal& other) const {
   const Int128 int2 = other.mantissa_ / p2;
   if (int1 != int2) return int1 < int2 ? std::strong_ordering::less : std::strong_ordering::greater;
   const Int128 frac1 = (mantissa_ % p1) * kPow10[static_cast<size_t>(kMaxScale - scale_)];
-  const Int128 frac2 = (other.mantissa_ % p2) * kPow10[static_cast<size_t>(kMaxScale - other.scale_)];
+  const Int128 frac2 =
+      (other.mantissa_ % p2) * kPow10[static_cast<size_t>(kMaxScale - other.scale_)];
   if (frac1 == frac2) return std::strong_ordering::equal;
   return frac1 < frac2 ? std::strong_ordering::less : std::strong_ordering::greater;
 }

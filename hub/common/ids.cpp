@@ -15,7 +15,8 @@ namespace channelhub {
 namespace {
 
 constexpr char kHexDigits[] = "0123456789abcdef";
-constexpr char kBase64Alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr char kBase64Alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 // Value of a Base64 character, or -1.
 int Base64Value(char c) {
@@ -64,8 +65,8 @@ std::string HmacSha256(std::string_view key, std::string_view data) {
   const void* key_ptr = key.empty() ? static_cast<const void*>(&kEmpty) : key.data();
   const unsigned char* data_ptr =
       data.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(data.data());
-  if (HMAC(EVP_sha256(), key_ptr, static_cast<int>(key.size()), data_ptr, data.size(), md.data(), &len) ==
-      nullptr) {
+  if (HMAC(EVP_sha256(), key_ptr, static_cast<int>(key.size()), data_ptr, data.size(), md.data(),
+           &len) == nullptr) {
     std::abort();
   }
   return std::string(reinterpret_cast<const char*>(md.data()), len);
@@ -75,7 +76,9 @@ std::string HmacSha256Base64(std::string_view key, std::string_view data) {
   return Base64Encode(HmacSha256(key, data));
 }
 
-std::string HmacSha256Hex(std::string_view key, std::string_view data) { return HexEncode(HmacSha256(key, data)); }
+std::string HmacSha256Hex(std::string_view key, std::string_view data) {
+  return HexEncode(HmacSha256(key, data));
+}
 
 std::string Base64Encode(std::string_view bytes) {
   std::string out;
@@ -111,7 +114,8 @@ Result<std::string> Base64Decode(std::string_view text) {
     ++padding;
   }
   if (padding > 0 && text.size() % 4 != 0) {
-    return Status::Invalid("invalid base64: padded text must have a length that is a multiple of 4");
+    return Status::Invalid(
+        "invalid base64: padded text must have a length that is a multiple of 4");
   }
   std::string out;
   out.reserve(end / 4 * 3 + 2);
@@ -120,8 +124,11 @@ Result<std::string> Base64Decode(std::string_view text) {
   for (size_t i = 0; i < end; ++i) {
     const int v = Base64Value(text[i]);
     if (v < 0) {
-      if (text[i] == '=') return Status::Invalid("invalid base64: '=' before the end at position " + std::to_string(i));
-      return Status::Invalid("invalid base64: unexpected character at position " + std::to_string(i));
+      if (text[i] == '=')
+        return Status::Invalid("invalid base64: '=' before the end at position " +
+                               std::to_string(i));
+      return Status::Invalid("invalid base64: unexpected character at position " +
+                             std::to_string(i));
     }
     acc = (acc << 6) | static_cast<uint32_t>(v);
     bits += 6;
@@ -131,7 +138,9 @@ Result<std::string> Base64Decode(std::string_view text) {
     }
   }
   // One character alone carries 6 bits, less than a byte: no encoder ends that way.
-  if (end % 4 == 1) return Status::Invalid("invalid base64: truncated (length " + std::to_string(text.size()) + ")");
+  if (end % 4 == 1)
+    return Status::Invalid("invalid base64: truncated (length " + std::to_string(text.size()) +
+                           ")");
   return out;
 }
 

@@ -39,7 +39,8 @@ int NestingDepth(std::string_view text, int limit) {
 Status Parse(std::string_view text, rapidjson::Document* doc) {
   if (text.empty()) return Status::Invalid("invalid JSON: empty text");
   if (NestingDepth(text, kMaxDepth) > kMaxDepth) {
-    return Status::Invalid("invalid JSON: nested deeper than " + std::to_string(kMaxDepth) + " levels");
+    return Status::Invalid("invalid JSON: nested deeper than " + std::to_string(kMaxDepth) +
+                           " levels");
   }
   doc->Parse<rapidjson::kParseValidateEncodingFlag>(text.data(), text.size());
   if (doc->HasParseError()) {
@@ -54,13 +55,20 @@ Status Parse(std::string_view text, rapidjson::Document* doc) {
 
 std::string_view TypeName(const rapidjson::Value& v) {
   switch (v.GetType()) {
-    case rapidjson::kNullType: return "null";
-    case rapidjson::kFalseType: return "false";
-    case rapidjson::kTrueType: return "true";
-    case rapidjson::kObjectType: return "object";
-    case rapidjson::kArrayType: return "array";
-    case rapidjson::kStringType: return "string";
-    case rapidjson::kNumberType: return "number";
+    case rapidjson::kNullType:
+      return "null";
+    case rapidjson::kFalseType:
+      return "false";
+    case rapidjson::kTrueType:
+      return "true";
+    case rapidjson::kObjectType:
+      return "object";
+    case rapidjson::kArrayType:
+      return "array";
+    case rapidjson::kStringType:
+      return "string";
+    case rapidjson::kNumberType:
+      return "number";
   }
   return "unknown";
 }
@@ -116,16 +124,20 @@ Status ReadDecimal(const rapidjson::Value& v, std::string_view path, Decimal* ou
   return Status::Ok();
 }
 
-Status ReadTime(const rapidjson::Value& v, std::string_view path, UtcTime* out, std::chrono::minutes default_offset) {
+Status ReadTime(const rapidjson::Value& v, std::string_view path, UtcTime* out,
+                std::chrono::minutes default_offset) {
   if (!v.IsString()) return TypeErrorAt(path, "an RFC 3339 time string", v);
-  Result<UtcTime> t = ParseRfc3339(std::string_view(v.GetString(), v.GetStringLength()), default_offset);
+  Result<UtcTime> t =
+      ParseRfc3339(std::string_view(v.GetString(), v.GetStringLength()), default_offset);
   if (!t.ok()) return ErrorAt(path, t.status().message());
   *out = *t;
   return Status::Ok();
 }
 
-Result<ObjectReader> ObjectReader::Open(const rapidjson::Value& value, std::string path, Nulls nulls) {
-  if (!value.IsObject()) return TypeErrorAt(path, path.empty() ? "a JSON object" : "an object", value);
+Result<ObjectReader> ObjectReader::Open(const rapidjson::Value& value, std::string path,
+                                        Nulls nulls) {
+  if (!value.IsObject())
+    return TypeErrorAt(path, path.empty() ? "a JSON object" : "an object", value);
   return ObjectReader(&value, std::move(path), nulls);
 }
 
@@ -136,7 +148,9 @@ const rapidjson::Value* ObjectReader::Find(std::string_view key) const {
   return &it->value;
 }
 
-Status ObjectReader::Missing(std::string_view key) const { return ErrorAt(PathOf(key), "required"); }
+Status ObjectReader::Missing(std::string_view key) const {
+  return ErrorAt(PathOf(key), "required");
+}
 
 Status ObjectReader::GetString(std::string_view key, std::string* out) const {
   const rapidjson::Value* v = Find(key);
@@ -188,7 +202,8 @@ Status ObjectReader::GetInt(std::string_view key, std::optional<int64_t>* out) c
   const rapidjson::Value* v = Find(key);
   if (v == nullptr) return Status::Ok();
   if (!v->IsInt64()) {
-    if (v->IsNumber()) return ErrorAt(PathOf(key), "expected an integer, got a fraction or a number out of range");
+    if (v->IsNumber())
+      return ErrorAt(PathOf(key), "expected an integer, got a fraction or a number out of range");
     return TypeErrorAt(PathOf(key), "an integer", *v);
   }
   *out = v->GetInt64();

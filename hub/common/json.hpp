@@ -2,16 +2,16 @@
 // This is the one header that exposes RapidJSON; model headers use std types only.
 #pragma once
 
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include "hub/common/decimal.hpp"
 #include "hub/common/status.hpp"
@@ -130,7 +130,8 @@ class JsonWriter {
   void MemberDecimal(std::string_view key, const std::optional<Decimal>& d);
   void MemberTime(std::string_view key, UtcTime t);
   void MemberTime(std::string_view key, const std::optional<UtcTime>& t);
-  void MemberStrings(std::string_view key, const std::vector<std::string>& v);  // skipped when empty
+  void MemberStrings(std::string_view key,
+                     const std::vector<std::string>& v);  // skipped when empty
 
   // The text written so far. REQUIRES: every object and array has been closed.
   std::string Take() const { return std::string(buffer_.GetString(), buffer_.GetSize()); }

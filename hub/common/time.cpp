@@ -13,8 +13,9 @@ using std::chrono::seconds;
 
 constexpr std::string_view kShape = "expected YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM|-HH:MM)";
 
-constexpr const char* kMonthNames[] = {"January", "February", "March",     "April",   "May",      "June",
-                                       "July",    "August",   "September", "October", "November", "December"};
+constexpr const char* kMonthNames[] = {"January",   "February", "March",    "April",
+                                       "May",       "June",     "July",     "August",
+                                       "September", "October",  "November", "December"};
 
 std::string Quote(std::string_view text) {
   constexpr size_t kMaxShown = 40;
@@ -91,18 +92,21 @@ Result<minutes> ParseUtcOffset(std::string_view text) {
 Result<UtcTime> ParseRfc3339(std::string_view text, minutes default_offset) {
   // Fixed part: YYYY-MM-DDTHH:MM:SS (19 characters).
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (text.size() < 19 || !Digits(text, 0, 4, &year) || text[4] != '-' || !Digits(text, 5, 2, &month) ||
-      text[7] != '-' || !Digits(text, 8, 2, &day) ||
+  if (text.size() < 19 || !Digits(text, 0, 4, &year) || text[4] != '-' ||
+      !Digits(text, 5, 2, &month) || text[7] != '-' || !Digits(text, 8, 2, &day) ||
       (text[10] != 'T' && text[10] != 't' && text[10] != ' ') || !Digits(text, 11, 2, &hour) ||
-      text[13] != ':' || !Digits(text, 14, 2, &minute) || text[16] != ':' || !Digits(text, 17, 2, &second)) {
+      text[13] != ':' || !Digits(text, 14, 2, &minute) || text[16] != ':' ||
+      !Digits(text, 17, 2, &second)) {
     return BadTime(text, kShape);
   }
-  if (month < 1 || month > 12) return BadTime(text, "month " + std::to_string(month) + " out of range");
-  const std::chrono::year_month_day ymd{std::chrono::year(year), std::chrono::month(static_cast<unsigned>(month)),
+  if (month < 1 || month > 12)
+    return BadTime(text, "month " + std::to_string(month) + " out of range");
+  const std::chrono::year_month_day ymd{std::chrono::year(year),
+                                        std::chrono::month(static_cast<unsigned>(month)),
                                         std::chrono::day(static_cast<unsigned>(day))};
   if (!ymd.ok()) {
-    return BadTime(text, "there is no day " + std::to_string(day) + " in " + kMonthNames[month - 1] + " " +
-                             std::to_string(year));
+    return BadTime(text, "there is no day " + std::to_string(day) + " in " +
+                             kMonthNames[month - 1] + " " + std::to_string(year));
   }
   if (hour > 23) return BadTime(text, "hour " + std::to_string(hour) + " out of range");
   if (minute > 59) return BadTime(text, "minute " + std::to_string(minute) + " out of range");
@@ -129,7 +133,8 @@ Result<UtcTime> ParseRfc3339(std::string_view text, minutes default_offset) {
   }
 
   const std::chrono::sys_days date{ymd};
-  return UtcTime(date + hours(hour) + minutes(minute) + seconds(second) + milliseconds(millis) - offset);
+  return UtcTime(date + hours(hour) + minutes(minute) + seconds(second) + milliseconds(millis) -
+                 offset);
 }
 
 std::string FormatRfc3339(UtcTime t) {
@@ -139,10 +144,11 @@ std::string FormatRfc3339(UtcTime t) {
   char buf[40];
   const int ms = static_cast<int>(tod.subseconds().count());
   if (ms != 0) {
-    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(ymd.year()),
-                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                  static_cast<int>(tod.hours().count()), static_cast<int>(tod.minutes().count()),
-                  static_cast<int>(tod.seconds().count()), ms);
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
+                  static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                  static_cast<unsigned>(ymd.day()), static_cast<int>(tod.hours().count()),
+                  static_cast<int>(tod.minutes().count()), static_cast<int>(tod.seconds().count()),
+                  ms);
   } else {
     std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
                   static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),

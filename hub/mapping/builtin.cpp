@@ -82,8 +82,8 @@ Result<std::vector<MappedEvent>> CanonicalOrderMapper::Map(const InboundPayload&
   if (!order.ok()) return order.status();
   const std::string& key = order->source.id.empty() ? order->order_no : order->source.id;
   std::vector<MappedEvent> out;
-  out.push_back(MappedEvent{std::string(model::kOrderUpserted), "order/" + std::string(in.source) + "/" + key,
-                            model::ToJson(*order)});
+  out.push_back(MappedEvent{std::string(model::kOrderUpserted),
+                            "order/" + std::string(in.source) + "/" + key, model::ToJson(*order)});
   return out;
 }
 

@@ -1,12 +1,13 @@
-// builtin:shopify.order: Shopify order webhooks (protocols.md §2.2) to canonical Order and Customer.
+// builtin:shopify.order: Shopify order webhooks (protocols.md §2.2) to canonical Order and
+// Customer.
 //
 // Order
 //   order_no      "name" ("#1001"), else "order_number"
 //   source        {system: "shopify", id: "id"}; ids exceed 2^53 and are read as exact integers
 //   channel       ecommerce
 //   buyer         customer.id as source; name from first_name/last_name; email (lower case) from
-//                 customer.email, else "email"; mobile from customer.phone, else "phone", when it is
-//                 E.164 once spaces, dashes, dots and brackets are removed
+//                 customer.email, else "email"; mobile from customer.phone, else "phone", when it
+//                 is E.164 once spaces, dashes, dots and brackets are removed
 //   status        cancelled_at set or financial_status voided -> cancelled; refunded -> refunded;
 //                 fulfillment_status fulfilled -> shipped; paid or partially_refunded -> paid;
 //                 anything else -> created
@@ -113,7 +114,8 @@ Status ReadId(const ObjectReader& r, std::string_view key, std::string* out) {
     }
     return json::ErrorAt(r.PathOf(key), "expected an integer id, got \"" + std::string(s) + "\"");
   }
-  if (v->IsNumber()) return json::ErrorAt(r.PathOf(key), "expected a non-negative integer id, got another number");
+  if (v->IsNumber())
+    return json::ErrorAt(r.PathOf(key), "expected a non-negative integer id, got another number");
   return json::TypeErrorAt(r.PathOf(key), "an integer id", *v);
 }
 
@@ -127,7 +129,8 @@ Status NumberToDecimal(const rapidjson::Value& v, std::string_view path, Decimal
     d = Decimal::FromInteger(v.GetInt64());
   } else {
     char buf[64];
-    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v.GetDouble(), std::chars_format::fixed);
+    const auto [end, ec] =
+        std::to_chars(buf, buf + sizeof buf, v.GetDouble(), std::chars_format::fixed);
     if (ec != std::errc()) return json::ErrorAt(path, "number out of range");
     d = Decimal::Parse(std::string_view(buf, static_cast<size_t>(end - buf)));
   }
@@ -136,10 +139,13 @@ Status NumberToDecimal(const rapidjson::Value& v, std::string_view path, Decimal
   return Status::Ok();
 }
 
-Status Overflow(std::string_view path, const Status& st) { return json::ErrorAt(path, st.message()); }
+Status Overflow(std::string_view path, const Status& st) {
+  return json::ErrorAt(path, st.message());
+}
 
 // Copies the listed members that are present and not null into "w", verbatim.
-void CopyMembers(const ObjectReader& r, std::initializer_list<std::string_view> keys, json::JsonWriter& w) {
+void CopyMembers(const ObjectReader& r, std::initializer_list<std::string_view> keys,
+                 json::JsonWriter& w) {
   for (std::string_view key : keys) {
     const rapidjson::Value* v = r.Find(key);
     if (v == nullptr) continue;
@@ -164,13 +170,15 @@ Status ReadAddress(const ObjectReader& a, model::Address* out) {
   CHUB_RETURN_IF_ERROR(a.GetString("country_code", &out->country));
   out->country = std::string(Trim(out->country));
   if (!out->country.empty() && !model::IsCountryCode(out->country)) {
-    return json::ErrorAt(a.PathOf("country_code"), "expected a two-letter country code, got \"" + out->country + "\"");
+    return json::ErrorAt(a.PathOf("country_code"),
+                         "expected a two-letter country code, got \"" + out->country + "\"");
   }
   return Status::Ok();
 }
 
 Status MapLine(const rapidjson::Value& v, size_t index, model::OrderLine* line) {
-  Result<ObjectReader> opened = ObjectReader::Open(v, json::JoinIndex("line_items", index), json::Nulls::kAbsent);
+  Result<ObjectReader> opened =
+      ObjectReader::Open(v, json::JoinIndex("line_items", index), json::Nulls::kAbsent);
   if (!opened.ok()) return opened.status();
   const ObjectReader& r = *opened;
   line->line_no = static_cast<int>(index + 1);
@@ -183,7 +191,8 @@ Status MapLine(const rapidjson::Value& v, size_t index, model::OrderLine* line) 
   if (qty->IsInt64()) {
     line->quantity = Decimal::FromInteger(qty->GetInt64());
   } else if (qty->IsNumber()) {
-    return json::ErrorAt(r.PathOf("quantity"), "expected a whole number, got a fraction or a number out of range");
+    return json::ErrorAt(r.PathOf("quantity"),
+                         "expected a whole number, got a fraction or a number out of range");
   } else if (qty->IsString()) {
     CHUB_RETURN_IF_ERROR(json::ReadDecimal(*qty, r.PathOf("quantity"), &line->quantity));
   } else {
@@ -220,8 +229,10 @@ Status MapLine(const rapidjson::Value& v, size_t index, model::OrderLine* line) 
   return Status::Ok();
 }
 
-model::OrderStatus MapStatus(const ObjectReader& r, const std::string& financial, const std::string& fulfillment) {
-  if (r.Find("cancelled_at") != nullptr || financial == "voided") return model::OrderStatus::kCancelled;
+model::OrderStatus MapStatus(const ObjectReader& r, const std::string& financial,
+                             const std::string& fulfillment) {
+  if (r.Find("cancelled_at") != nullptr || financial == "voided")
+    return model::OrderStatus::kCancelled;
   if (financial == "refunded") return model::OrderStatus::kRefunded;
   if (fulfillment == "fulfilled") return model::OrderStatus::kShipped;
   if (financial == "paid" || financial == "partially_refunded") return model::OrderStatus::kPaid;
@@ -234,8 +245,8 @@ struct Leftovers {
   std::string email;
 };
 
-Status MapBuyer(const ObjectReader& r, const std::optional<ObjectReader>& customer, const std::string& customer_id,
-                model::Buyer* buyer, Leftovers* left) {
+Status MapBuyer(const ObjectReader& r, const std::optional<ObjectReader>& customer,
+                const std::string& customer_id, model::Buyer* buyer, Leftovers* left) {
   std::string email;
   std::string phone;
   if (customer) {
@@ -271,8 +282,8 @@ Status MapShipments(const ObjectReader& r, Order* o) {
   CHUB_RETURN_IF_ERROR(r.GetArray("fulfillments", &fulfillments));
   if (fulfillments == nullptr) return Status::Ok();
   for (rapidjson::SizeType i = 0; i < fulfillments->Size(); ++i) {
-    Result<ObjectReader> f =
-        ObjectReader::Open((*fulfillments)[i], json::JoinIndex("fulfillments", i), json::Nulls::kAbsent);
+    Result<ObjectReader> f = ObjectReader::Open(
+        (*fulfillments)[i], json::JoinIndex("fulfillments", i), json::Nulls::kAbsent);
     if (!f.ok()) return f.status();
     std::string status;
     CHUB_RETURN_IF_ERROR(f->GetString("status", &status));
@@ -301,8 +312,8 @@ Status MapTotals(const ObjectReader& r, Order* o) {
   if (shipping_lines == nullptr) return Status::Ok();
   Decimal shipping;
   for (rapidjson::SizeType i = 0; i < shipping_lines->Size(); ++i) {
-    Result<ObjectReader> s =
-        ObjectReader::Open((*shipping_lines)[i], json::JoinIndex("shipping_lines", i), json::Nulls::kAbsent);
+    Result<ObjectReader> s = ObjectReader::Open(
+        (*shipping_lines)[i], json::JoinIndex("shipping_lines", i), json::Nulls::kAbsent);
     if (!s.ok()) return s.status();
     Decimal price;
     CHUB_RETURN_IF_ERROR(s->RequireDecimal("price", &price));
@@ -317,8 +328,9 @@ Status MapTotals(const ObjectReader& r, Order* o) {
   return Status::Ok();
 }
 
-Status MapOrder(const ObjectReader& r, const std::string& id, const std::optional<ObjectReader>& customer,
-                const std::string& customer_id, Order* o) {
+Status MapOrder(const ObjectReader& r, const std::string& id,
+                const std::optional<ObjectReader>& customer, const std::string& customer_id,
+                Order* o) {
   CHUB_RETURN_IF_ERROR(r.GetString("name", &o->order_no));
   if (o->order_no.empty()) {
     std::string number;
@@ -332,7 +344,8 @@ Status MapOrder(const ObjectReader& r, const std::string& id, const std::optiona
   model::Buyer buyer;
   Leftovers left;
   CHUB_RETURN_IF_ERROR(MapBuyer(r, customer, customer_id, &buyer, &left));
-  if (!buyer.source.empty() || !buyer.name.empty() || !buyer.email.empty() || !buyer.mobile.empty()) {
+  if (!buyer.source.empty() || !buyer.name.empty() || !buyer.email.empty() ||
+      !buyer.mobile.empty()) {
     o->buyer = std::move(buyer);
   }
 
@@ -345,7 +358,8 @@ Status MapOrder(const ObjectReader& r, const std::string& id, const std::optiona
 
   CHUB_RETURN_IF_ERROR(r.RequireString("currency", &o->currency));
   if (!model::IsCurrencyCode(o->currency)) {
-    return json::ErrorAt("currency", "expected an ISO 4217 currency code such as CNY, got \"" + o->currency + "\"");
+    return json::ErrorAt(
+        "currency", "expected an ISO 4217 currency code such as CNY, got \"" + o->currency + "\"");
   }
 
   const rapidjson::Value* items = nullptr;
@@ -387,9 +401,9 @@ Status MapOrder(const ObjectReader& r, const std::string& id, const std::optiona
   CopyMembers(r, {"tags", "note", "note_attributes"}, ext);
   ext.MemberString("shop_currency", shop_currency);
   CopyMembers(r,
-              {"presentment_currency", "financial_status", "fulfillment_status", "cancel_reason", "cancelled_at",
-               "processed_at", "order_number", "admin_graphql_api_id", "test", "taxes_included", "source_name",
-               "discount_codes", "billing_address"},
+              {"presentment_currency", "financial_status", "fulfillment_status", "cancel_reason",
+               "cancelled_at", "processed_at", "order_number", "admin_graphql_api_id", "test",
+               "taxes_included", "source_name", "discount_codes", "billing_address"},
               ext);
   ext.MemberString("ship_to_name", ship_to_name);
   ext.MemberString("ship_to_phone", ship_to_phone);
@@ -463,10 +477,12 @@ Status MapCustomer(const ObjectReader& c, const std::string& id, model::Customer
 Status CheckTopic(std::string_view topic) {
   if (topic.empty()) return Status::Ok();
   if (topic.substr(0, 7) != "orders/") {
-    return Status::Invalid("topic " + std::string(topic) + " is not an order topic; builtin:shopify.order maps orders/*");
+    return Status::Invalid("topic " + std::string(topic) +
+                           " is not an order topic; builtin:shopify.order maps orders/*");
   }
   if (topic == "orders/delete") {
-    return Status::Invalid("topic orders/delete carries no order to map; builtin:shopify.order does not handle it");
+    return Status::Invalid(
+        "topic orders/delete carries no order to map; builtin:shopify.order does not handle it");
   }
   return Status::Ok();
 }
@@ -496,14 +512,15 @@ Result<std::vector<MappedEvent>> ShopifyOrderMapper::Map(const InboundPayload& i
 
   std::vector<MappedEvent> out;
   const std::string source(in.source);
-  out.push_back(MappedEvent{std::string(model::kOrderUpserted), "order/" + source + "/" + id, model::ToJson(order)});
+  out.push_back(MappedEvent{std::string(model::kOrderUpserted), "order/" + source + "/" + id,
+                            model::ToJson(order)});
 
   if (customer && !customer_id.empty()) {
     model::Customer c;
     CHUB_RETURN_IF_ERROR(MapCustomer(*customer, customer_id, &c));
     CHUB_RETURN_IF_ERROR(model::Validate(c));
-    out.push_back(
-        MappedEvent{std::string(model::kCustomerUpserted), "customer/" + source + "/" + customer_id, model::ToJson(c)});
+    out.push_back(MappedEvent{std::string(model::kCustomerUpserted),
+                              "customer/" + source + "/" + customer_id, model::ToJson(c)});
   }
   return out;
 }

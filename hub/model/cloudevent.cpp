@@ -59,4 +59,3 @@ Result<CloudEvent> CloudEventFromJson(std::string_view text) {
 }
 
 }  // namespace channelhub::model
-

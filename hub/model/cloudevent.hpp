@@ -20,13 +20,13 @@ inline constexpr std::string_view kStockLevelUpserted = "com.channelhub.stock_le
 // JSON members, in order: specversion ("1.0"), id, source, type, time, subject,
 // datacontenttype, data. Extension attributes are not modelled.
 struct CloudEvent {
-  std::string id;        // the canonical event id; also the idempotency key for sinks
-  std::string source;    // "/connectors/<id>"
-  std::string type;      // one of the k* types above
+  std::string id;      // the canonical event id; also the idempotency key for sinks
+  std::string source;  // "/connectors/<id>"
+  std::string type;    // one of the k* types above
   UtcTime time{};
-  std::string subject;   // the entity key, "order/webshop/1001"; omitted when empty
+  std::string subject;  // the entity key, "order/webshop/1001"; omitted when empty
   std::string datacontenttype = "application/json";
-  std::string data_json; // one JSON value, inserted verbatim as "data"; omitted when empty
+  std::string data_json;  // one JSON value, inserted verbatim as "data"; omitted when empty
 
   bool operator==(const CloudEvent&) const = default;
 };

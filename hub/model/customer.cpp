@@ -6,9 +6,12 @@ namespace channelhub::model {
 
 std::string_view CustomerKindName(CustomerKind kind) {
   switch (kind) {
-    case CustomerKind::kPerson: return "person";
-    case CustomerKind::kCompany: return "company";
-    case CustomerKind::kDealer: return "dealer";
+    case CustomerKind::kPerson:
+      return "person";
+    case CustomerKind::kCompany:
+      return "company";
+    case CustomerKind::kDealer:
+      return "dealer";
   }
   return "person";
 }
@@ -38,7 +41,8 @@ Status Validate(const Customer& c) {
     bool ok = c.credit_code.size() == 18;
     for (char ch : c.credit_code) ok = ok && IsCreditCodeChar(ch);
     if (!ok) {
-      return json::ErrorAt("credit_code", "expected 18 digits or upper-case letters, got \"" + c.credit_code + "\"");
+      return json::ErrorAt(
+          "credit_code", "expected 18 digits or upper-case letters, got \"" + c.credit_code + "\"");
     }
   }
   for (size_t i = 0; i < c.addresses.size(); ++i) {
@@ -96,8 +100,9 @@ Result<Customer> CustomerFromJson(std::string_view text) {
   Result<json::ObjectReader> root = json::ObjectReader::Open(doc, "", json::Nulls::kError);
   if (!root.ok()) return root.status();
   const json::ObjectReader& r = *root;
-  CHUB_RETURN_IF_ERROR(r.CheckKeys({"kind", "name", "mobiles", "emails", "wecom", "credit_code", "addresses", "region",
-                                    "tier", "credit", "tags", "updated_at", "source", "ext"}));
+  CHUB_RETURN_IF_ERROR(
+      r.CheckKeys({"kind", "name", "mobiles", "emails", "wecom", "credit_code", "addresses",
+                   "region", "tier", "credit", "tags", "updated_at", "source", "ext"}));
   Customer c;
   std::string kind;
   CHUB_RETURN_IF_ERROR(r.RequireString("kind", &kind));
@@ -120,7 +125,8 @@ Result<Customer> CustomerFromJson(std::string_view text) {
   if (addresses != nullptr) {
     for (rapidjson::SizeType i = 0; i < addresses->Size(); ++i) {
       Address a;
-      CHUB_RETURN_IF_ERROR(internal::ReadAddress((*addresses)[i], json::JoinIndex("addresses", i), &a));
+      CHUB_RETURN_IF_ERROR(
+          internal::ReadAddress((*addresses)[i], json::JoinIndex("addresses", i), &a));
       c.addresses.push_back(std::move(a));
     }
   }

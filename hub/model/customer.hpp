@@ -44,10 +44,10 @@ struct Credit {
 struct Customer {
   CustomerKind kind = CustomerKind::kPerson;
   std::string name;
-  std::vector<std::string> mobiles;    // E.164: "+8613800138000"
-  std::vector<std::string> emails;     // lower-cased by the mappings
+  std::vector<std::string> mobiles;  // E.164: "+8613800138000"
+  std::vector<std::string> emails;   // lower-cased by the mappings
   WecomIds wecom;
-  std::string credit_code;             // 统一社会信用代码, 18 characters, companies and dealers
+  std::string credit_code;  // 统一社会信用代码, 18 characters, companies and dealers
   std::vector<Address> addresses;
   std::string region;
   std::string tier;

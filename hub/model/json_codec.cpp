@@ -3,7 +3,8 @@
 namespace channelhub::model {
 
 bool IsE164(std::string_view phone) {
-  if (phone.size() < 8 || phone.size() > 16 || phone[0] != '+' || phone[1] < '1' || phone[1] > '9') return false;
+  if (phone.size() < 8 || phone.size() > 16 || phone[0] != '+' || phone[1] < '1' || phone[1] > '9')
+    return false;
   for (size_t i = 2; i < phone.size(); ++i) {
     if (phone[i] < '0' || phone[i] > '9') return false;
   }
@@ -70,9 +71,11 @@ void WriteAddress(json::JsonWriter& w, const Address& a) {
 }
 
 Status ReadAddress(const rapidjson::Value& v, std::string_view path, Address* out) {
-  Result<json::ObjectReader> r = json::ObjectReader::Open(v, std::string(path), json::Nulls::kError);
+  Result<json::ObjectReader> r =
+      json::ObjectReader::Open(v, std::string(path), json::Nulls::kError);
   if (!r.ok()) return r.status();
-  CHUB_RETURN_IF_ERROR(r->CheckKeys({"province", "city", "district", "line", "postcode", "country"}));
+  CHUB_RETURN_IF_ERROR(
+      r->CheckKeys({"province", "city", "district", "line", "postcode", "country"}));
   CHUB_RETURN_IF_ERROR(r->GetString("province", &out->province));
   CHUB_RETURN_IF_ERROR(r->GetString("city", &out->city));
   CHUB_RETURN_IF_ERROR(r->GetString("district", &out->district));
@@ -83,8 +86,9 @@ Status ReadAddress(const rapidjson::Value& v, std::string_view path, Address* ou
 
 Status CheckAddress(std::string_view path, const Address& a) {
   if (!a.country.empty() && !IsCountryCode(a.country)) {
-    return json::ErrorAt(json::JoinKey(path, "country"),
-                         "expected an ISO 3166-1 alpha-2 code such as CN, got \"" + a.country + "\"");
+    return json::ErrorAt(
+        json::JoinKey(path, "country"),
+        "expected an ISO 3166-1 alpha-2 code such as CN, got \"" + a.country + "\"");
   }
   return Status::Ok();
 }
@@ -132,7 +136,8 @@ Status CheckEmail(std::string_view path, std::string_view email) {
 
 Status CheckCurrency(std::string_view path, std::string_view currency) {
   if (IsCurrencyCode(currency)) return Status::Ok();
-  return json::ErrorAt(path, "expected an ISO 4217 currency code such as CNY, got \"" + std::string(currency) + "\"");
+  return json::ErrorAt(path, "expected an ISO 4217 currency code such as CNY, got \"" +
+                                 std::string(currency) + "\"");
 }
 
 }  // namespace internal

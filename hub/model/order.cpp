@@ -13,16 +13,21 @@ constexpr int kMaxLineNo = 1000000;
 
 std::string_view OrderChannelName(OrderChannel channel) {
   switch (channel) {
-    case OrderChannel::kDealer: return "dealer";
-    case OrderChannel::kEcommerce: return "ecommerce";
-    case OrderChannel::kDirect: return "direct";
-    case OrderChannel::kWecom: return "wecom";
+    case OrderChannel::kDealer:
+      return "dealer";
+    case OrderChannel::kEcommerce:
+      return "ecommerce";
+    case OrderChannel::kDirect:
+      return "direct";
+    case OrderChannel::kWecom:
+      return "wecom";
   }
   return "direct";
 }
 
 std::optional<OrderChannel> ParseOrderChannel(std::string_view name) {
-  for (OrderChannel c : {OrderChannel::kDealer, OrderChannel::kEcommerce, OrderChannel::kDirect, OrderChannel::kWecom}) {
+  for (OrderChannel c : {OrderChannel::kDealer, OrderChannel::kEcommerce, OrderChannel::kDirect,
+                         OrderChannel::kWecom}) {
     if (OrderChannelName(c) == name) return c;
   }
   return std::nullopt;
@@ -30,20 +35,28 @@ std::optional<OrderChannel> ParseOrderChannel(std::string_view name) {
 
 std::string_view OrderStatusName(OrderStatus status) {
   switch (status) {
-    case OrderStatus::kCreated: return "created";
-    case OrderStatus::kConfirmed: return "confirmed";
-    case OrderStatus::kPaid: return "paid";
-    case OrderStatus::kShipped: return "shipped";
-    case OrderStatus::kDelivered: return "delivered";
-    case OrderStatus::kCancelled: return "cancelled";
-    case OrderStatus::kRefunded: return "refunded";
+    case OrderStatus::kCreated:
+      return "created";
+    case OrderStatus::kConfirmed:
+      return "confirmed";
+    case OrderStatus::kPaid:
+      return "paid";
+    case OrderStatus::kShipped:
+      return "shipped";
+    case OrderStatus::kDelivered:
+      return "delivered";
+    case OrderStatus::kCancelled:
+      return "cancelled";
+    case OrderStatus::kRefunded:
+      return "refunded";
   }
   return "created";
 }
 
 std::optional<OrderStatus> ParseOrderStatus(std::string_view name) {
-  for (OrderStatus s : {OrderStatus::kCreated, OrderStatus::kConfirmed, OrderStatus::kPaid, OrderStatus::kShipped,
-                        OrderStatus::kDelivered, OrderStatus::kCancelled, OrderStatus::kRefunded}) {
+  for (OrderStatus s :
+       {OrderStatus::kCreated, OrderStatus::kConfirmed, OrderStatus::kPaid, OrderStatus::kShipped,
+        OrderStatus::kDelivered, OrderStatus::kCancelled, OrderStatus::kRefunded}) {
     if (OrderStatusName(s) == name) return s;
   }
   return std::nullopt;
@@ -54,10 +67,13 @@ Status Validate(const Order& o) {
   CHUB_RETURN_IF_ERROR(internal::CheckSourceRef("source", o.source, /*id_required=*/false));
   if (o.buyer) {
     if (!o.buyer->source.empty()) {
-      CHUB_RETURN_IF_ERROR(internal::CheckSourceRef("buyer.source", o.buyer->source, /*id_required=*/true));
+      CHUB_RETURN_IF_ERROR(
+          internal::CheckSourceRef("buyer.source", o.buyer->source, /*id_required=*/true));
     }
-    if (!o.buyer->mobile.empty()) CHUB_RETURN_IF_ERROR(internal::CheckPhone("buyer.mobile", o.buyer->mobile));
-    if (!o.buyer->email.empty()) CHUB_RETURN_IF_ERROR(internal::CheckEmail("buyer.email", o.buyer->email));
+    if (!o.buyer->mobile.empty())
+      CHUB_RETURN_IF_ERROR(internal::CheckPhone("buyer.mobile", o.buyer->mobile));
+    if (!o.buyer->email.empty())
+      CHUB_RETURN_IF_ERROR(internal::CheckEmail("buyer.email", o.buyer->email));
   }
   CHUB_RETURN_IF_ERROR(internal::CheckCurrency("currency", o.currency));
   std::set<int> line_numbers;
@@ -69,7 +85,8 @@ Status Validate(const Order& o) {
                            "must be between 1 and 1000000, got " + std::to_string(line.line_no));
     }
     if (!line_numbers.insert(line.line_no).second) {
-      return json::ErrorAt(json::JoinKey(path, "line_no"), std::to_string(line.line_no) + " is used twice");
+      return json::ErrorAt(json::JoinKey(path, "line_no"),
+                           std::to_string(line.line_no) + " is used twice");
     }
   }
   if (o.ship_to) CHUB_RETURN_IF_ERROR(internal::CheckAddress("ship_to", *o.ship_to));
@@ -149,13 +166,14 @@ Status ReadLine(const rapidjson::Value& v, const std::string& path, OrderLine* l
   Result<json::ObjectReader> opened = json::ObjectReader::Open(v, path, json::Nulls::kError);
   if (!opened.ok()) return opened.status();
   const json::ObjectReader& r = *opened;
-  CHUB_RETURN_IF_ERROR(
-      r.CheckKeys({"line_no", "sku", "name", "quantity", "unit_price", "discount", "tax_rate", "amount"}));
+  CHUB_RETURN_IF_ERROR(r.CheckKeys(
+      {"line_no", "sku", "name", "quantity", "unit_price", "discount", "tax_rate", "amount"}));
   std::optional<int64_t> line_no;
   CHUB_RETURN_IF_ERROR(r.GetInt("line_no", &line_no));
   if (!line_no) return json::ErrorAt(r.PathOf("line_no"), "required");
   if (*line_no < 1 || *line_no > kMaxLineNo) {
-    return json::ErrorAt(r.PathOf("line_no"), "must be between 1 and 1000000, got " + std::to_string(*line_no));
+    return json::ErrorAt(r.PathOf("line_no"),
+                         "must be between 1 and 1000000, got " + std::to_string(*line_no));
   }
   line->line_no = static_cast<int>(*line_no);
   CHUB_RETURN_IF_ERROR(r.GetString("sku", &line->sku));
@@ -175,8 +193,9 @@ Result<Order> OrderFromJson(std::string_view text) {
   Result<json::ObjectReader> root = json::ObjectReader::Open(doc, "", json::Nulls::kError);
   if (!root.ok()) return root.status();
   const json::ObjectReader& r = *root;
-  CHUB_RETURN_IF_ERROR(r.CheckKeys({"order_no", "source", "channel", "dealer_id", "buyer", "status", "shipments",
-                                    "currency", "lines", "totals", "ship_to", "created_at", "updated_at", "ext"}));
+  CHUB_RETURN_IF_ERROR(
+      r.CheckKeys({"order_no", "source", "channel", "dealer_id", "buyer", "status", "shipments",
+                   "currency", "lines", "totals", "ship_to", "created_at", "updated_at", "ext"}));
   Order o;
   CHUB_RETURN_IF_ERROR(r.RequireString("order_no", &o.order_no));
   if (r.Find("source") == nullptr) return json::ErrorAt("source", "required");
@@ -185,7 +204,9 @@ Result<Order> OrderFromJson(std::string_view text) {
   std::string name;
   CHUB_RETURN_IF_ERROR(r.RequireString("channel", &name));
   const std::optional<OrderChannel> channel = ParseOrderChannel(name);
-  if (!channel) return json::ErrorAt("channel", "expected dealer, ecommerce, direct or wecom, got \"" + name + "\"");
+  if (!channel)
+    return json::ErrorAt("channel",
+                         "expected dealer, ecommerce, direct or wecom, got \"" + name + "\"");
   o.channel = *channel;
   CHUB_RETURN_IF_ERROR(r.GetString("dealer_id", &o.dealer_id));
 
@@ -204,8 +225,10 @@ Result<Order> OrderFromJson(std::string_view text) {
   CHUB_RETURN_IF_ERROR(r.RequireString("status", &name));
   const std::optional<OrderStatus> status = ParseOrderStatus(name);
   if (!status) {
-    return json::ErrorAt("status", "expected created, confirmed, paid, shipped, delivered, cancelled or refunded, got \"" +
-                                       name + "\"");
+    return json::ErrorAt(
+        "status",
+        "expected created, confirmed, paid, shipped, delivered, cancelled or refunded, got \"" +
+            name + "\"");
   }
   o.status = *status;
 
@@ -213,8 +236,8 @@ Result<Order> OrderFromJson(std::string_view text) {
   CHUB_RETURN_IF_ERROR(r.GetArray("shipments", &shipments));
   if (shipments != nullptr) {
     for (rapidjson::SizeType i = 0; i < shipments->Size(); ++i) {
-      Result<json::ObjectReader> s = json::ObjectReader::Open((*shipments)[i], json::JoinIndex("shipments", i),
-                                                              json::Nulls::kError);
+      Result<json::ObjectReader> s = json::ObjectReader::Open(
+          (*shipments)[i], json::JoinIndex("shipments", i), json::Nulls::kError);
       if (!s.ok()) return s.status();
       CHUB_RETURN_IF_ERROR(s->CheckKeys({"carrier", "tracking_no", "shipped_at"}));
       Shipment shipment;

@@ -26,9 +26,9 @@ std::optional<OrderStatus> ParseOrderStatus(std::string_view name);
 // Who bought: a reference to the customer in the source system plus a snapshot of the contact
 // details on the order. JSON: {"source": {"system", "id"}, "name", "mobile", "email"}.
 struct Buyer {
-  SourceRef source;     // empty for guest checkouts
+  SourceRef source;  // empty for guest checkouts
   std::string name;
-  std::string mobile;   // E.164
+  std::string mobile;  // E.164
   std::string email;
 
   bool operator==(const Buyer&) const = default;
@@ -54,7 +54,7 @@ struct OrderLine {
   Decimal quantity;
   Decimal unit_price;
   std::optional<Decimal> discount;
-  std::optional<Decimal> tax_rate;   // a fraction: "0.13" for 13 %
+  std::optional<Decimal> tax_rate;  // a fraction: "0.13" for 13 %
   Decimal amount;
 
   bool operator==(const OrderLine&) const = default;
@@ -84,7 +84,7 @@ struct Order {
   std::optional<Buyer> buyer;
   OrderStatus status = OrderStatus::kCreated;
   std::vector<Shipment> shipments;
-  std::string currency;   // ISO 4217: "CNY"
+  std::string currency;  // ISO 4217: "CNY"
   std::vector<OrderLine> lines;
   OrderTotals totals;
   std::optional<Address> ship_to;

@@ -1,9 +1,9 @@
 #include "hub/model/schema.hpp"
 
+#include <rapidjson/schema.h>
+
 #include <fstream>
 #include <sstream>
-
-#include <rapidjson/schema.h>
 
 #include "hub/common/json.hpp"
 

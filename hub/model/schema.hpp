@@ -42,7 +42,9 @@ class CanonicalSchemas {
   // com.channelhub.stock_level.* -> stock_level. NotFound for any other type.
   Status CheckData(std::string_view event_type, std::string_view data_json) const;
   // Checks a whole CloudEvents envelope (not its data).
-  Status CheckEnvelope(std::string_view cloudevent_json) const { return cloudevent_.Check(cloudevent_json); }
+  Status CheckEnvelope(std::string_view cloudevent_json) const {
+    return cloudevent_.Check(cloudevent_json);
+  }
 
   const JsonSchema& order() const { return order_; }
   const JsonSchema& customer() const { return customer_; }
@@ -50,7 +52,8 @@ class CanonicalSchemas {
   const JsonSchema& cloudevent() const { return cloudevent_; }
 
  private:
-  CanonicalSchemas(JsonSchema order, JsonSchema customer, JsonSchema stock_level, JsonSchema cloudevent)
+  CanonicalSchemas(JsonSchema order, JsonSchema customer, JsonSchema stock_level,
+                   JsonSchema cloudevent)
       : order_(std::move(order)),
         customer_(std::move(customer)),
         stock_level_(std::move(stock_level)),

@@ -32,7 +32,8 @@ Result<StockLevel> StockLevelFromJson(std::string_view text) {
   Result<json::ObjectReader> root = json::ObjectReader::Open(doc, "", json::Nulls::kError);
   if (!root.ok()) return root.status();
   const json::ObjectReader& r = *root;
-  CHUB_RETURN_IF_ERROR(r.CheckKeys({"warehouse", "sku", "on_hand", "available", "reserved", "as_of", "source", "ext"}));
+  CHUB_RETURN_IF_ERROR(r.CheckKeys(
+      {"warehouse", "sku", "on_hand", "available", "reserved", "as_of", "source", "ext"}));
   StockLevel s;
   CHUB_RETURN_IF_ERROR(r.RequireString("warehouse", &s.warehouse));
   CHUB_RETURN_IF_ERROR(r.RequireString("sku", &s.sku));

@@ -6,7 +6,8 @@
 //  - Times are UtcTime, written as RFC 3339 UTC strings ("2022-01-01T00:00:00Z").
 //  - "ext_json" holds what no rule mapped, as the text of one JSON object ("" when there is none);
 //    it is kept and passed on, never dropped.
-// Entities are plain values: copyable, no invariants enforced on assignment; Validate() checks them.
+// Entities are plain values: copyable, no invariants enforced on assignment; Validate() checks
+// them.
 #pragma once
 
 #include <string>
@@ -35,16 +36,16 @@ struct Address {
   std::string country;
 
   bool empty() const {
-    return province.empty() && city.empty() && district.empty() && line.empty() && postcode.empty() &&
-           country.empty();
+    return province.empty() && city.empty() && district.empty() && line.empty() &&
+           postcode.empty() && country.empty();
   }
   bool operator==(const Address&) const = default;
 };
 
 // The value checks that the JSON schemas in mappings/schema/ also make.
-bool IsE164(std::string_view phone);          // "+8613800138000": '+', 7..15 digits, no leading 0
-bool IsEmailLike(std::string_view email);     // "a@b": one '@', something either side, no spaces
-bool IsCurrencyCode(std::string_view code);   // ISO 4217 shape: three upper-case letters
-bool IsCountryCode(std::string_view code);    // ISO 3166-1 alpha-2 shape: two upper-case letters
+bool IsE164(std::string_view phone);         // "+8613800138000": '+', 7..15 digits, no leading 0
+bool IsEmailLike(std::string_view email);    // "a@b": one '@', something either side, no spaces
+bool IsCurrencyCode(std::string_view code);  // ISO 4217 shape: three upper-case letters
+bool IsCountryCode(std::string_view code);   // ISO 3166-1 alpha-2 shape: two upper-case letters
 
 }  // namespace channelhub::model

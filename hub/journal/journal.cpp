@@ -78,6 +78,21 @@ Status InsertDeadLetter(Database& db, const DeadLetter& d) {
   return s.Run();
 }
 
+// Steps "s" to the end, turning each row into a Row with "fill"; resets "s" either way.
+template <typename Row, typename Fill>
+Result<std::vector<Row>> Collect(Statement& s, Fill fill) {
+  std::vector<Row> rows;
+  Status step;
+  while (s.Step(&step)) {
+    Row r;
+    fill(s, r);
+    rows.push_back(std::move(r));
+  }
+  s.Reset();
+  if (!step.ok()) return step;
+  return rows;
+}
+
 Status ConfigureConnection(Database& db) {
   CHUB_RETURN_IF_ERROR(db.Exec("PRAGMA journal_mode=WAL"));
   CHUB_RETURN_IF_ERROR(db.Exec("PRAGMA foreign_keys=OFF"));
@@ -458,22 +473,15 @@ Result<std::vector<InboxRow>> JournalReader::PendingInbox(int64_t after_seq, std
   if (!st.ok()) return st.status();
   Statement& s = **st;
   s.Bind(1, after_seq).Bind(2, static_cast<int64_t>(limit));
-  std::vector<InboxRow> rows;
-  Status step;
-  while (s.Step(&step)) {
-    InboxRow r;
-    r.seq = s.Int(0);
-    r.source = s.Text(1);
-    r.event_id = s.Text(2);
-    r.received_at_ms = s.Int(3);
-    r.content_type = s.Text(4);
-    r.topic = s.Text(5);
-    r.body = s.Text(6);
-    rows.push_back(std::move(r));
-  }
-  s.Reset();
-  if (!step.ok()) return step;
-  return rows;
+  return Collect<InboxRow>(s, [](Statement& q, InboxRow& r) {
+    r.seq = q.Int(0);
+    r.source = q.Text(1);
+    r.event_id = q.Text(2);
+    r.received_at_ms = q.Int(3);
+    r.content_type = q.Text(4);
+    r.topic = q.Text(5);
+    r.body = q.Text(6);
+  });
 }
 
 Result<std::vector<OutboxRow>> JournalReader::DueOutbox(const std::string& destination,
@@ -487,23 +495,16 @@ Result<std::vector<OutboxRow>> JournalReader::DueOutbox(const std::string& desti
   if (!st.ok()) return st.status();
   Statement& s = **st;
   s.Bind(1, destination).Bind(2, now_ms).Bind(3, static_cast<int64_t>(limit));
-  std::vector<OutboxRow> rows;
-  Status step;
-  while (s.Step(&step)) {
-    OutboxRow r;
+  return Collect<OutboxRow>(s, [&destination](Statement& q, OutboxRow& r) {
     r.destination = destination;
-    r.seq = s.Int(0);
-    r.event_id = s.Text(1);
-    r.subject = s.Text(2);
-    r.type = s.Text(3);
-    r.payload = s.Text(4);
-    r.created_at_ms = s.Int(5);
-    r.attempts = static_cast<int>(s.Int(6));
-    rows.push_back(std::move(r));
-  }
-  s.Reset();
-  if (!step.ok()) return step;
-  return rows;
+    r.seq = q.Int(0);
+    r.event_id = q.Text(1);
+    r.subject = q.Text(2);
+    r.type = q.Text(3);
+    r.payload = q.Text(4);
+    r.created_at_ms = q.Int(5);
+    r.attempts = static_cast<int>(q.Int(6));
+  });
 }
 
 Result<std::optional<int64_t>> JournalReader::NextAttemptAt(const std::string& destination) {
@@ -552,23 +553,16 @@ Result<std::vector<DeadLetterRow>> JournalReader::DeadLetters(std::size_t limit)
   if (!st.ok()) return st.status();
   Statement& s = **st;
   s.Bind(1, static_cast<int64_t>(limit));
-  std::vector<DeadLetterRow> rows;
-  Status step;
-  while (s.Step(&step)) {
-    DeadLetterRow r;
-    r.id = s.Int(0);
-    r.stage = s.Text(1);
-    r.source = s.Text(2);
-    r.destination = s.Text(3);
-    r.event_id = s.Text(4);
-    r.reason = s.Text(5);
-    r.payload = s.Text(6);
-    r.created_at_ms = s.Int(7);
-    rows.push_back(std::move(r));
-  }
-  s.Reset();
-  if (!step.ok()) return step;
-  return rows;
+  return Collect<DeadLetterRow>(s, [](Statement& q, DeadLetterRow& r) {
+    r.id = q.Int(0);
+    r.stage = q.Text(1);
+    r.source = q.Text(2);
+    r.destination = q.Text(3);
+    r.event_id = q.Text(4);
+    r.reason = q.Text(5);
+    r.payload = q.Text(6);
+    r.created_at_ms = q.Int(7);
+  });
 }
 
 }  // namespace channelhub::journal

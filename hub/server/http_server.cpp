@@ -184,7 +184,14 @@ struct HttpServer::Impl {
       if (!hec) {
         conn->busy = true;
         stream.expires_after(options.read_timeout);
-        if (!parser.is_done()) {
+        if (!parser.is_done() && beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+          // The client waits for this before it sends the body (curl with large bodies, .NET).
+          http::response<http::empty_body> cont{http::status::continue_, parser.get().version()};
+          auto [cec, cn] = co_await http::async_write(stream, cont, kUseTuple);
+          (void)cn;
+          hec = cec;
+        }
+        if (!hec && !parser.is_done()) {
           auto [bec, bn] = co_await http::async_read(stream, buffer, parser, kUseTuple);
           (void)bn;
           hec = bec;

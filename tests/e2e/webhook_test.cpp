@@ -1,6 +1,12 @@
 // Webhook ingest as a partner sees it: answers, authentication, limits, and the events that reach
 // a file destination.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <regex>
 #include <set>
@@ -294,6 +300,43 @@ TEST_F(WebhookE2E, MalformedJsonIs400WithPosition) {
   Ack good = PostWebhook(port(), "webshop", ShopifyOrderJson(8001, 0, "#8001"), {{"X-Event-Id", "evt-bad-json"}});
   EXPECT_EQ(good.status, 202) << good.ToString();
   EXPECT_EQ(good.duplicate, std::optional<bool>(false)) << good.ToString();
+}
+
+// Reads from "fd" until "what" has arrived or the 5 s receive timeout passes.
+std::string ReadUntil(int fd, std::string_view what) {
+  std::string got;
+  char buf[4096];
+  while (got.find(what) == std::string::npos) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    got.append(buf, static_cast<std::size_t>(n));
+  }
+  return got;
+}
+
+TEST_F(WebhookE2E, ExpectContinueGetsAnInterim100BeforeTheBody) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port());
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const std::string body = CanonicalOrderJson("SO-EXPECT");
+  const std::string head = "POST /webhooks/hashed HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                           "Content-Type: application/json\r\nExpect: 100-continue\r\n"
+                           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+  ASSERT_EQ(::send(fd, head.data(), head.size(), 0), static_cast<ssize_t>(head.size()));
+  // The client sends nothing more until it is told to continue.
+  std::string interim = ReadUntil(fd, "\r\n\r\n");
+  EXPECT_EQ(interim.rfind("HTTP/1.1 100 Continue\r\n", 0), 0u) << interim;
+  ASSERT_EQ(::send(fd, body.data(), body.size(), 0), static_cast<ssize_t>(body.size()));
+  std::string final_answer = ReadUntil(fd, "}");
+  ::close(fd);
+  EXPECT_NE(final_answer.find("HTTP/1.1 202"), std::string::npos) << final_answer;
+  EXPECT_NE(final_answer.find("\"duplicate\":false"), std::string::npos) << final_answer;
 }
 
 TEST_F(WebhookE2E, InvalidUtf8Is400) {

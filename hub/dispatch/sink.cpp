@@ -49,6 +49,12 @@ DeliveryResult RetryOrDead(const config::RetryPolicy& policy, const OutboxRow& r
 
 namespace {
 
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 // Appends CloudEvents as JSON lines and syncs the file before reporting them delivered.
 class FileSink final : public Sink {
  public:
@@ -126,7 +132,7 @@ class HttpSink final : public Sink {
     for (const auto& [k, v] : d.headers) headers_.emplace_back(k, v);
   }
 
-  DeliveryBatch Deliver(const std::vector<OutboxRow>& rows, int64_t now_ms) override {
+  DeliveryBatch Deliver(const std::vector<OutboxRow>& rows, int64_t /*batch_start_ms*/) override {
     DeliveryBatch out;
     std::set<std::string> held;  // subjects with a failed row in this batch: later rows wait
     for (const auto& row : rows) {
@@ -134,6 +140,7 @@ class HttpSink final : public Sink {
       auto headers = headers_;
       headers.emplace_back("Idempotency-Key", row.event_id);
       auto res = client_.Send("POST", headers, row.payload, dest_.timeout);
+      const int64_t now_ms = WallMs();  // backoff counts from the answer, not the batch start
       if (!res.ok()) {
         // The destination is unreachable: back off the whole destination, not row by row.
         auto r = RetryOrDead(dest_.retry, row, now_ms, res.status().message());

@@ -188,9 +188,8 @@ Result<ArgReader> ArgReader::Make(const TransformInfo& info, const TransformArgs
   }
   if (names.empty()) names = "none";
   if (args.positional.size() > info.args.size()) {
-    return r.Fail("takes at most " + std::to_string(info.args.size()) +
-                  " positional arguments (" + names + "), got " +
-                  std::to_string(args.positional.size()));
+    return r.Fail("takes at most " + std::to_string(info.args.size()) + " positional arguments (" +
+                  names + "), got " + std::to_string(args.positional.size()));
   }
   for (size_t i = 0; i < args.positional.size(); ++i) {
     r.values_[info.args[i].name] = args.positional[i];
@@ -345,9 +344,14 @@ Result<std::chrono::minutes> ResolveZone(const ArgReader& args, std::string_view
   // Taiwan until 1979, Japan until 1951, Korea until 1988) is ignored, as is Singapore's +07:30
   // before 1982: ERP payloads are about the present.
   static constexpr std::pair<std::string_view, int> kZones[] = {
-      {"Asia/Shanghai", 480}, {"Asia/Hong_Kong", 480}, {"Asia/Taipei", 480},
-      {"Asia/Singapore", 480}, {"Asia/Tokyo", 540},    {"Asia/Seoul", 540},
-      {"UTC", 0},              {"Etc/UTC", 0},
+      {"Asia/Shanghai", 480},
+      {"Asia/Hong_Kong", 480},
+      {"Asia/Taipei", 480},
+      {"Asia/Singapore", 480},
+      {"Asia/Tokyo", 540},
+      {"Asia/Seoul", 540},
+      {"UTC", 0},
+      {"Etc/UTC", 0},
   };
   std::string text = args.Get(arg).value_or("");
   std::string names;

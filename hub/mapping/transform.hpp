@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <string>
@@ -48,6 +49,7 @@ class Scalar {
   static Scalar FromDecimal(const Decimal& d) { return Scalar(Kind::kDecimal, d.ToString()); }
   static Scalar Integer(int64_t v) { return Scalar(Kind::kInteger, std::to_string(v)); }
   static Scalar Boolean(bool v) { return Scalar(Kind::kBoolean, v ? "true" : "false"); }
+  // REQUIRES: "t" lies in the years 0000..9999 (as every time a transform produces does).
   static Scalar Time(UtcTime t) { return Scalar(Kind::kTime, FormatRfc3339(t)); }
 
   // Builds a scalar of "kind" from text as a mapping file or a payload spells it, checking and
@@ -161,7 +163,8 @@ struct ArgInfo {
 // The documentation of one transform.
 struct TransformInfo {
   std::string name;
-  std::string summary;  // one line
+  std::string signature;      // input kinds -> output kind: "string, integer -> string"
+  std::string summary;        // one line
   std::vector<ArgInfo> args;  // in positional order
   bool takes_table = false;   // true only for "lookup"
 };
@@ -173,8 +176,8 @@ std::vector<TransformInfo> ListTransforms();
 // (lookup's "file") are resolved against "base_dir", normally the mapping file's folder.
 // Errors:
 //   NotFound         an unknown name: 'unknown transform "trimm"; did you mean "trim"? known: ...'
-//   InvalidArgument  a bad argument: 'decimal: argument "scale" must be an integer 0..18, got "two"'
-//   IoError          an unreadable file, with its path and the OS reason
+//   InvalidArgument  a bad argument: 'decimal: argument "scale" must be an integer 0..18, got
+//   "two"' IoError          an unreadable file, with its path and the OS reason
 // Thread-safe. May do file I/O: call it at load, never per event.
 Result<std::unique_ptr<Transform>> CompileTransform(std::string_view name,
                                                     const TransformArgs& args,

@@ -58,10 +58,10 @@ struct Registration {
 };
 
 // The registrations of each source file.
-std::vector<Registration> TextTransforms();     // transform_text.cpp
-std::vector<Registration> NumberTransforms();   // transform_number.cpp
-std::vector<Registration> TimeTransforms();     // transform_time.cpp
-std::vector<Registration> LookupTransforms();   // transform_lookup.cpp
+std::vector<Registration> TextTransforms();    // transform_text.cpp
+std::vector<Registration> NumberTransforms();  // transform_number.cpp
+std::vector<Registration> TimeTransforms();    // transform_time.cpp
+std::vector<Registration> LookupTransforms();  // transform_lookup.cpp
 
 // The value in double quotes, with control characters and quotes escaped and at most 64 bytes
 // shown ("..." marks the cut), for error messages.

@@ -36,10 +36,14 @@ class Lookup final : public Transform {
     auto it = table_.find(in.text());
     if (it != table_.end()) return Scalar::String(it->second);
     switch (on_missing_) {
-      case OnMissing::kKeep: return Scalar::String(in.text());
-      case OnMissing::kNull: return Scalar();
-      case OnMissing::kDefault: return Scalar::String(fallback_);
-      case OnMissing::kError: break;
+      case OnMissing::kKeep:
+        return Scalar::String(in.text());
+      case OnMissing::kNull:
+        return Scalar();
+      case OnMissing::kDefault:
+        return Scalar::String(fallback_);
+      case OnMissing::kError:
+        break;
     }
     return ValueError(in.text(), "is not a key of " + source_);
   }
@@ -143,10 +147,11 @@ Result<std::vector<CsvRow>> ParseCsv(std::string_view data, const std::string& w
 }
 
 Result<std::map<std::string, std::string, std::less<>>> LoadCsvTable(const ArgReader& a,
-                                                                    const std::string& path) {
+                                                                     const std::string& path) {
   std::string where = a.transform() + ": file \"" + path + "\"";
   Result<std::string> data = ReadWholeFile(path);
-  if (!data.ok()) return Status(data.status().code(), a.transform() + ": " + data.status().message());
+  if (!data.ok())
+    return Status(data.status().code(), a.transform() + ": " + data.status().message());
   Result<std::vector<CsvRow>> rows = ParseCsv(*data, where);
   if (!rows.ok()) return rows.status();
   if (rows->empty()) return Status::Invalid(where + ": is empty; expected a header row key,value");
@@ -176,6 +181,7 @@ std::vector<Registration> LookupTransforms() {
   std::vector<Registration> r;
   r.push_back(
       {{"lookup",
+        "string, integer, boolean -> string (or null: on_missing)",
         "maps a code to another through an inline table or a two-column CSV file (key,value with "
         "a header row)",
         {{"file", false, "",
@@ -186,8 +192,8 @@ std::vector<Registration> LookupTransforms() {
        [](const ArgReader& a, const std::string& base_dir) -> Result<std::unique_ptr<Transform>> {
          Result<std::string> on = a.OneOf("on_missing", {"error", "keep", "null", "default"});
          if (!on.ok()) return on.status();
-         OnMissing on_missing = *on == "keep"   ? OnMissing::kKeep
-                                : *on == "null" ? OnMissing::kNull
+         OnMissing on_missing = *on == "keep"      ? OnMissing::kKeep
+                                : *on == "null"    ? OnMissing::kNull
                                 : *on == "default" ? OnMissing::kDefault
                                                    : OnMissing::kError;
          if (on_missing == OnMissing::kDefault && !a.Has("default")) {

@@ -90,7 +90,8 @@ class DecimalTransform final : public Transform {
     if (!d.ok()) return ValueError(in.text(), "is not a decimal: " + Why(d.status()));
     if (!scale_) return Scalar::FromDecimal(*d);
     Result<Decimal> scaled = d->Rescale(*scale_, mode_);
-    if (!scaled.ok()) return ValueError(in.text(), "cannot be rescaled: " + scaled.status().message());
+    if (!scaled.ok())
+      return ValueError(in.text(), "cannot be rescaled: " + scaled.status().message());
     return Scalar::FromDecimal(*scaled);
   }
 
@@ -133,7 +134,8 @@ class DecimalToCents final : public Transform {
     Result<Decimal> d = Decimal::Parse(in.text());
     if (!d.ok()) return ValueError(in.text(), "is not a decimal: " + Why(d.status()));
     Result<Decimal> scaled = d->Rescale(scale_, mode_);
-    if (!scaled.ok()) return ValueError(in.text(), "cannot be rescaled: " + scaled.status().message());
+    if (!scaled.ok())
+      return ValueError(in.text(), "cannot be rescaled: " + scaled.status().message());
     Int128 m = scaled->mantissa();
     if (m > std::numeric_limits<int64_t>::max() || m < std::numeric_limits<int64_t>::min()) {
       return ValueError(in.text(), "is too large for a 64-bit number of minor units");
@@ -151,6 +153,7 @@ std::vector<Registration> NumberTransforms() {
   std::vector<Registration> r;
   r.push_back(
       {{"decimal",
+        "string, decimal, integer -> decimal",
         "parses an exact decimal (never floating point), optionally rescaling it",
         {{"scale", false, "", "digits after the point, 0..18; when absent the input's are kept"},
          kRoundingArg,
@@ -175,26 +178,26 @@ std::vector<Registration> NumberTransforms() {
          return std::unique_ptr<Transform>(
              std::make_unique<DecimalTransform>(scale, *mode, thousands));
        }});
-  r.push_back(
-      {{"cents_to_decimal",
-        "an integer number of minor units to a decimal: 1999 -> 19.99",
-        {{"scale", false, "2", "minor-unit digits, 0..18 (2 for CNY and USD, 0 for JPY)"}}},
-       [](const ArgReader& a, const std::string&) -> Result<std::unique_ptr<Transform>> {
-         Result<int> s = a.Int("scale", 0, Decimal::kMaxScale);
-         if (!s.ok()) return s.status();
-         return std::unique_ptr<Transform>(std::make_unique<CentsToDecimal>(*s));
-       }});
-  r.push_back(
-      {{"decimal_to_cents",
-        "a decimal to an integer number of minor units: 19.99 -> 1999",
-        {{"scale", false, "2", "minor-unit digits, 0..18"}, kRoundingArg}},
-       [](const ArgReader& a, const std::string&) -> Result<std::unique_ptr<Transform>> {
-         Result<int> s = a.Int("scale", 0, Decimal::kMaxScale);
-         if (!s.ok()) return s.status();
-         Result<RoundingMode> mode = ReadRounding(a);
-         if (!mode.ok()) return mode.status();
-         return std::unique_ptr<Transform>(std::make_unique<DecimalToCents>(*s, *mode));
-       }});
+  r.push_back({{"cents_to_decimal",
+                "string, integer -> decimal",
+                "an integer number of minor units to a decimal: 1999 -> 19.99",
+                {{"scale", false, "2", "minor-unit digits, 0..18 (2 for CNY and USD, 0 for JPY)"}}},
+               [](const ArgReader& a, const std::string&) -> Result<std::unique_ptr<Transform>> {
+                 Result<int> s = a.Int("scale", 0, Decimal::kMaxScale);
+                 if (!s.ok()) return s.status();
+                 return std::unique_ptr<Transform>(std::make_unique<CentsToDecimal>(*s));
+               }});
+  r.push_back({{"decimal_to_cents",
+                "string, decimal, integer -> integer",
+                "a decimal to an integer number of minor units: 19.99 -> 1999",
+                {{"scale", false, "2", "minor-unit digits, 0..18"}, kRoundingArg}},
+               [](const ArgReader& a, const std::string&) -> Result<std::unique_ptr<Transform>> {
+                 Result<int> s = a.Int("scale", 0, Decimal::kMaxScale);
+                 if (!s.ok()) return s.status();
+                 Result<RoundingMode> mode = ReadRounding(a);
+                 if (!mode.ok()) return mode.status();
+                 return std::unique_ptr<Transform>(std::make_unique<DecimalToCents>(*s, *mode));
+               }});
   return r;
 }
 

@@ -124,8 +124,7 @@ class Split final : public Transform {
     if (i < 0 || i >= static_cast<long long>(parts.size())) {
       if (null_when_missing_) return Scalar();
       return ValueError(s, "has " + std::to_string(parts.size()) + " parts separated by " +
-                               Quote(separator_) + ", no part at index " +
-                               std::to_string(index_));
+                               Quote(separator_) + ", no part at index " + std::to_string(index_));
     }
     return Scalar::String(std::string(parts[static_cast<size_t>(i)]));
   }
@@ -169,8 +168,8 @@ class RegexReplace final : public Transform {
 // needs one spelling); lower_local: false keeps it.
 class Email final : public Transform {
  public:
-  explicit Email(bool lower_local) : Transform("email", {Kind::kString}, Kind::kString),
-                                     lower_local_(lower_local) {}
+  explicit Email(bool lower_local)
+      : Transform("email", {Kind::kString}, Kind::kString), lower_local_(lower_local) {}
 
  private:
   Result<Scalar> ApplyValue(const Scalar& in) const override {
@@ -201,8 +200,9 @@ class Email final : public Transform {
       if (dot == std::string_view::npos) dot = domain.size();
       std::string_view label = domain.substr(start, dot - start);
       if (label.empty() || label.front() == '-' || label.back() == '-') {
-        return ValueError(raw, "is not an email address: the domain has an empty label or a "
-                               "label that starts or ends with \"-\"");
+        return ValueError(raw,
+                          "is not an email address: the domain has an empty label or a "
+                          "label that starts or ends with \"-\"");
       }
       start = dot + 1;
     }
@@ -247,6 +247,11 @@ class PhoneE164 final : public Transform {
                  c == '\t') {
         continue;
       } else {
+        if (static_cast<unsigned char>(c) >= 0x80) {
+          return ValueError(raw, "is not a phone number: a non-ASCII character at byte " +
+                                     std::to_string(i) +
+                                     " (apply halfwidth first for full-width digits)");
+        }
         return ValueError(raw, "is not a phone number: unexpected character " +
                                    Quote(std::string_view(raw).substr(i, 1)));
       }
@@ -278,8 +283,9 @@ class PhoneE164 final : public Transform {
     if (IsCnLandline(d) && (d.substr(0, 3) == "400" || d.substr(0, 3) == "800")) {
       return Scalar::String("+86" + d);
     }
-    return ValueError(raw, "is not a valid CN phone number: expected an 11-digit mobile number "
-                           "(1[3-9]...), a landline with its area code (0...), or +<country code>");
+    return ValueError(raw,
+                      "is not a valid CN phone number: expected an 11-digit mobile number "
+                      "(1[3-9]...), a landline with its area code (0...), or +<country code>");
   }
 };
 
@@ -320,19 +326,26 @@ Result<std::unique_ptr<Transform>> Make(A&&... a) {
 
 std::vector<Registration> TextTransforms() {
   std::vector<Registration> r;
-  r.push_back({{"trim", "strips spaces, tabs, line breaks, U+00A0 and U+3000 at both ends", {}},
+  r.push_back({{"trim",
+                "string -> string",
+                "strips spaces, tabs, line breaks, U+00A0 and U+3000 at both ends",
+                {}},
                [](const ArgReader&, const std::string&) { return Make<Trim>(); }});
-  r.push_back({{"upper", "ASCII letters to upper case; other characters unchanged", {}},
-               [](const ArgReader&, const std::string&) { return Make<Case>(true); }});
-  r.push_back({{"lower", "ASCII letters to lower case; other characters unchanged", {}},
-               [](const ArgReader&, const std::string&) { return Make<Case>(false); }});
+  r.push_back(
+      {{"upper", "string -> string", "ASCII letters to upper case; other characters unchanged", {}},
+       [](const ArgReader&, const std::string&) { return Make<Case>(true); }});
+  r.push_back(
+      {{"lower", "string -> string", "ASCII letters to lower case; other characters unchanged", {}},
+       [](const ArgReader&, const std::string&) { return Make<Case>(false); }});
   r.push_back({{"halfwidth",
+                "string -> string",
                 "full-width ASCII (U+FF01..U+FF5E) to ASCII and U+3000 to a space; "
                 "rejects invalid UTF-8",
                 {}},
                [](const ArgReader&, const std::string&) { return Make<Halfwidth>(); }});
   r.push_back(
       {{"split",
+        "string -> string (or null: on_missing)",
         "the part at an index of the text split on a separator",
         {{"separator", true, "", "the separator text, not empty"},
          {"index", true, "", "0 for the first part, -1 for the last"},
@@ -348,10 +361,12 @@ std::vector<Registration> TextTransforms() {
        }});
   r.push_back(
       {{"regex_replace",
+        "string -> string",
         "replaces every match of an ECMAScript regular expression (byte-wise; inputs up to 4096 "
         "bytes)",
         {{"pattern", true, "", "an ECMAScript regular expression"},
-         {"replacement", false, "", "the replacement; $1..$9 insert groups, $& the match, $$ a $"}}},
+         {"replacement", false, "",
+          "the replacement; $1..$9 insert groups, $& the match, $$ a $"}}},
        [](const ArgReader& a, const std::string&) -> Result<std::unique_ptr<Transform>> {
          std::string pattern = a.Get("pattern").value_or("");
          if (pattern.empty()) return a.Error("pattern", "a non-empty regular expression");
@@ -365,6 +380,7 @@ std::vector<Registration> TextTransforms() {
          }
        }});
   r.push_back({{"email",
+                "string -> string",
                 "trims, lower-cases and checks an email address (one @, a dotted domain)",
                 {{"lower_local", false, "true",
                   "true to lower-case the part before the @ as well as the domain"}}},
@@ -375,6 +391,7 @@ std::vector<Registration> TextTransforms() {
                }});
   r.push_back(
       {{"phone_e164",
+        "string, integer -> string",
         "a phone number to E.164 (+8613912345678): CN mobiles and landlines, 86/0086 prefixes, "
         "and numbers already written with +",
         {{"region", false, "CN", "the country assumed for numbers without a prefix; only CN"}}},
@@ -384,6 +401,7 @@ std::vector<Registration> TextTransforms() {
          return Make<PhoneE164>();
        }});
   r.push_back({{"hash",
+                "any -> string",
                 "SHA-256 of salt + the value's text, as 64 lower-case hex digits",
                 {{"salt", false, "", "text put before the value before hashing"},
                  {"algorithm", false, "sha256", "only sha256"}}},
@@ -392,22 +410,24 @@ std::vector<Registration> TextTransforms() {
                  if (!alg.ok()) return alg.status();
                  return Make<Hash>(a.Get("salt").value_or(""));
                }});
-  r.push_back(
-      {{"default",
-        "a value used when the input is null or empty; other inputs pass through unchanged",
-        {{"value", true, "", "the value, written as the kind given by \"as\""},
-         {"as", false, "string", "the kind of the value and of the input: string, decimal, "
-                                 "integer, boolean or time"}}},
-       [](const ArgReader& a, const std::string&) -> Result<std::unique_ptr<Transform>> {
-         Result<std::string> as =
-             a.OneOf("as", {"string", "decimal", "integer", "boolean", "time"});
-         if (!as.ok()) return as.status();
-         Result<Scalar::Kind> kind = KindFromName(*as);
-         if (!kind.ok()) return kind.status();
-         Result<Scalar> value = Scalar::Parse(*kind, a.Get("value").value_or(""));
-         if (!value.ok()) return a.Error("value", "a " + *as + " (" + value.status().message() + ")");
-         return Make<Default>(std::move(*value));
-       }});
+  r.push_back({{"default",
+                "null or the kind of \"as\" -> the kind of \"as\"",
+                "a value used when the input is null or empty; other inputs pass through unchanged",
+                {{"value", true, "", "the value, written as the kind given by \"as\""},
+                 {"as", false, "string",
+                  "the kind of the value and of the input: string, decimal, "
+                  "integer, boolean or time"}}},
+               [](const ArgReader& a, const std::string&) -> Result<std::unique_ptr<Transform>> {
+                 Result<std::string> as =
+                     a.OneOf("as", {"string", "decimal", "integer", "boolean", "time"});
+                 if (!as.ok()) return as.status();
+                 Result<Scalar::Kind> kind = KindFromName(*as);
+                 if (!kind.ok()) return kind.status();
+                 Result<Scalar> value = Scalar::Parse(*kind, a.Get("value").value_or(""));
+                 if (!value.ok())
+                   return a.Error("value", "a " + *as + " (" + value.status().message() + ")");
+                 return Make<Default>(std::move(*value));
+               }});
   return r;
 }
 

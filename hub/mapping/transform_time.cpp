@@ -57,7 +57,8 @@ Result<Pattern> CompilePattern(const ArgReader& a, bool parsing) {
       p.tokens.back().literal += c;
       continue;
     }
-    if (i + 1 >= expanded.size()) return a.Error("format", "a pattern that does not end in a lone %");
+    if (i + 1 >= expanded.size())
+      return a.Error("format", "a pattern that does not end in a lone %");
     char d = expanded[++i];
     if (d == '%') {
       if (p.tokens.empty() || p.tokens.back().field != 0) p.tokens.push_back({});
@@ -137,8 +138,8 @@ class DatetimeParse final : public Transform {
     minutes offset = offset_;
     size_t pos = 0;
     auto fail = [&](std::string_view what) {
-      return ValueError(s, "does not match the format: " + std::string(what) + " expected at byte " +
-                               std::to_string(pos));
+      return ValueError(s, "does not match the format: " + std::string(what) +
+                               " expected at byte " + std::to_string(pos));
     };
     for (const Token& t : pattern_.tokens) {
       switch (t.field) {
@@ -182,7 +183,9 @@ class DatetimeParse final : public Transform {
             ++end;
           } else if (end < s.size() && (s[end] == '+' || s[end] == '-')) {
             ++end;
-            while (end < s.size() && end - pos < 6 && ((s[end] >= '0' && s[end] <= '9') || s[end] == ':')) ++end;
+            while (end < s.size() && end - pos < 6 &&
+                   ((s[end] >= '0' && s[end] <= '9') || s[end] == ':'))
+              ++end;
           }
           std::string zone = s.substr(pos, end - pos);
           if (zone == "z") zone = "Z";
@@ -202,8 +205,8 @@ class DatetimeParse final : public Transform {
                        std::chrono::day(static_cast<unsigned>(day))};
     if (!ymd.ok()) return ValueError(s, "is not a valid date");
     if (hour > 23 || minute > 59 || second > 59) return ValueError(s, "is not a valid time of day");
-    auto local = sys_days(ymd) + hours(hour) + minutes(minute) + seconds(second) +
-                 milliseconds(millis);
+    auto local =
+        sys_days(ymd) + hours(hour) + minutes(minute) + seconds(second) + milliseconds(millis);
     UtcTime utc = time_point_cast<milliseconds>(local - offset);
     if (utc < sys_days(year_month_day{std::chrono::year(0), January, std::chrono::day(1)}) ||
         utc >= sys_days(year_month_day{std::chrono::year(10000), January, std::chrono::day(1)})) {
@@ -234,11 +237,11 @@ std::string FormatOffset(minutes offset, bool colon) {
 class DatetimeFormat final : public Transform {
  public:
   DatetimeFormat(Pattern pattern, minutes offset)
-      : Transform("datetime_format", {Kind::kTime, Kind::kString},
-                  pattern.special == Special::kEpochSeconds ||
-                          pattern.special == Special::kEpochMillis
-                      ? Kind::kInteger
-                      : Kind::kString),
+      : Transform(
+            "datetime_format", {Kind::kTime, Kind::kString},
+            pattern.special == Special::kEpochSeconds || pattern.special == Special::kEpochMillis
+                ? Kind::kInteger
+                : Kind::kString),
         pattern_(std::move(pattern)),
         offset_(offset) {}
 
@@ -256,7 +259,8 @@ class DatetimeFormat final : public Transform {
     sys_days days = floor<std::chrono::days>(local);
     year_month_day ymd(days);
     int y = static_cast<int>(ymd.year());
-    if (y < 0 || y > 9999) return ValueError(in.text(), "is outside the years 0000..9999 in the zone");
+    if (y < 0 || y > 9999)
+      return ValueError(in.text(), "is outside the years 0000..9999 in the zone");
     hh_mm_ss<milliseconds> hms(local - days);
     if (pattern_.special == Special::kRfc3339) {
       std::string out;
@@ -276,17 +280,38 @@ class DatetimeFormat final : public Transform {
     std::string out;
     for (const Token& tok : pattern_.tokens) {
       switch (tok.field) {
-        case 0: out += tok.literal; break;
-        case 'Y': AppendPadded(y, 4, &out); break;
-        case 'm': AppendPadded(static_cast<int>(static_cast<unsigned>(ymd.month())), 2, &out); break;
-        case 'd': AppendPadded(static_cast<int>(static_cast<unsigned>(ymd.day())), 2, &out); break;
-        case 'H': AppendPadded(static_cast<int>(hms.hours().count()), 2, &out); break;
-        case 'M': AppendPadded(static_cast<int>(hms.minutes().count()), 2, &out); break;
-        case 'S': AppendPadded(static_cast<int>(hms.seconds().count()), 2, &out); break;
-        case 'f': AppendPadded(static_cast<int>(hms.subseconds().count()), 3, &out); break;
-        case 'z': out += FormatOffset(offset_, false); break;
-        case 'Z': out += FormatOffset(offset_, true); break;
-        default: return Status::Internal("datetime_format: bad token");
+        case 0:
+          out += tok.literal;
+          break;
+        case 'Y':
+          AppendPadded(y, 4, &out);
+          break;
+        case 'm':
+          AppendPadded(static_cast<int>(static_cast<unsigned>(ymd.month())), 2, &out);
+          break;
+        case 'd':
+          AppendPadded(static_cast<int>(static_cast<unsigned>(ymd.day())), 2, &out);
+          break;
+        case 'H':
+          AppendPadded(static_cast<int>(hms.hours().count()), 2, &out);
+          break;
+        case 'M':
+          AppendPadded(static_cast<int>(hms.minutes().count()), 2, &out);
+          break;
+        case 'S':
+          AppendPadded(static_cast<int>(hms.seconds().count()), 2, &out);
+          break;
+        case 'f':
+          AppendPadded(static_cast<int>(hms.subseconds().count()), 3, &out);
+          break;
+        case 'z':
+          out += FormatOffset(offset_, false);
+          break;
+        case 'Z':
+          out += FormatOffset(offset_, true);
+          break;
+        default:
+          return Status::Internal("datetime_format: bad token");
       }
     }
     return Scalar::String(std::move(out));
@@ -306,6 +331,7 @@ std::vector<Registration> TimeTransforms() {
   std::vector<Registration> r;
   r.push_back(
       {{"datetime_parse",
+        "string (integer too for epoch formats) -> time",
         "a local date and time in a zone (or epoch seconds/milliseconds) to a UTC time",
         {{"format", true, "",
           "rfc3339, epoch_s, epoch_ms, or a pattern such as \"%Y-%m-%d %H:%M:%S\" or "
@@ -323,6 +349,7 @@ std::vector<Registration> TimeTransforms() {
        }});
   r.push_back(
       {{"datetime_format",
+        "time, string (RFC 3339) -> string (integer for epoch formats)",
         "a time to text in a zone with a pattern, or to epoch seconds/milliseconds (an integer)",
         {{"format", false, "rfc3339",
           "rfc3339 (with the zone's offset), epoch_s, epoch_ms, or a pattern such as "

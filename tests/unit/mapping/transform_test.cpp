@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -42,7 +43,9 @@ std::string Out(const Transform& t, const Scalar& in) {
   if (!out.ok()) return "ERROR: " + out.status().message();
   return out->text();
 }
-std::string Out(const Transform& t, std::string in) { return Out(t, Scalar::String(std::move(in))); }
+std::string Out(const Transform& t, std::string in) {
+  return Out(t, Scalar::String(std::move(in)));
+}
 
 class TempDir {
  public:
@@ -77,6 +80,19 @@ TEST(TransformTest, ListsEveryTransformSortedWithDocs) {
                        "cents_to_decimal", "datetime_format", "datetime_parse", "decimal",
                        "decimal_to_cents", "default", "email", "halfwidth", "hash", "lookup",
                        "lower", "phone_e164", "regex_replace", "split", "trim", "upper"}));
+}
+
+TEST(TransformTest, InfoSignatureMatchesCompiledKinds) {
+  for (const TransformInfo& info : ListTransforms()) EXPECT_NE(info.signature, "") << info.name;
+  auto t = MustCompile("decimal_to_cents");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->input_kinds().ToString(), "string, decimal, integer");
+  EXPECT_EQ(t->output_kind(), Kind::kInteger);
+  auto info = ListTransforms();
+  auto it = std::find_if(info.begin(), info.end(),
+                         [](const TransformInfo& i) { return i.name == "decimal_to_cents"; });
+  ASSERT_NE(it, info.end());
+  EXPECT_EQ(it->signature, "string, decimal, integer -> integer");
 }
 
 TEST(TransformTest, UnknownNameSuggestsTheClosest) {
@@ -196,8 +212,8 @@ TEST(TransformTest, HalfwidthRejectsInvalidUtf8) {
   auto t = MustCompile("halfwidth");
   ASSERT_TRUE(t);
   EXPECT_EQ(Out(*t, "ab\xC3"), "ERROR: halfwidth: \"ab\xC3\" is not valid UTF-8 (at byte 2)");
-  EXPECT_NE(Out(*t, "\xC0\xAF").find("not valid UTF-8"), std::string::npos);    // overlong
-  EXPECT_NE(Out(*t, "\xED\xA0\x80").find("not valid UTF-8"), std::string::npos);  // surrogate
+  EXPECT_NE(Out(*t, "\xC0\xAF").find("not valid UTF-8"), std::string::npos);          // overlong
+  EXPECT_NE(Out(*t, "\xED\xA0\x80").find("not valid UTF-8"), std::string::npos);      // surrogate
   EXPECT_NE(Out(*t, "\xF4\x90\x80\x80").find("not valid UTF-8"), std::string::npos);  // >10FFFF
   EXPECT_EQ(Out(*t, "\xF0\x9F\x98\x80"), "\xF0\x9F\x98\x80");  // an emoji is kept
 }
@@ -213,8 +229,8 @@ TEST(TransformTest, SplitTakesIndexFromEitherEnd) {
 
 TEST(TransformTest, SplitOutOfRangeIsErrorOrNull) {
   auto strict = MustCompile("split", Named({{"separator", ","}, {"index", "2"}}));
-  auto lenient = MustCompile("split", Named({{"separator", ","}, {"index", "-3"},
-                                             {"on_missing", "null"}}));
+  auto lenient =
+      MustCompile("split", Named({{"separator", ","}, {"index", "-3"}, {"on_missing", "null"}}));
   ASSERT_TRUE(strict && lenient);
   EXPECT_EQ(Out(*strict, "a,b"),
             "ERROR: split: \"a,b\" has 2 parts separated by \",\", no part at index 2");
@@ -228,9 +244,9 @@ TEST(TransformTest, SplitRejectsBadArguments) {
             "split: argument \"separator\" must be a non-empty text, got \"\"");
   EXPECT_EQ(CompileError("split", Named({{"separator", ","}, {"index", "first"}})),
             "split: argument \"index\" must be an integer -1000..1000, got \"first\"");
-  EXPECT_EQ(CompileError("split", Named({{"separator", ","}, {"index", "0"},
-                                         {"on_missing", "skip"}})),
-            "split: argument \"on_missing\" must be one of error, null, got \"skip\"");
+  EXPECT_EQ(
+      CompileError("split", Named({{"separator", ","}, {"index", "0"}, {"on_missing", "skip"}})),
+      "split: argument \"on_missing\" must be one of error, null, got \"skip\"");
 }
 
 TEST(TransformTest, RegexReplaceReplacesEveryMatch) {
@@ -305,8 +321,10 @@ TEST(TransformTest, PhoneE164RejectsWhatItCannotNormalise) {
   EXPECT_NE(Out(*t, "1291234567").find("not a valid CN"), std::string::npos);
   EXPECT_NE(Out(*t, "021-612345").find("not a valid CN"), std::string::npos);
   EXPECT_NE(Out(*t, "+86 139 1234").find("not a valid Chinese"), std::string::npos);
-  EXPECT_NE(Out(*t, "139 1234 5678 ext 5").find("unexpected character \"e\""),
-            std::string::npos);
+  EXPECT_NE(Out(*t, "139 1234 5678 ext 5").find("unexpected character \"e\""), std::string::npos);
+  EXPECT_EQ(Out(*t, "１３９"),
+            "ERROR: phone_e164: \"１３９\" is not a phone number: a non-ASCII character at byte 0 "
+            "(apply halfwidth first for full-width digits)");
   EXPECT_EQ(CompileError("phone_e164", Named({{"region", "US"}})),
             "phone_e164: argument \"region\" must be one of CN, got \"US\"");
 }
@@ -315,8 +333,7 @@ TEST(TransformTest, HashIsSha256HexWithOptionalSalt) {
   auto plain = MustCompile("hash");
   auto salted = MustCompile("hash", Named({{"salt", "ab"}}));
   ASSERT_TRUE(plain && salted);
-  EXPECT_EQ(Out(*plain, "abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(Out(*plain, "abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   // sha256("ab" + "c") == sha256("abc")
   EXPECT_EQ(Out(*salted, "c"), Out(*plain, "abc"));
   EXPECT_EQ(Out(*plain, Scalar::Integer(1)), Out(*plain, "1"));
@@ -487,8 +504,7 @@ TEST(TransformTest, DatetimeParseRejectsZonesWithDaylightSaving) {
             "the fixed-offset zones Asia/Shanghai, Asia/Hong_Kong, Asia/Taipei, Asia/Singapore, "
             "Asia/Tokyo, Asia/Seoul, UTC, Etc/UTC (zones with daylight saving are not "
             "supported), got \"Europe/Berlin\"");
-  EXPECT_NE(CompileError("datetime_parse", Named({{"format", "%F"}, {"zone", "+25:00"}})),
-            "");
+  EXPECT_NE(CompileError("datetime_parse", Named({{"format", "%F"}, {"zone", "+25:00"}})), "");
 }
 
 TEST(TransformTest, DatetimeParseEpochAndRfc3339) {
@@ -539,8 +555,8 @@ TEST(TransformTest, DatetimeFormatInZone) {
   auto rfc = MustCompile("datetime_format");
   auto pattern = MustCompile("datetime_format", Named({{"format", "%Y-%m-%d %H:%M:%S.%f %:z"}}));
   auto utc = MustCompile("datetime_format", Named({{"zone", "UTC"}}));
-  auto seoul = MustCompile("datetime_format",
-                           Named({{"format", "%Y%m%d%H%M%S%z"}, {"zone", "Asia/Seoul"}}));
+  auto seoul =
+      MustCompile("datetime_format", Named({{"format", "%Y%m%d%H%M%S%z"}, {"zone", "Asia/Seoul"}}));
   auto epoch = MustCompile("datetime_format", Named({{"format", "epoch_ms"}}));
   ASSERT_TRUE(rfc && pattern && utc && seoul && epoch);
   Scalar t = *Scalar::Parse(Kind::kTime, "2024-01-04T16:30:00Z");
@@ -614,7 +630,8 @@ TEST(TransformTest, LookupRejectsBadArguments) {
 TEST(TransformTest, LookupReadsCsvNextToTheMapping) {
   TempDir dir;
   dir.Write("groups.csv",
-            "\xEF\xBB\xBF" "erp_group,tier\r\n"
+            "\xEF\xBB\xBF"
+            "erp_group,tier\r\n"
             "VIP,gold\r\n"
             "\"WHOLESALE, NORTH\",\"silver \"\"B\"\"\"\r\n"
             "\r\n"
@@ -624,8 +641,8 @@ TEST(TransformTest, LookupReadsCsvNextToTheMapping) {
   EXPECT_EQ(Out(*t, "VIP"), "gold");
   EXPECT_EQ(Out(*t, "WHOLESALE, NORTH"), "silver \"B\"");
   EXPECT_EQ(Out(*t, "普通"), "standard");
-  EXPECT_EQ(Out(*t, "erp_group"), "ERROR: lookup: \"erp_group\" is not a key of file \"" +
-                                       dir.path() + "/groups.csv\"");
+  EXPECT_EQ(Out(*t, "erp_group"),
+            "ERROR: lookup: \"erp_group\" is not a key of file \"" + dir.path() + "/groups.csv\"");
 }
 
 TEST(TransformTest, LookupCsvDuplicateKeyNamesTheLine) {
@@ -645,8 +662,9 @@ TEST(TransformTest, LookupCsvBadShapes) {
             "lookup: file \"" + dir.path() +
                 "/three.csv\" line 2: expected 2 columns (key,value), got 3");
   EXPECT_EQ(CompileError("lookup", Named({{"file", "empty.csv"}}), dir.path()),
-            "lookup: file \"" + dir.path() + "/empty.csv\": is empty; expected a header row "
-                                             "key,value");
+            "lookup: file \"" + dir.path() +
+                "/empty.csv\": is empty; expected a header row "
+                "key,value");
   EXPECT_EQ(CompileError("lookup", Named({{"file", "open.csv"}}), dir.path()),
             "lookup: file \"" + dir.path() + "/open.csv\" line 2: a quoted field is not closed");
 }
@@ -657,8 +675,8 @@ TEST(TransformTest, LookupUnreadableCsvNamesPathAndReason) {
       CompileTransform("lookup", Named({{"file", "missing.csv"}}), dir.path());
   ASSERT_FALSE(t.ok());
   EXPECT_EQ(t.status().code(), StatusCode::kIoError);
-  EXPECT_EQ(t.status().message(), "lookup: cannot read \"" + dir.path() +
-                                      "/missing.csv\": No such file or directory");
+  EXPECT_EQ(t.status().message(),
+            "lookup: cannot read \"" + dir.path() + "/missing.csv\": No such file or directory");
   std::filesystem::create_directories(dir.path() + "/sub");
   EXPECT_EQ(CompileError("lookup", Named({{"file", "sub"}}), dir.path()),
             "lookup: cannot read \"" + dir.path() + "/sub\": Is a directory");

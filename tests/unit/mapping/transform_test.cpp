@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
+#include <random>
 #include <string>
 #include <thread>
 #include <utility>
@@ -685,6 +686,52 @@ TEST(TransformTest, LookupUnreadableCsvNamesPathAndReason) {
   auto abs = MustCompile("lookup", Named({{"file", dir.path() + "/abs.csv"}}), "/nonexistent");
   ASSERT_TRUE(abs);
   EXPECT_EQ(Out(*abs, "a"), "b");
+}
+
+// Random text through every transform: each value gives a result or an InvalidArgument naming
+// the transform, never a crash, an exception or an internal error.
+TEST(TransformTest, GarbageInputGivesValueErrorsOnly) {
+  TransformArgs table;
+  table.table = {{"a", "b"}};
+  std::vector<std::pair<std::string, TransformArgs>> all = {
+      {"trim", {}},
+      {"upper", {}},
+      {"lower", {}},
+      {"halfwidth", {}},
+      {"split", Named({{"separator", ","}, {"index", "1"}})},
+      {"regex_replace", Named({{"pattern", "(a|b)+c?"}, {"replacement", "[$1]"}})},
+      {"email", {}},
+      {"phone_e164", {}},
+      {"hash", {}},
+      {"default", Named({{"value", "x"}})},
+      {"decimal", Named({{"scale", "2"}, {"thousands", ","}})},
+      {"cents_to_decimal", {}},
+      {"decimal_to_cents", {}},
+      {"datetime_parse", Named({{"format", "%Y%m%d%H%M%S.%f%z"}})},
+      {"datetime_parse", Named({{"format", "epoch_ms"}})},
+      {"datetime_format", Named({{"format", "%F %T"}})},
+      {"lookup", table},
+  };
+  const std::vector<std::string> pieces = {
+      "0", "1", "9", "2024", "12", "31", "+", "-", ",", ".", ":", " ", "Z", "@", "a", "b", "c",
+      "86", "\xE3\x80\x80", "\xEF\xBC\x91", "\xFF", "\xC3", "\x00", "\"", "e", "T"};
+  std::mt19937 rng(12345);
+  for (const auto& [name, args] : all) {
+    auto t = MustCompile(name, args);
+    ASSERT_TRUE(t) << name;
+    for (int n = 0; n < 2000; ++n) {
+      std::string in;
+      int len = static_cast<int>(rng() % 24);
+      for (int k = 0; k < len; ++k) in += pieces[rng() % pieces.size()];
+      Result<Scalar> out = t->Apply(Scalar::String(in));
+      if (!out.ok()) {
+        EXPECT_EQ(out.status().code(), StatusCode::kInvalidArgument) << out.status().ToString();
+        EXPECT_EQ(out.status().message().rfind(name + ": ", 0), 0u) << out.status().ToString();
+      } else if (!out->is_null()) {
+        EXPECT_EQ(out->kind(), t->output_kind()) << name;
+      }
+    }
+  }
 }
 
 TEST(TransformTest, CompiledTransformIsSharedAcrossThreads) {

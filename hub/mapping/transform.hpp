@@ -123,7 +123,8 @@ class Transform {
 
   // Applies the transform to one value. Errors are InvalidArgument naming the transform and
   // the value ('decimal: "12,5" is not a decimal: ...'); an input of a kind outside
-  // input_kinds() is such an error too. Never throws.
+  // input_kinds() is such an error too. Never throws: an unexpected exception inside (out of
+  // memory) comes back as Internal.
   Result<Scalar> Apply(const Scalar& in) const;
 
   // The registered name, e.g. "decimal".

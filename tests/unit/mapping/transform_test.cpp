@@ -712,9 +712,32 @@ TEST(TransformTest, GarbageInputGivesValueErrorsOnly) {
       {"datetime_format", Named({{"format", "%F %T"}})},
       {"lookup", table},
   };
-  const std::vector<std::string> pieces = {
-      "0", "1", "9", "2024", "12", "31", "+", "-", ",", ".", ":", " ", "Z", "@", "a", "b", "c",
-      "86", "\xE3\x80\x80", "\xEF\xBC\x91", "\xFF", "\xC3", "\x00", "\"", "e", "T"};
+  const std::vector<std::string> pieces = {"0",
+                                           "1",
+                                           "9",
+                                           "2024",
+                                           "12",
+                                           "31",
+                                           "+",
+                                           "-",
+                                           ",",
+                                           ".",
+                                           ":",
+                                           " ",
+                                           "Z",
+                                           "@",
+                                           "a",
+                                           "b",
+                                           "c",
+                                           "86",
+                                           "\xE3\x80\x80",
+                                           "\xEF\xBC\x91",
+                                           "\xFF",
+                                           "\xC3",
+                                           "\x00",
+                                           "\"",
+                                           "e",
+                                           "T"};
   std::mt19937 rng(12345);
   for (const auto& [name, args] : all) {
     auto t = MustCompile(name, args);

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <thread>
 
+#include "hub/cli/map.hpp"
 #include "hub/cli/serve.hpp"
 #include "hub/config/config.hpp"
 #include "spdlog/spdlog.h"
@@ -34,6 +35,15 @@ int Main(int argc, char** argv) {
   auto* check_cmd = app.add_subcommand("check", "Check a configuration file and exit");
   check_cmd->add_option("-c,--config", check_path, "Configuration file (YAML)")->required();
 
+  MapOptions map;
+  auto* map_cmd = app.add_subcommand(
+      "map", "Try a mapping file on a sample payload, or check mapping files against their fixtures");
+  map_cmd->add_option("-m,--mapping", map.mapping, "Mapping file (YAML)");
+  map_cmd->add_option("-i,--input", map.input, "Sample payload (JSON or XML)");
+  map_cmd->add_option("--check", map.check, "A mapping file or a folder of them: run every fixture");
+  map_cmd->add_option("--schema-dir", map.schema_dir,
+                      "Canonical schemas (default: the nearest schema/ folder above the mapping)");
+
   DlqOptions dlq;
   auto* dlq_cmd = app.add_subcommand("dlq", "List the dead letters: events that could not be mapped or delivered");
   dlq_cmd->add_option("-c,--config", dlq.config_path, "Configuration file (YAML)")->required();
@@ -51,6 +61,7 @@ int Main(int argc, char** argv) {
     if (*serve_cmd) return Serve(serve);
     if (*check_cmd) return Check(check_path);
     if (*dlq_cmd) return ListDeadLetters(dlq);
+    if (*map_cmd) return Map(map);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "channelhub: fatal: %s\n", e.what());
     return 1;

@@ -17,6 +17,7 @@
 #include "hub/dispatch/dispatcher.hpp"
 #include "hub/dispatch/sink.hpp"
 #include "hub/journal/journal.hpp"
+#include "hub/mapping/engine.hpp"
 #include "hub/mapping/mapper.hpp"
 #include "hub/pipeline/ingest.hpp"
 #include "hub/pipeline/processor.hpp"
@@ -42,6 +43,18 @@ bool CheckWiring(const config::Config& cfg,
                  std::map<std::string, std::unique_ptr<mapping::Mapper>>* mappers) {
   std::vector<config::Diagnostic> diags;
   for (const auto& [name, src] : cfg.sources) {
+    if (!src.mapping.starts_with("builtin:")) {
+      // A mapping file, relative to mappings_dir; its canonical schemas are in mappings_dir/schema.
+      const auto dir = std::filesystem::path(cfg.mappings_dir);
+      mapping::MappingLoadResult loaded =
+          mapping::LoadMapping((dir / src.mapping).string(), (dir / "schema").string());
+      for (const auto& d : loaded.diagnostics) {
+        diags.push_back({d.file, d.line, d.column, d.key,
+                         d.message + " (mapping of source \"" + name + "\")"});
+      }
+      if (loaded.mapping && mappers) mappers->emplace(name, mapping::MakeFileMapper(loaded.mapping));
+      continue;
+    }
     auto m = mapping::CreateMapper(src.mapping);
     if (!m.ok()) {
       diags.push_back({cfg.file, src.line, 0, "sources." + name + ".mapping", m.status().message()});

@@ -101,6 +101,9 @@ struct RouteConfig {
 struct Config {
   std::string file;      // the path it was loaded from
   std::string data_dir;  // absolute or relative to the working directory
+  // Where mapping files named by sources.<name>.mapping live (their canonical schemas in
+  // <mappings_dir>/schema); absolute or relative to the working directory.
+  std::string mappings_dir = "mappings";
   ServerSettings server;
   JournalSettings journal;
   std::string log_level = "info";

@@ -409,13 +409,19 @@ std::vector<std::string> Loader::ReadNameList(
 void Loader::ReadTop(const Value& root) {
   MapReader top(
       root,
-      {"listen", "data_dir", "log_level", "server", "journal", "sources", "destinations", "routes"},
+      {"listen", "data_dir", "mappings_dir", "log_level", "server", "journal", "sources",
+       "destinations", "routes"},
       sink_);
   if (!top.valid()) return;  // a list or a scalar: every key would be reported missing
   // First: every ${data_dir} below depends on it.
   ReadDataDir(top);
   substitution_.data_dir = config_.data_dir;
   ReadListen(top);
+  if (std::optional<Value> v = top.Get("mappings_dir")) {
+    if (std::optional<Text> text = ReadNonEmpty(*v, "a directory like ./mappings")) {
+      config_.mappings_dir = std::move(text->value);
+    }
+  }
   if (std::optional<Value> v = top.Get("log_level")) {
     if (std::optional<std::string> level = ReadChoice(*v, kLogLevels)) config_.log_level = *level;
   }

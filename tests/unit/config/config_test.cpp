@@ -326,8 +326,8 @@ TEST_F(ConfigTest, TreatsAnEmptyFileAsMissingDataDir) {
 
 TEST_F(ConfigTest, RejectsATopLevelThatIsNotAMap) {
   EXPECT_THAT(Errors("- a\n- b\n"),
-              ElementsAre("hub.yaml:1:1: expected a map of settings (listen, data_dir, log_level, "
-                          "server, ...); got a list"));
+              ElementsAre("hub.yaml:1:1: expected a map of settings (listen, data_dir, "
+                          "mappings_dir, log_level, ...); got a list"));
 }
 
 TEST_F(ConfigTest, RejectsASecondDocument) {
@@ -354,7 +354,15 @@ destinations:
 TEST_F(ConfigTest, RejectsUnknownKeyListingTheAllowedOnes) {
   EXPECT_THAT(Errors(std::string(kBase) + "colour: blue\n"),
               ElementsAre("hub.yaml:14:1: colour: unknown key \"colour\"; expected one of listen, "
-                          "data_dir, log_level, server, journal, sources, destinations, routes"));
+                          "data_dir, mappings_dir, log_level, server, journal, sources, destinations, "
+                          "routes"));
+}
+
+TEST_F(ConfigTest, MappingsDirDefaultsToMappingsAndCanBeSet) {
+  EXPECT_EQ(Load(std::string(kBase)).mappings_dir, "mappings");
+  EXPECT_EQ(Load(std::string(kBase) + "mappings_dir: /etc/channelhub/mappings\n").mappings_dir,
+            "/etc/channelhub/mappings");
+  EXPECT_THAT(Errors(std::string(kBase) + "mappings_dir: \"\"\n"), Not(IsEmpty()));
 }
 
 TEST_F(ConfigTest, RejectsUnknownKeysInEveryBlock) {

@@ -218,6 +218,7 @@ class CompiledMapping {
   Format format = Format::kJson;
   std::string target;
   bool keep_unmapped = false;
+  std::optional<Selector> split;  // one entity per selected element
   std::vector<Rule> rules;
   std::set<std::string> read_members;  // top-level JSON members some rule reads
 };
@@ -555,11 +556,12 @@ class Compiler {
       out.diagnostics = std::move(diags_);
       return out;
     }
-    static const std::vector<std::string> kTop = {"description", "direction", "format", "target", "keep_unmapped", "rules"};
+    static const std::vector<std::string> kTop = {"description", "direction", "format", "target",
+                                                  "split", "keep_unmapped", "rules"};
     for (auto it = root.begin(); it != root.end(); ++it) {
       const YAML::Node k = it->first;
       if (std::find(kTop.begin(), kTop.end(), k.Scalar()) == kTop.end()) {
-        Error(k, k.Scalar(), "unknown key \"" + k.Scalar() + "\"; expected description, direction, format, target, keep_unmapped, rules");
+        Error(k, k.Scalar(), "unknown key \"" + k.Scalar() + "\"; expected description, direction, format, target, split, keep_unmapped, rules");
       }
     }
     if (root["direction"] && root["direction"].Scalar() != "in") {
@@ -591,6 +593,12 @@ class Compiler {
       if (mapping_->keep_unmapped && format_ == Format::kXml) {
         Error(root["keep_unmapped"], "keep_unmapped", "keep_unmapped works on JSON payloads only");
       }
+    }
+    if (root["split"]) {
+      // The rules then read each element, and keep_unmapped keeps the elements' members.
+      top_level_ = false;
+      mapping_->split = CompileSelector(root["split"], "split");
+      top_level_ = true;
     }
     if (!root["rules"]) {
       Error(root, "rules", "missing rules:");
@@ -902,42 +910,77 @@ Result<std::string> Canonicalise(const std::string& target, const std::string& j
 
 }  // namespace
 
-Result<std::string> RunMapping(const CompiledMapping& m, std::string_view payload) {
+namespace {
+
+// Maps one entity from "at" (the payload's root, or one element of split:).
+Result<std::string> MapEntity(const CompiledMapping& m, const Runner& runner, const Node& at,
+                              std::size_t index, const std::string& where) {
   rapidjson::Document out(rapidjson::kObjectType);
   auto& a = out.GetAllocator();
+  CHUB_RETURN_IF_ERROR(runner.Apply(m.rules, at, index, out, a, where));
+  if (m.keep_unmapped && at.json && at.json->IsObject()) {
+    for (const auto& member : at.json->GetObject()) {
+      std::string name(member.name.GetString(), member.name.GetStringLength());
+      if (m.read_members.count(name) || member.value.IsNull()) continue;
+      Value& ext = Runner::Slot(out, {"ext"}, a);
+      if (!ext.IsObject()) ext.SetObject();
+      if (ext.HasMember(name.c_str())) continue;
+      ext.AddMember(Value(name.c_str(), a), Value(member.value, a), a);
+    }
+  }
+  auto canon = Canonicalise(m.target, json::ToCompact(out));
+  if (!canon.ok()) {
+    return Status::Invalid(m.file + ": the mapped " + m.target + (where.empty() ? "" : " " + where) +
+                           " is not valid: " + canon.status().message());
+  }
+  return canon;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> RunMappingEntities(const CompiledMapping& m, std::string_view payload) {
+  rapidjson::Document in;
+  pugi::xml_document doc;
+  Node root;
   if (m.format == Format::kJson) {
-    rapidjson::Document in;
     Status st = json::Parse(payload, &in);
     if (!st.ok()) return st.Prepend(m.file + ": the payload is not JSON: ");
-    Runner runner(m, Node{&in, {}});
-    CHUB_RETURN_IF_ERROR(runner.Apply(m.rules, Node{&in, {}}, 0, out, a, ""));
-    if (m.keep_unmapped && in.IsObject()) {
-      for (const auto& member : in.GetObject()) {
-        std::string name(member.name.GetString(), member.name.GetStringLength());
-        if (m.read_members.count(name) || member.value.IsNull()) continue;
-        Value& ext = Runner::Slot(out, {"ext"}, a);
-        if (!ext.IsObject()) ext.SetObject();
-        if (ext.HasMember(name.c_str())) continue;
-        ext.AddMember(Value(name.c_str(), a), Value(member.value, a), a);
-      }
-    }
+    root.json = &in;
   } else {
-    pugi::xml_document doc;
     pugi::xml_parse_result pr = doc.load_buffer(payload.data(), payload.size());
     if (!pr) {
       return Status::Invalid(m.file + ": the payload is not XML: " + pr.description() +
                              " at offset " + std::to_string(pr.offset));
     }
-    Node root{nullptr, pugi::xpath_node(doc)};
-    Runner runner(m, root);
-    CHUB_RETURN_IF_ERROR(runner.Apply(m.rules, root, 0, out, a, ""));
+    root.xml = pugi::xpath_node(doc);
   }
-  auto canon = Canonicalise(m.target, json::ToCompact(out));
-  if (!canon.ok()) {
-    return Status::Invalid(m.file + ": the mapped " + m.target + " is not valid: " +
-                           canon.status().message());
+  Runner runner(m, root);
+  std::vector<std::string> entities;
+  if (!m.split) {
+    auto one = MapEntity(m, runner, root, 0, "");
+    if (!one.ok()) return one.status();
+    entities.push_back(std::move(one).value());
+    return entities;
   }
-  return canon;
+  auto elements = runner.Select(*m.split, root);
+  for (std::size_t i = 0; i < elements.size(); ++i) {
+    auto one = MapEntity(m, runner, elements[i], i, "[" + std::to_string(i) + "]");
+    if (!one.ok()) return one.status();
+    entities.push_back(std::move(one).value());
+  }
+  return entities;
+}
+
+Result<std::string> RunMapping(const CompiledMapping& m, std::string_view payload) {
+  auto entities = RunMappingEntities(m, payload);
+  if (!entities.ok()) return entities.status();
+  if (!m.split) return std::move(entities->front());
+  std::string out = "[";
+  for (std::size_t i = 0; i < entities->size(); ++i) {
+    if (i) out += ",";
+    out += (*entities)[i];
+  }
+  return out + "]";
 }
 
 namespace {
@@ -947,10 +990,17 @@ class FileMapper final : public Mapper {
   explicit FileMapper(std::shared_ptr<const CompiledMapping> m) : m_(std::move(m)) {}
 
   Result<std::vector<MappedEvent>> Map(const InboundPayload& in) const override {
-    auto data = RunMapping(*m_, in.body);
-    if (!data.ok()) return data.status();
+    auto entities = RunMappingEntities(*m_, in.body);
+    if (!entities.ok()) return entities.status();
+    std::vector<MappedEvent> out;
+    for (std::string& data : *entities) out.push_back(Event(in, std::move(data)));
+    return out;
+  }
+
+ private:
+  MappedEvent Event(const InboundPayload& in, std::string data) const {
     rapidjson::Document d;
-    (void)json::Parse(*data, &d);
+    (void)json::Parse(data, &d);
     auto str = [&d](const char* pointer) -> std::string {
       const Value* v = rapidjson::Pointer(pointer).Get(d);
       return v && v->IsString() ? std::string(v->GetString()) : std::string();
@@ -969,13 +1019,10 @@ class FileMapper final : public Mapper {
       ev.type = "com.channelhub.stock.updated";
       ev.subject = "stock/" + std::string(in.source) + "/" + str("/warehouse") + "/" + str("/sku");
     }
-    ev.data_json = std::move(data).value();
-    std::vector<MappedEvent> out;
-    out.push_back(std::move(ev));
-    return out;
+    ev.data_json = std::move(data);
+    return ev;
   }
 
- private:
   std::shared_ptr<const CompiledMapping> m_;
 };
 

@@ -6,6 +6,7 @@
 //   format: json                 # json | xml (paths are JSON paths, or XPath for xml)
 //   target: order                # order | customer | stock_level
 //   keep_unmapped: true          # json: top-level members no rule reads are kept under ext
+//   split: $.items[*]            # optional: one entity per element (batch pushes, stock reports)
 //   rules:
 //     order_no: { from: $.name, required: true }
 //     source.system: { const: shopify }
@@ -64,9 +65,13 @@ const std::string& MappingTarget(const CompiledMapping& mapping);
 // The file it was loaded from.
 const std::string& MappingFile(const CompiledMapping& mapping);
 
-// Runs the mapping on one payload. Returns the canonical entity as compact JSON, checked by the
-// canonical model; a failure is InvalidArgument naming the file, line and rule
-// ("orders.yaml:12: lines[1].quantity: decimal: \"x\" is not a decimal").
+// Runs the mapping on one payload. Returns each canonical entity as compact JSON, checked by the
+// canonical model: one, or one per element of split:. A failure is InvalidArgument naming the
+// file, line and rule ("orders.yaml:12: lines[1].quantity: decimal: \"x\" is not a decimal").
+Result<std::vector<std::string>> RunMappingEntities(const CompiledMapping& mapping,
+                                                    std::string_view payload);
+
+// The same as one JSON text: the entity, or a JSON array of them for a split: mapping.
 Result<std::string> RunMapping(const CompiledMapping& mapping, std::string_view payload);
 
 // A Mapper (the hub's interface) backed by a compiled mapping file. Events are typed

@@ -534,7 +534,7 @@ class Compiler {
       Error(v, key, "equals: needs a when: path to compare");
       ok = false;
     }
-    if (sources != 1) {
+    if (sources != 1 && (ok || sources > 1)) {  // after an unknown key, this would be noise
       Error(v, key, sources == 0 ? "a rule needs one of from:, concat:, math:, const: or index:"
                                  : "a rule takes only one of from:, concat:, math:, const: and index:");
       return false;

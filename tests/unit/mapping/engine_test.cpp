@@ -1,0 +1,252 @@
+#include "hub/mapping/engine.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "hub/common/json.hpp"
+
+namespace channelhub::mapping {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+// Writes mapping files into a temporary folder and loads them against the real schemas.
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/chub-engine-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string Write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ + "/" + name) << text;
+    return dir_ + "/" + name;
+  }
+
+  MappingLoadResult Load(const std::string& yaml) {
+    return LoadMapping(Write("m.yaml", yaml), std::string(CHUB_SOURCE_DIR) + "/mappings/schema");
+  }
+
+  // The diagnostics with the folder left out: "m.yaml:3:5: rules.x: message".
+  std::vector<std::string> Errors(const std::string& yaml) {
+    std::vector<std::string> out;
+    for (const auto& d : Load(yaml).diagnostics) {
+      std::string s = d.ToString();
+      if (s.starts_with(dir_ + "/")) s.erase(0, dir_.size() + 1);
+      out.push_back(s);
+    }
+    return out;
+  }
+
+  // Loads "yaml" (which must be valid) and maps "payload"; returns the JSON or the error.
+  std::string Run(const std::string& yaml, const std::string& payload) {
+    auto loaded = Load(yaml);
+    if (!loaded.mapping) {
+      std::string all;
+      for (const auto& d : loaded.diagnostics) all += d.ToString() + "\n";
+      ADD_FAILURE() << all;
+      return "";
+    }
+    auto out = RunMapping(*loaded.mapping, payload);
+    if (!out.ok()) {
+      std::string m = out.status().message();
+      if (m.starts_with(dir_ + "/")) m.erase(0, dir_.size() + 1);
+      return "error: " + m;
+    }
+    return *out;
+  }
+
+  std::string dir_;
+};
+
+constexpr char kOrderHead[] = R"(format: json
+target: order
+rules:
+  order_no: { from: $.no, required: true }
+  source.system: { const: erp }
+  channel: { const: dealer }
+  status: { const: created }
+  currency: { const: CNY }
+  totals.total: { from: $.total, transform: [decimal] }
+)";
+
+// One order line per element of $.items, for the tests about other rules.
+constexpr char kLines[] = R"(  lines:
+    each: $.items[*]
+    rules:
+      line_no: { index: 1 }
+      quantity: { const: "1" }
+      unit_price: { const: "1" }
+      amount: { const: "1" }
+)";
+constexpr char kItem[] = R"("items":[{}])";
+
+TEST_F(EngineTest, MapsScalarsNestedKeysAndLists) {
+  const std::string yaml = std::string(kOrderHead) + R"(  buyer.name: { concat: [$.last, $.first] }
+  buyer.email: { from: [$.mail, $.contact.mail], transform: [email] }
+  created_at: { from: $.at, transform: [{ datetime_parse: { format: "%Y-%m-%d %H:%M:%S" } }] }
+  lines:
+    each: $.items[*]
+    rules:
+      line_no: { index: 1 }
+      sku: code
+      quantity: { from: qty, transform: [decimal] }
+      unit_price: { from: price, transform: [decimal] }
+      amount: { math: "price * qty - off", transform: [{ decimal: { scale: 2 } }] }
+      name: { from: $$.no }
+)";
+  const std::string out = Run(yaml, R"({"no":"SO-1","total":"30.5","last":"王","first":"芳",
+    "contact":{"mail":"Wang@Example.CN"},"at":"2025-03-01 08:00:00",
+    "items":[{"code":"A","qty":2,"price":"10.25","off":"0"},{"code":"B","qty":1,"price":"10","off":"0.5"}]})");
+  EXPECT_EQ(out,
+            R"({"order_no":"SO-1","source":{"system":"erp"},"channel":"dealer","buyer":{"name":"王芳",)"
+            R"("email":"wang@example.cn"},"status":"created","currency":"CNY","lines":[{"line_no":1,)"
+            R"("sku":"A","name":"SO-1","quantity":"2","unit_price":"10.25","amount":"20.50"},{"line_no":2,)"
+            R"("sku":"B","name":"SO-1","quantity":"1","unit_price":"10","amount":"9.50"}],)"
+            R"("totals":{"total":"30.5"},"created_at":"2025-03-01T00:00:00Z"})");
+}
+
+TEST_F(EngineTest, KeepsUnreadMembersUnderExt) {
+  const std::string yaml = std::string(kOrderHead) + kLines + "keep_unmapped: true\n";
+  const std::string out =
+      Run(yaml, std::string(R"({"no":"SO-2","total":"1","note":"urgent","tags":["a"],"gone":null,)") + kItem + "}");
+  EXPECT_THAT(out, HasSubstr(R"("ext":{"note":"urgent","tags":["a"]})"));
+}
+
+TEST_F(EngineTest, WhenAndDefault) {
+  const std::string yaml = std::string(kOrderHead) + kLines +
+                           "  dealer_id: { from: $.dealer, when: $.kind, equals: dealer, default: D-0 }\n";
+  auto payload = [](const std::string& members) {
+    return "{" + members + R"(,"no":"1","total":"1",)" + kItem + "}";
+  };
+  EXPECT_THAT(Run(yaml, payload(R"("kind":"dealer")")), HasSubstr(R"("dealer_id":"D-0")"));
+  EXPECT_THAT(Run(yaml, payload(R"("kind":"dealer","dealer":"D-9")")), HasSubstr(R"("dealer_id":"D-9")"));
+  EXPECT_THAT(Run(yaml, payload(R"("kind":"shop","dealer":"D-9")")), ::testing::Not(HasSubstr("dealer_id")));
+}
+
+TEST_F(EngineTest, SplitMapsOneEntityPerElement) {
+  const std::string yaml = R"(format: json
+target: stock_level
+split: $.items[*]
+rules:
+  warehouse: $$.wh
+  sku: sku
+  on_hand: { from: qty, transform: [decimal] }
+  as_of: { from: $$.at, transform: [{ datetime_parse: { format: rfc3339 } }] }
+  source.system: { const: wms }
+)";
+  auto loaded = Load(yaml);
+  ASSERT_TRUE(loaded.mapping) << (loaded.diagnostics.empty() ? "" : loaded.diagnostics[0].ToString());
+  auto out = RunMappingEntities(*loaded.mapping, R"({"wh":"SZ","at":"2025-01-01T00:00:00Z","items":[{"sku":"A","qty":5},{"sku":"B","qty":0}]})");
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ASSERT_EQ(out->size(), 2u);
+  EXPECT_THAT((*out)[0], HasSubstr(R"("warehouse":"SZ","sku":"A","on_hand":"5")"));
+  EXPECT_THAT((*out)[1], HasSubstr(R"("sku":"B","on_hand":"0")"));
+}
+
+TEST_F(EngineTest, MapsXmlWithXPath) {
+  const std::string yaml = R"(format: xml
+target: order
+rules:
+  order_no: { from: "//HEAD/NO", required: true }
+  source.system: { const: erp }
+  channel: { const: dealer }
+  status: { const: created }
+  currency: { from: "//HEAD/@currency" }
+  totals.total: { from: //HEAD/TOTAL, transform: [decimal] }
+  lines:
+    each: //ITEM
+    rules:
+      line_no: { index: 1 }
+      sku: "@sku"
+      quantity: { from: QTY, transform: [decimal] }
+      unit_price: { from: PRICE, transform: [decimal] }
+      amount: { math: "./PRICE * ./QTY", transform: [decimal] }
+)";
+  EXPECT_EQ(Run(yaml, R"(<DOC><HEAD currency="USD"><NO>X-1</NO><TOTAL>7.5</TOTAL></HEAD>
+    <ITEM sku="S1"><QTY>3</QTY><PRICE>2.5</PRICE></ITEM></DOC>)"),
+            R"({"order_no":"X-1","source":{"system":"erp"},"channel":"dealer","status":"created",)"
+            R"("currency":"USD","lines":[{"line_no":1,"sku":"S1","quantity":"3","unit_price":"2.5",)"
+            R"("amount":"7.5"}],"totals":{"total":"7.5"}})");
+}
+
+TEST_F(EngineTest, RunTimeErrorsNameTheFileLineAndRule) {
+  const std::string yaml = std::string(kOrderHead) + R"(  lines:
+    each: $.items[*]
+    rules:
+      line_no: { index: 1 }
+      quantity: { from: qty, transform: [decimal] }
+      unit_price: { from: price, transform: [decimal] }
+      amount: { from: price, transform: [decimal] }
+)";
+  EXPECT_EQ(Run(yaml, R"({"total":"1"})"), "error: m.yaml:4: order_no: required, but $.no has no value");
+  EXPECT_THAT(Run(yaml, R"({"no":"1","total":"1","items":[{"qty":1,"price":"1"},{"qty":"x","price":"1"}]})"),
+              HasSubstr("m.yaml:14: lines[1].quantity: decimal: \"x\" is not a decimal"));
+  EXPECT_THAT(Run(yaml, "{not json"), HasSubstr("the payload is not JSON"));
+  // What the rules produce is checked by the canonical model too.
+  EXPECT_THAT(Run(yaml, R"({"no":"1","total":"1","items":[{"qty":1}]})"),
+              HasSubstr("the mapped order is not valid: lines[0].unit_price: required"));
+}
+
+TEST_F(EngineTest, LoadErrorsNameFileLineColumnAndKey) {
+  EXPECT_THAT(Errors("format: json\ntarget: order\nrules:\n  order_numb: $.x\n"),
+              ElementsAre(HasSubstr("m.yaml:4:3: rules.order_numb: no field \"order_numb\" in the canonical model here; fields: order_no,")));
+  EXPECT_THAT(Errors("format: csv\ntarget: order\nrules: {}\n"),
+              ElementsAre("m.yaml:1:9: format: expected json or xml, got \"csv\""));
+  EXPECT_THAT(Errors("format: json\ntarget: invoice\nrules: {}\n"),
+              ElementsAre("m.yaml:2:9: target: expected order, customer or stock_level, got \"invoice\""));
+  EXPECT_THAT(Errors("format: json\ntarget: order\nrules:\n  order_no: { from: $.x, transform: [trimm] }\n"),
+              ElementsAre(HasSubstr("m.yaml:4:38: rules.order_no.transform[0]: unknown transform \"trimm\"; did you mean \"trim\"?")));
+  EXPECT_THAT(Errors("format: json\ntarget: order\nrules:\n  order_no: { form: $.x }\n"),
+              ElementsAre(HasSubstr("m.yaml:4:15: rules.order_no.form: unknown rule key \"form\"")));
+  EXPECT_THAT(Errors("format: json\ntarget: order\nrules:\n  order_no: $.a[\n"),
+              ElementsAre("m.yaml:4:13: rules.order_no: bad JSON path \"$.a[\": column 5: expected an index, * or a quoted name inside [ ]"));
+  EXPECT_THAT(Errors("format: json\ntarget: order\nrules:\n  buyer: $.b\n"),
+              ElementsAre(HasSubstr("m.yaml:4:3: rules.buyer: \"buyer\" is an object (map its fields, e.g. buyer.name)")));
+  EXPECT_THAT(Errors("format: json\ntarget: order\nrules:\n  lines: $.items\n"),
+              ElementsAre(HasSubstr("rules.lines: a list of objects is mapped with each: PATH and rules:")));
+  EXPECT_THAT(Errors("format: xml\ntarget: order\nrules:\n  order_no: \"//A[\"\n"),
+              ElementsAre(HasSubstr("m.yaml:4:13: rules.order_no: bad XPath \"//A[\"")));
+  EXPECT_THAT(Errors("format: json\ntarget: order\nrules:\n  order_no: { from: $.a, const: x }\n"),
+              ElementsAre(HasSubstr("a rule takes only one of from:")));
+  EXPECT_THAT(Errors("format: json\ntarget: order\nrules:\n  order_no: [\n"),
+              ElementsAre(HasSubstr("m.yaml:5:1: invalid YAML")));
+}
+
+TEST_F(EngineTest, TypeChecksTransformsAgainstTheSchema) {
+  // A date-time cannot fill a decimal; a decimal cannot feed a text-only transform.
+  EXPECT_THAT(Errors("format: json\ntarget: order\nrules:\n"
+                     "  totals.total: { from: $.t, transform: [{ datetime_parse: { format: rfc3339 } }] }\n"),
+              ElementsAre(HasSubstr("rules.totals.total: the rule gives time, but \"totals.total\" is a decimal")));
+  EXPECT_THAT(Errors("format: json\ntarget: order\nrules:\n"
+                     "  order_no: { from: $.t, transform: [decimal, upper] }\n"),
+              ElementsAre(HasSubstr("rules.order_no.transform[1]: upper takes")));
+}
+
+TEST_F(EngineTest, ReportsEveryProblemNotOnlyTheFirst) {
+  auto errors = Errors("format: json\ntarget: order\nrules:\n  nope: $.a\n  order_no: { from: $.a, bogus: 1 }\n");
+  EXPECT_EQ(errors.size(), 2u);
+}
+
+TEST_F(EngineTest, FileMapperEmitsTypedEventsWithSubjects) {
+  auto loaded = Load(std::string(kOrderHead) + kLines + "  source.id: $.id\n");
+  ASSERT_TRUE(loaded.mapping);
+  auto mapper = MakeFileMapper(loaded.mapping);
+  const std::string body = std::string(R"({"no":"SO-7","id":"77","total":"1",)") + kItem + "}";
+  auto events = mapper->Map(InboundPayload{"dealer_erp", "e1", "application/json", body, ""});
+  ASSERT_TRUE(events.ok()) << events.status().ToString();
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].type, "com.channelhub.order.upserted");
+  EXPECT_EQ((*events)[0].subject, "order/dealer_erp/77");
+}
+
+}  // namespace
+}  // namespace channelhub::mapping

@@ -1,0 +1,110 @@
+// The hub with mapping files: a source names a file under mappings_dir; its events are mapped by
+// the engine, a payload that does not fit becomes a dead letter naming the rule, and a broken
+// mapping file stops the hub from starting with file:line:column.
+
+#include <regex>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "tests/e2e/harness.hpp"
+
+namespace channelhub::e2e {
+namespace {
+
+const std::string kMappings = std::string(CHUB_SOURCE_DIR) + "/mappings";
+
+std::string Config(const std::string& mappings_dir, const std::string& mapping) {
+  return "listen: 127.0.0.1:0\n"
+         "data_dir: @DIR@/var\n"
+         "mappings_dir: " + mappings_dir + "\n"
+         "sources:\n"
+         "  shop:\n"
+         "    mapping: " + mapping + "\n"
+         "    event_id: { header: X-Event-Id }\n"
+         "destinations:\n"
+         "  archive: { type: file, path: \"@DIR@/var/out/events.jsonl\" }\n"
+         "routes:\n"
+         "  - { from: [shop], types: [\"*\"], to: [archive] }\n";
+}
+
+class MappingE2E : public HubTest {};
+
+TEST_F(MappingE2E, SourceMappedByAFileDeliversTheGoldenOutput) {
+  ASSERT_NO_FATAL_FAILURE(StartHub(WriteConfig(Config(kMappings, "shopify/orders_create.to_canon.yaml"))));
+  const std::string in = ReadFile(kMappings + "/shopify/orders_create.to_canon.paid.in.json");
+  Ack ack = PostWebhook(port(), "shop", in, {{"X-Event-Id", "map-1"}});
+  ASSERT_EQ(ack.status, 202) << ack.ToString();
+  const std::string out_file = tmp_.path() + "/var/out/events.jsonl";
+  ASSERT_TRUE(WaitForLines(out_file, 1)) << hub().Log();
+  auto events = ReadCloudEvents(out_file);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].type, "com.channelhub.order.upserted");
+  EXPECT_EQ(events[0].subject, "order/shop/5990000000000000123");
+  EXPECT_EQ(events[0].id, "map-1:0");
+
+  // The event's data is exactly the golden output of the same fixture.
+  rapidjson::Document want = ParseJson(ReadFile(kMappings + "/shopify/orders_create.to_canon.paid.out.json"));
+  ASSERT_TRUE(events[0].doc->HasMember("data"));
+  EXPECT_TRUE((*events[0].doc)["data"] == want) << events[0].raw;
+}
+
+TEST_F(MappingE2E, APayloadThatDoesNotFitIsADeadLetterNamingTheRule) {
+  const std::string config = WriteConfig(Config(kMappings, "shopify/orders_create.to_canon.yaml"));
+  ASSERT_NO_FATAL_FAILURE(StartHub(config));
+  const std::string in = ReadFile(kMappings + "/shopify/orders_create.to_canon.bad_price.in.json");
+  Ack ack = PostWebhook(port(), "shop", in, {{"X-Event-Id", "map-bad"}});
+  ASSERT_EQ(ack.status, 202) << ack.ToString();  // stored first: nothing acknowledged is lost
+  RunResult dlq;
+  ASSERT_TRUE(WaitFor([&] {
+    dlq = RunChannelhub({"dlq", "--config", config}, tmp_.path());
+    return dlq.out.find("map-bad") != std::string::npos;
+  }, kDeliveryTimeout)) << dlq.out << dlq.err << hub().Log();
+  EXPECT_NE(dlq.out.find("\"stage\":\"mapping\""), std::string::npos) << dlq.out;
+  EXPECT_TRUE(std::regex_search(
+      dlq.out, std::regex(R"(orders_create\.to_canon\.yaml:[0-9]+: lines\[0\]\.unit_price: decimal: \\"ten\\")")))
+      << dlq.out;
+}
+
+TEST_F(MappingE2E, ABrokenMappingFileStopsTheHubWithItsPosition) {
+  WriteFile(tmp_.path() + "/maps/schema/order.schema.json", ReadFile(kMappings + "/schema/order.schema.json"));
+  WriteFile(tmp_.path() + "/maps/bad.yaml",
+            "format: json\ntarget: order\nrules:\n  order_no: { from: $.x, transform: [trimm] }\n");
+  const std::string config = WriteConfig(Config(tmp_.path() + "/maps", "bad.yaml"));
+  RunResult check = RunChannelhub({"check", "--config", config}, tmp_.path());
+  EXPECT_EQ(check.status.code, 2) << check.status.ToString();
+  EXPECT_NE(check.err.find("bad.yaml:4:38: rules.order_no.transform[0]: unknown transform \"trimm\""),
+            std::string::npos) << check.err;
+  RunResult serve = RunChannelhub({"serve", "--config", config}, tmp_.path());
+  EXPECT_EQ(serve.status.code, 2) << serve.status.ToString() << serve.err;
+
+  WriteConfig(Config(tmp_.path() + "/maps", "missing.yaml"));
+  RunResult missing = RunChannelhub({"check", "--config", config}, tmp_.path());
+  EXPECT_EQ(missing.status.code, 2);
+  EXPECT_NE(missing.err.find("missing.yaml: cannot read the mapping file"), std::string::npos) << missing.err;
+}
+
+TEST_F(MappingE2E, MapCommandTriesAMappingAndChecksFixtures) {
+  RunResult tried = RunChannelhub({"map", "--mapping", kMappings + "/sap/orders05.to_canon.yaml", "--input",
+                                   kMappings + "/sap/orders05.to_canon.dealer.in.xml"}, tmp_.path());
+  ASSERT_TRUE(tried.status.Succeeded()) << tried.err;
+  EXPECT_TRUE(ParseJson(tried.out) == ParseJson(ReadFile(kMappings + "/sap/orders05.to_canon.dealer.out.json")));
+
+  // A fixture whose expected output is wrong fails, and says what the mapping produced.
+  const std::string dir = tmp_.path() + "/golden";
+  WriteFile(dir + "/m.yaml", ReadFile(kMappings + "/sap/orders05.to_canon.yaml"));
+  WriteFile(dir + "/schema/order.schema.json", ReadFile(kMappings + "/schema/order.schema.json"));
+  WriteFile(dir + "/m.ok.in.xml", ReadFile(kMappings + "/sap/orders05.to_canon.dealer.in.xml"));
+  WriteFile(dir + "/m.ok.out.json", ReadFile(kMappings + "/sap/orders05.to_canon.dealer.out.json"));
+  WriteFile(dir + "/m.wrong.in.xml", ReadFile(kMappings + "/sap/orders05.to_canon.dealer.in.xml"));
+  WriteFile(dir + "/m.wrong.out.json", "{\"order_no\":\"nope\"}");
+  RunResult check = RunChannelhub({"map", "--check", dir}, tmp_.path());
+  EXPECT_EQ(check.status.code, 1);
+  EXPECT_NE(check.out.find("PASS " + dir + "/m.yaml: ok"), std::string::npos) << check.out;
+  EXPECT_NE(check.out.find("FAIL " + dir + "/m.yaml: wrong: the result differs"), std::string::npos) << check.out;
+  EXPECT_NE(check.out.find("1 passed, 1 failed"), std::string::npos) << check.out;
+}
+
+}  // namespace
+}  // namespace channelhub::e2e

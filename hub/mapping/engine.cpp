@@ -157,6 +157,21 @@ std::vector<std::string> SplitDots(const std::string& s) {
   return out;
 }
 
+std::vector<std::string> SplitSlashes(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : s) {
+    if (c == '/') {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
 // ------------------------------------------------------------------------------------------
 // Compiled rules
 
@@ -219,6 +234,8 @@ class CompiledMapping {
   std::string target;
   bool keep_unmapped = false;
   std::optional<Selector> split;  // one entity per selected element
+  bool outbound = false;          // direction: out: target is the canonical entity read
+  std::string root_element;       // outbound XML
   std::vector<Rule> rules;
   std::set<std::string> read_members;  // top-level JSON members some rule reads
 };
@@ -259,13 +276,14 @@ class Compiler {
     }
     Selector s;
     s.text = n.Scalar();
-    if (format_ == Format::kJson) {
+    if (format_ == Format::kJson || out_) {
       auto p = JsonPath::Compile(s.text);
       if (!p.ok()) {
         Error(n, key, "bad JSON path \"" + s.text + "\": " + p.status().message());
         return std::nullopt;
       }
       s.json = std::move(p).value();
+      if (out_ && !CheckSourcePath(n, key, *s.json)) return std::nullopt;
       if (top_level_ && !s.json->from_root() && !s.json->head().empty()) {
         mapping_->read_members.insert(s.json->head());
       }
@@ -280,6 +298,36 @@ class Compiler {
       }
     }
     return s;
+  }
+
+  // Outbound: a path must name fields of the canonical entity (ext is free-form). On success,
+  // "*items" (if given) gets the schema of the elements a list path selects.
+  bool CheckSourcePath(const YAML::Node& n, const std::string& key, const JsonPath& path,
+                       const rapidjson::Value** items = nullptr) {
+    const rapidjson::Value* cur = path.from_root() ? &schema_.root() : source_scope_;
+    std::string where;
+    for (const std::string& step : path.StepNames()) {
+      std::string def;
+      const rapidjson::Value& node = schema_.Resolve(*cur, &def);
+      if (step.empty()) {  // an index or wildcard
+        if (!node.IsObject() || !node.HasMember("items")) {
+          Error(n, key, "\"" + path.text() + "\": " + (where.empty() ? "the entity" : where) + " is not a list");
+          return false;
+        }
+        cur = &schema_.Items(*cur);
+        continue;
+      }
+      if (where == "ext" || where.rfind("ext.", 0) == 0) return true;
+      auto found = schema_.Find(*cur, {step});
+      if (!found.ok()) {
+        Error(n, key, "\"" + path.text() + "\": " + found.status().message());
+        return false;
+      }
+      cur = *found;
+      where = where.empty() ? step : where + "." + step;
+    }
+    if (items) *items = cur;
+    return true;
   }
 
   std::unique_ptr<Transform> CompileOneTransform(const YAML::Node& n, const std::string& key) {
@@ -347,6 +395,16 @@ class Compiler {
       r.path = SplitDots(r.target);
       r.line = WhereOf(k).line;
       const std::string rkey = key + "." + r.target;
+      if (out_) {  // target keys are places in the output: a.b for JSON, A/B[2]/@c for XML
+        r.path = format_ == Format::kXml ? SplitSlashes(r.target) : r.path;
+        if (v.IsMap() && v["each"]) {
+          CompileOutEach(v, rkey, &r);
+        } else if (!CompileRule(v, rkey, &r)) {
+          continue;
+        }
+        out->push_back(std::move(r));
+        continue;
+      }
       if (r.path[0] == "ext") {
         r.leaf = Leaf::kFree;
       } else {
@@ -388,6 +446,32 @@ class Compiler {
     top_level_ = outer;
   }
 
+  void CompileOutEach(const YAML::Node& v, const std::string& key, Rule* r) {
+    if (!v["rules"]) {
+      Error(v, key, "each: needs rules: for the fields of every element");
+      return;
+    }
+    if (!v["each"].IsScalar()) {
+      Error(v["each"], key + ".each", "expected a path to a list, like $.lines[*]");
+      return;
+    }
+    auto p = JsonPath::Compile(v["each"].Scalar());
+    if (!p.ok()) {
+      Error(v["each"], key + ".each", "bad JSON path: " + p.status().message());
+      return;
+    }
+    const rapidjson::Value* items = nullptr;
+    if (!CheckSourcePath(v["each"], key + ".each", *p, &items)) return;
+    Selector s;
+    s.text = v["each"].Scalar();
+    s.json = std::move(p).value();
+    r->each = std::move(s);
+    const rapidjson::Value* outer = source_scope_;
+    source_scope_ = items;
+    CompileRules(v["rules"], key + ".rules", *items, &r->children);
+    source_scope_ = outer;
+  }
+
   bool CompileRule(const YAML::Node& v, const std::string& key, Rule* r) {
     if (v.IsScalar()) {  // shorthand: target: PATH
       auto s = CompileSelector(v, key);
@@ -401,7 +485,7 @@ class Compiler {
     }
     static const std::vector<std::string> kKeys = {"from", "concat", "math", "const", "index",
                                                    "default", "required", "when", "equals",
-                                                   "transform"};
+                                                   "transform", "type"};
     bool ok = true;
     int sources = 0;
     for (auto it = v.begin(); it != v.end(); ++it) {
@@ -414,6 +498,25 @@ class Compiler {
         for (const auto& s : kKeys) known += (known.empty() ? "" : ", ") + s;
         Error(k, sub, "unknown rule key \"" + name + "\"; expected one of " + known);
         ok = false;
+        continue;
+      }
+      if (name == "type") {
+        const std::string t = val.IsScalar() ? val.Scalar() : "";
+        if (!out_ || format_ != Format::kJson) {
+          Error(k, sub, "type: sets the JSON type of an outbound field; here the model decides");
+          ok = false;
+        } else if (t == "string") {
+          r->leaf = Leaf::kText;
+        } else if (t == "number") {
+          r->leaf = Leaf::kDecimal;
+        } else if (t == "integer") {
+          r->leaf = Leaf::kInteger;
+        } else if (t == "boolean") {
+          r->leaf = Leaf::kBoolean;
+        } else {
+          Error(val, sub, "expected string, number, integer or boolean, got \"" + t + "\"");
+          ok = false;
+        }
         continue;
       }
       if (name == "from") {
@@ -437,7 +540,7 @@ class Compiler {
         for (const auto& e : val) {
           Part p;
           const std::string text = e.IsScalar() ? e.Scalar() : "";
-          const bool is_path = format_ == Format::kJson ? text.rfind('$', 0) == 0
+          const bool is_path = format_ == Format::kJson || out_ ? text.rfind('$', 0) == 0
                                                         : (text.rfind('/', 0) == 0 || text.rfind("./", 0) == 0);
           if (is_path) {
             p.selector = CompileSelector(e, sub);
@@ -556,17 +659,26 @@ class Compiler {
       out.diagnostics = std::move(diags_);
       return out;
     }
-    static const std::vector<std::string> kTop = {"description", "direction", "format", "target",
-                                                  "split", "keep_unmapped", "rules"};
+    const std::string direction = root["direction"] ? root["direction"].Scalar() : "in";
+    out_ = direction == "out";
+    mapping_->outbound = out_;
+    if (direction != "in" && direction != "out") {
+      Error(root["direction"], "direction",
+            "expected in (a payload to the canonical model) or out (the canonical model to a "
+            "payload), got \"" + direction + "\"");
+    }
+    const std::vector<std::string> kTop =
+        out_ ? std::vector<std::string>{"description", "direction", "format", "source", "root", "rules"}
+             : std::vector<std::string>{"description", "direction", "format", "target", "split",
+                                        "keep_unmapped", "rules"};
     for (auto it = root.begin(); it != root.end(); ++it) {
       const YAML::Node k = it->first;
       if (std::find(kTop.begin(), kTop.end(), k.Scalar()) == kTop.end()) {
-        Error(k, k.Scalar(), "unknown key \"" + k.Scalar() + "\"; expected description, direction, format, target, split, keep_unmapped, rules");
+        std::string known;
+        for (const auto& t : kTop) known += (known.empty() ? "" : ", ") + t;
+        Error(k, k.Scalar(), "unknown key \"" + k.Scalar() + "\" in a direction: " + direction +
+                                 " mapping; expected " + known);
       }
-    }
-    if (root["direction"] && root["direction"].Scalar() != "in") {
-      Error(root["direction"], "direction",
-            "this version maps inbound payloads to the canonical model only (direction: in)");
     }
     const std::string format = root["format"] ? root["format"].Scalar() : "";
     if (format == "json") {
@@ -577,12 +689,22 @@ class Compiler {
       Error(root["format"] ? root["format"] : root, "format", "expected json or xml, got \"" + format + "\"");
     }
     mapping_->format = format_;
-    mapping_->target = root["target"] ? root["target"].Scalar() : "";
+    const char* entity_key = out_ ? "source" : "target";
+    mapping_->target = root[entity_key] ? root[entity_key].Scalar() : "";
     if (!kTargets.count(mapping_->target)) {
-      Error(root["target"] ? root["target"] : root, "target",
+      Error(root[entity_key] ? root[entity_key] : root, entity_key,
             "expected order, customer or stock_level, got \"" + mapping_->target + "\"");
       out.diagnostics = std::move(diags_);
       return out;
+    }
+    if (out_) {
+      source_scope_ = &schema_.root();
+      if (format_ == Format::kXml) {
+        mapping_->root_element = root["root"] && root["root"].IsScalar() ? root["root"].Scalar() : "";
+        if (mapping_->root_element.empty()) {
+          Error(root, "root", "an XML output needs root: the name of its root element, like ORDERS05");
+        }
+      }
     }
     if (root["keep_unmapped"]) {
       try {
@@ -620,6 +742,8 @@ class Compiler {
   std::vector<MappingDiagnostic> diags_;
   bool top_level_ = true;
   bool all_read_ = false;
+  bool out_ = false;                                // direction: out
+  const rapidjson::Value* source_scope_ = nullptr;  // outbound: the schema paths start from
 };
 
 }  // namespace
@@ -644,12 +768,17 @@ MappingLoadResult LoadMapping(const std::string& path, const std::string& schema
     out.diagnostics.push_back({path, e.mark.line + 1, e.mark.column + 1, "", "invalid YAML: " + e.msg});
     return out;
   }
-  std::string target = root.IsMap() && root["target"] && root["target"].IsScalar() ? root["target"].Scalar() : "";
+  const bool outbound = root.IsMap() && root["direction"] && root["direction"].IsScalar() &&
+                        root["direction"].Scalar() == "out";
+  const char* entity_key = outbound ? "source" : "target";
+  std::string target = root.IsMap() && root[entity_key] && root[entity_key].IsScalar()
+                           ? root[entity_key].Scalar()
+                           : "";
   Schema schema;
   if (kTargets.count(target)) {
     Status st = schema.Load((std::filesystem::path(schema_dir) / (target + ".schema.json")).string());
     if (!st.ok()) {
-      out.diagnostics.push_back({path, 0, 0, "target", st.message()});
+      out.diagnostics.push_back({path, 0, 0, entity_key, st.message()});
       return out;
     }
   }
@@ -938,7 +1067,160 @@ Result<std::string> MapEntity(const CompiledMapping& m, const Runner& runner, co
 
 }  // namespace
 
+namespace {
+
+// The output of an outbound mapping: a JSON value or an XML element to fill.
+struct OutNode {
+  rapidjson::Value* json = nullptr;
+  pugi::xml_node xml;
+};
+
+// "NAME" or "NAME[n]" (the n-th element of that name, 1-based, created as needed).
+pugi::xml_node XmlChild(pugi::xml_node parent, const std::string& seg, bool fresh) {
+  std::string name = seg;
+  int nth = 1;
+  auto open = seg.find('[');
+  if (open != std::string::npos && seg.back() == ']') {
+    name = seg.substr(0, open);
+    nth = std::max(1, std::atoi(seg.substr(open + 1).c_str()));
+  }
+  if (fresh) return parent.append_child(name.c_str());
+  int seen = 0;
+  for (pugi::xml_node c = parent.child(name.c_str()); c; c = c.next_sibling(name.c_str())) {
+    if (++seen == nth) return c;
+  }
+  pugi::xml_node c;
+  for (; seen < nth; ++seen) c = parent.append_child(name.c_str());
+  return c;
+}
+
+class OutRunner {
+ public:
+  OutRunner(const CompiledMapping& m, const Runner& runner, rapidjson::Document::AllocatorType& a)
+      : m_(m), runner_(runner), a_(a) {}
+
+  Status Apply(const std::vector<Rule>& rules, const Node& at, std::size_t index, OutNode out,
+               const std::string& where) const {
+    for (const Rule& r : rules) {
+      const std::string name = where.empty() ? r.target : where + "." + r.target;
+      auto fail = [&](const std::string& msg) {
+        return Status::Invalid(m_.file + ":" + std::to_string(r.line) + ": " + name + ": " + msg);
+      };
+      if (r.when) {
+        auto found = runner_.Select(*r.when, at);
+        Scalar w = found.empty() ? Scalar::Null() : Runner::ScalarOfNode(found.front());
+        bool holds = r.when_equals ? w.text() == *r.when_equals
+                                   : Runner::Present(w) && w.text() != "false" && w.text() != "0";
+        if (!holds) continue;
+      }
+      if (r.each) {
+        auto elems = runner_.Select(*r.each, at);
+        if (out.json) {
+          Value list(rapidjson::kArrayType);
+          for (std::size_t i = 0; i < elems.size(); ++i) {
+            Value item(rapidjson::kObjectType);
+            CHUB_RETURN_IF_ERROR(Apply(r.children, elems[i], i, OutNode{&item, {}},
+                                       r.target + "[" + std::to_string(i) + "]"));
+            list.PushBack(item, a_);
+          }
+          Runner::Slot(*out.json, r.path, a_) = list;
+        } else {
+          for (std::size_t i = 0; i < elems.size(); ++i) {
+            pugi::xml_node parent = out.xml;
+            for (std::size_t s = 0; s + 1 < r.path.size(); ++s) parent = XmlChild(parent, r.path[s], false);
+            pugi::xml_node item = XmlChild(parent, r.path.back(), /*fresh=*/true);
+            CHUB_RETURN_IF_ERROR(Apply(r.children, elems[i], i, OutNode{nullptr, item},
+                                       r.target + "[" + std::to_string(i) + "]"));
+          }
+        }
+        continue;
+      }
+      auto vals = runner_.Values(r, at, index);
+      if (!vals.ok()) return fail(vals.status().message());
+      if (vals->empty()) {
+        if (r.required) return fail("required, but " + (r.from.empty() ? std::string("the rule") : r.from.front().text) + " has no value");
+        continue;
+      }
+      const Scalar& v = vals->front();
+      if (out.json) {
+        Value& slot = Runner::Slot(*out.json, r.path, a_);
+        if (r.leaf == Leaf::kDecimal) {
+          auto d = Decimal::Parse(v.text());
+          if (!d.ok()) return fail("expected a number, got \"" + v.text() + "\"");
+          // JSON numbers are doubles to most receivers: exact up to 15 significant digits.
+          slot.SetDouble(std::strtod(v.text().c_str(), nullptr));
+        } else if (r.leaf == Leaf::kInteger) {
+          auto s = Scalar::Parse(Scalar::Kind::kInteger, v.text());
+          if (!s.ok()) return fail("expected an integer, got \"" + v.text() + "\"");
+          slot.SetInt64(std::stoll(s->text()));
+        } else if (r.leaf == Leaf::kBoolean) {
+          auto s = Scalar::Parse(Scalar::Kind::kBoolean, v.text());
+          if (!s.ok()) return fail("expected true or false, got \"" + v.text() + "\"");
+          slot.SetBool(s->text() == "true");
+        } else {
+          slot.SetString(v.text().c_str(), a_);
+        }
+      } else {
+        pugi::xml_node node = out.xml;
+        for (std::size_t s = 0; s < r.path.size(); ++s) {
+          const std::string& seg = r.path[s];
+          if (seg[0] == '@') {
+            node.remove_attribute(seg.c_str() + 1);
+            node.append_attribute(seg.c_str() + 1).set_value(v.text().c_str());
+            break;
+          }
+          node = XmlChild(node, seg, false);
+          if (s + 1 == r.path.size()) node.text().set(v.text().c_str());
+        }
+      }
+    }
+    return Status::Ok();
+  }
+
+ private:
+  const CompiledMapping& m_;
+  const Runner& runner_;
+  rapidjson::Document::AllocatorType& a_;
+};
+
+struct XmlText : pugi::xml_writer {
+  std::string out;
+  void write(const void* data, size_t size) override { out.append(static_cast<const char*>(data), size); }
+};
+
+Result<std::string> RunOutbound(const CompiledMapping& m, std::string_view payload) {
+  rapidjson::Document in;
+  Status st = json::Parse(payload, &in);
+  if (!st.ok()) return st.Prepend(m.file + ": the canonical " + m.target + " is not JSON: ");
+  Node root{&in, {}};
+  Runner runner(m, root);
+  rapidjson::Document json_out(rapidjson::kObjectType);
+  OutRunner out(m, runner, json_out.GetAllocator());
+  if (m.format == Format::kJson) {
+    CHUB_RETURN_IF_ERROR(out.Apply(m.rules, root, 0, OutNode{&json_out, {}}, ""));
+    return json::ToCompact(json_out);
+  }
+  pugi::xml_document doc;
+  auto decl = doc.append_child(pugi::node_declaration);
+  decl.append_attribute("version") = "1.0";
+  decl.append_attribute("encoding") = "UTF-8";
+  pugi::xml_node top = doc.append_child(m.root_element.c_str());
+  CHUB_RETURN_IF_ERROR(out.Apply(m.rules, root, 0, OutNode{nullptr, top}, ""));
+  XmlText text;
+  doc.save(text, "  ", pugi::format_default, pugi::encoding_utf8);
+  return text.out;
+}
+
+}  // namespace
+
+bool MappingIsOutbound(const CompiledMapping& m) { return m.outbound; }
+
 Result<std::vector<std::string>> RunMappingEntities(const CompiledMapping& m, std::string_view payload) {
+  if (m.outbound) {
+    auto one = RunOutbound(m, payload);
+    if (!one.ok()) return one.status();
+    return std::vector<std::string>{std::move(one).value()};
+  }
   rapidjson::Document in;
   pugi::xml_document doc;
   Node root;
@@ -974,7 +1256,7 @@ Result<std::vector<std::string>> RunMappingEntities(const CompiledMapping& m, st
 Result<std::string> RunMapping(const CompiledMapping& m, std::string_view payload) {
   auto entities = RunMappingEntities(m, payload);
   if (!entities.ok()) return entities.status();
-  if (!m.split) return std::move(entities->front());
+  if (!m.split || m.outbound) return std::move(entities->front());
   std::string out = "[";
   for (std::size_t i = 0; i < entities->size(); ++i) {
     if (i) out += ",";

@@ -60,7 +60,11 @@ struct MappingLoadResult {
 // (order.schema.json, ...). Never throws; reports every problem found.
 MappingLoadResult LoadMapping(const std::string& path, const std::string& schema_dir);
 
-// "order", "customer" or "stock_level".
+// True for direction: out (the canonical entity to a destination's JSON or XML).
+bool MappingIsOutbound(const CompiledMapping& mapping);
+
+// "order", "customer" or "stock_level": the entity an inbound mapping makes, or an outbound
+// mapping reads.
 const std::string& MappingTarget(const CompiledMapping& mapping);
 // The file it was loaded from.
 const std::string& MappingFile(const CompiledMapping& mapping);

@@ -91,6 +91,12 @@ Result<JsonPath> JsonPath::Compile(std::string_view text) {
   return p;
 }
 
+std::vector<std::string> JsonPath::StepNames() const {
+  std::vector<std::string> out;
+  for (const Step& s : steps_) out.push_back(s.kind == Step::Kind::kMember ? s.name : std::string());
+  return out;
+}
+
 const std::string& JsonPath::head() const {
   static const std::string kNone;
   return !steps_.empty() && steps_[0].kind == Step::Kind::kMember ? steps_[0].name : kNone;

@@ -42,6 +42,10 @@ class JsonPath {
   const std::string& head() const;
   const std::string& text() const { return text_; }
 
+  // The steps, for checking a path against a schema: a member name, or "" for an index or
+  // wildcard step into a list.
+  std::vector<std::string> StepNames() const;
+
  private:
   struct Step {
     enum class Kind { kMember, kIndex, kWildcard } kind;

@@ -248,5 +248,71 @@ TEST_F(EngineTest, FileMapperEmitsTypedEventsWithSubjects) {
   EXPECT_EQ((*events)[0].subject, "order/dealer_erp/77");
 }
 
+constexpr char kCanonOrder[] =
+    R"({"order_no":"SO-1","source":{"system":"erp","id":"1"},"channel":"dealer","dealer_id":"D7",)"
+    R"("status":"created","currency":"CNY","lines":[{"line_no":1,"sku":"A","quantity":"2",)"
+    R"("unit_price":"1.50","amount":"3.00"},{"line_no":2,"sku":"B","quantity":"1","unit_price":"4",)"
+    R"("amount":"4"}],"totals":{"total":"7.00"},"created_at":"2025-01-01T16:30:00Z"})";
+
+TEST_F(EngineTest, OutboundBuildsJsonWithTypes) {
+  const std::string yaml = R"(direction: out
+format: json
+source: order
+rules:
+  Model.FBillNo: $.order_no
+  Model.FDate: { from: $.created_at, transform: [{ datetime_format: { format: "%Y-%m-%d" } }] }
+  Model.FCustId.FNumber: { from: $.dealer_id, required: true }
+  Model.Paid: { const: "false", type: boolean }
+  Model.Entry:
+    each: $.lines[*]
+    rules:
+      FMaterialId.FNumber: sku
+      FQty: { from: quantity, type: number }
+      FSeq: { from: line_no, type: integer }
+      FBill: $$.order_no
+)";
+  EXPECT_EQ(Run(yaml, kCanonOrder),
+            R"({"Model":{"FBillNo":"SO-1","FDate":"2025-01-02","FCustId":{"FNumber":"D7"},"Paid":false,)"
+            R"("Entry":[{"FMaterialId":{"FNumber":"A"},"FQty":2.0,"FSeq":1,"FBill":"SO-1"},)"
+            R"({"FMaterialId":{"FNumber":"B"},"FQty":1.0,"FSeq":2,"FBill":"SO-1"}]}})");
+}
+
+TEST_F(EngineTest, OutboundBuildsXmlWithRepeatedAndNumberedElements) {
+  const std::string yaml = R"(direction: out
+format: xml
+source: order
+root: DOC
+rules:
+  HEAD/@no: $.order_no
+  HEAD/PARTNER[1]/ROLE: { const: AG }
+  HEAD/PARTNER[1]/ID: $.dealer_id
+  HEAD/PARTNER[2]/ROLE: { const: WE }
+  ITEM:
+    each: $.lines[*]
+    rules:
+      "@pos": { math: "line_no * 10" }
+      QTY: quantity
+)";
+  EXPECT_EQ(Run(yaml, kCanonOrder),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<DOC>\n  <HEAD no=\"SO-1\">\n"
+            "    <PARTNER>\n      <ROLE>AG</ROLE>\n      <ID>D7</ID>\n    </PARTNER>\n"
+            "    <PARTNER>\n      <ROLE>WE</ROLE>\n    </PARTNER>\n  </HEAD>\n"
+            "  <ITEM pos=\"10\">\n    <QTY>2</QTY>\n  </ITEM>\n  <ITEM pos=\"20\">\n    <QTY>1</QTY>\n  </ITEM>\n"
+            "</DOC>\n");
+}
+
+TEST_F(EngineTest, OutboundSourcePathsAreCheckedAgainstTheModel) {
+  EXPECT_THAT(Errors("direction: out\nformat: json\nsource: order\nrules:\n  X: $.order_number\n"),
+              ElementsAre(HasSubstr("m.yaml:5:6: rules.X: \"$.order_number\": no field \"order_number\" in the canonical model here")));
+  EXPECT_THAT(Errors("direction: out\nformat: json\nsource: order\nrules:\n  X:\n    each: $.lines[*]\n    rules:\n      Y: skew\n"),
+              ElementsAre(HasSubstr("rules.X.rules.Y: \"skew\": no field \"skew\"")));
+  EXPECT_THAT(Errors("direction: out\nformat: xml\nsource: order\nrules:\n  X: $.order_no\n"),
+              ElementsAre(HasSubstr("root: an XML output needs root:")));
+  EXPECT_THAT(Errors("direction: out\nformat: json\nsource: order\ntarget: order\nrules: {}\n"),
+              ElementsAre(HasSubstr("unknown key \"target\" in a direction: out mapping")));
+  EXPECT_THAT(Errors("direction: out\nformat: json\nsource: order\nrules:\n  X: { from: $.ext.anything }\n"),
+              ::testing::IsEmpty()) << "ext is free-form";
+}
+
 }  // namespace
 }  // namespace channelhub::mapping

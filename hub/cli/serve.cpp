@@ -37,22 +37,39 @@ void PrintDiagnostics(const std::vector<config::Diagnostic>& diags) {
                diags.size(), diags.size() == 1 ? "" : "s");
 }
 
+using DestinationMappings = std::map<std::string, std::shared_ptr<const mapping::CompiledMapping>>;
+
+// Loads a mapping file named in the config (relative to mappings_dir, its schemas in
+// mappings_dir/schema) and checks its direction; problems go to "diags".
+std::shared_ptr<const mapping::CompiledMapping> LoadConfigured(
+    const config::Config& cfg, const std::string& file, bool outbound, const std::string& who,
+    int line, const std::string& key, std::vector<config::Diagnostic>* diags) {
+  const auto dir = std::filesystem::path(cfg.mappings_dir);
+  mapping::MappingLoadResult loaded =
+      mapping::LoadMapping((dir / file).string(), (dir / "schema").string());
+  for (const auto& d : loaded.diagnostics) {
+    diags->push_back({d.file, d.line, d.column, d.key, d.message + " (mapping of " + who + ")"});
+  }
+  if (loaded.mapping && mapping::MappingIsOutbound(*loaded.mapping) != outbound) {
+    diags->push_back({cfg.file, line, 0, key,
+                      file + " is a direction: " + (outbound ? "in" : "out") + " mapping; " + who +
+                          " needs a direction: " + (outbound ? "out" : "in") + " one"});
+    return nullptr;
+  }
+  return loaded.mapping;
+}
+
 // Checks what LoadConfig cannot see alone: that every mapping reference resolves and every
-// destination can be built. Returns the mappers by source name.
+// destination can be built. Returns the mappers by source name and the destinations' mappings.
 bool CheckWiring(const config::Config& cfg,
-                 std::map<std::string, std::unique_ptr<mapping::Mapper>>* mappers) {
+                 std::map<std::string, std::unique_ptr<mapping::Mapper>>* mappers,
+                 DestinationMappings* destination_mappings) {
   std::vector<config::Diagnostic> diags;
   for (const auto& [name, src] : cfg.sources) {
     if (!src.mapping.starts_with("builtin:")) {
-      // A mapping file, relative to mappings_dir; its canonical schemas are in mappings_dir/schema.
-      const auto dir = std::filesystem::path(cfg.mappings_dir);
-      mapping::MappingLoadResult loaded =
-          mapping::LoadMapping((dir / src.mapping).string(), (dir / "schema").string());
-      for (const auto& d : loaded.diagnostics) {
-        diags.push_back({d.file, d.line, d.column, d.key,
-                         d.message + " (mapping of source \"" + name + "\")"});
-      }
-      if (loaded.mapping && mappers) mappers->emplace(name, mapping::MakeFileMapper(loaded.mapping));
+      auto m = LoadConfigured(cfg, src.mapping, false, "source \"" + name + "\"", src.line,
+                              "sources." + name + ".mapping", &diags);
+      if (m && mappers) mappers->emplace(name, mapping::MakeFileMapper(m));
       continue;
     }
     auto m = mapping::CreateMapper(src.mapping);
@@ -63,6 +80,11 @@ bool CheckWiring(const config::Config& cfg,
     if (mappers) mappers->emplace(name, std::move(m).value());
   }
   for (const auto& [name, dest] : cfg.destinations) {
+    if (!dest.mapping.empty()) {
+      auto m = LoadConfigured(cfg, dest.mapping, true, "destination \"" + name + "\"", dest.line,
+                              "destinations." + name + ".mapping", &diags);
+      if (m && destination_mappings) destination_mappings->emplace(name, m);
+    }
     auto s = dispatch::CreateSink(dest);
     if (!s.ok()) diags.push_back({cfg.file, dest.line, 0, "destinations." + name, s.status().message()});
   }
@@ -99,7 +121,7 @@ int Check(const std::string& config_path) {
     PrintDiagnostics(loaded.diagnostics);
     return 2;
   }
-  if (!CheckWiring(*loaded.config, nullptr)) return 2;
+  if (!CheckWiring(*loaded.config, nullptr, nullptr)) return 2;
   const auto& c = *loaded.config;
   std::printf("%s: OK (%zu source%s, %zu destination%s, %zu route%s)\n", config_path.c_str(),
               c.sources.size(), c.sources.size() == 1 ? "" : "s", c.destinations.size(),
@@ -186,7 +208,8 @@ int Serve(const ServeOptions& options) {
   SetUpLogging(cfg.log_level);
 
   std::map<std::string, std::unique_ptr<mapping::Mapper>> mappers;
-  if (!CheckWiring(cfg, &mappers)) return 2;
+  DestinationMappings destination_mappings;
+  if (!CheckWiring(cfg, &mappers, &destination_mappings)) return 2;
 
   std::error_code ec;
   std::filesystem::create_directories(cfg.data_dir, ec);
@@ -208,7 +231,7 @@ int Serve(const ServeOptions& options) {
   journal::Journal& j = **journal;
 
   pipeline::Processor processor(cfg, j, std::move(mappers));
-  dispatch::Dispatcher dispatcher(cfg, j);
+  dispatch::Dispatcher dispatcher(cfg, j, std::move(destination_mappings));
   j.AddCommitListener([&processor, &dispatcher] {
     processor.Wake();
     dispatcher.Wake();

@@ -86,6 +86,9 @@ struct DestinationConfig {
   std::string url;                               // kHttp: http:// or https:// URL
   std::map<std::string, std::string> headers;    // kHttp: extra request headers (resolved)
   Millis timeout{10000};                         // kHttp: one attempt, connect to last byte
+  // kHttp: an outbound mapping file (relative to mappings_dir): the body becomes the mapped
+  // payload in the destination's own format instead of the CloudEvent. "" = CloudEvents.
+  std::string mapping;
   RetryPolicy retry;
   int line = 0;
 };

@@ -675,7 +675,7 @@ void Loader::ReadDestinations(const Value& v) {
 }
 
 DestinationConfig Loader::ReadDestination(const NamedValue& entry) {
-  MapReader m(entry.value, {"type", "path", "url", "headers", "timeout", "retry"}, sink_);
+  MapReader m(entry.value, {"type", "path", "url", "headers", "timeout", "retry", "mapping"}, sink_);
   DestinationConfig d;
   d.name = entry.name;
   d.line = entry.value.key_where.line;
@@ -689,7 +689,7 @@ DestinationConfig Loader::ReadDestination(const NamedValue& entry) {
   }
   if (type == "file") {
     d.type = DestinationConfig::Type::kFile;
-    for (const char* key : {"url", "headers", "timeout"}) {
+    for (const char* key : {"url", "headers", "timeout", "mapping"}) {
       NotUsed(m, key, "http", "destination", *type);
     }
     if (auto x = m.Get("path")) {
@@ -719,6 +719,19 @@ DestinationConfig Loader::ReadDestination(const NamedValue& entry) {
     if (auto x = m.Get("headers")) ReadHeaders(*x, &d.headers);
     if (auto x = m.Get("timeout")) {
       if (auto timeout = ReadDuration(*x)) d.timeout = *timeout;
+    }
+    if (auto x = m.Get("mapping")) {
+      const std::string expected =
+          "a relative path to an outbound mapping file, like kingdee/sal_saleorder.from_canon.yaml";
+      if (auto text = ReadString(*x, expected)) {
+        const std::string& mapping = text->value;
+        if (mapping.empty() || mapping.front() == '/' ||
+            (!mapping.ends_with(".yaml") && !mapping.ends_with(".yml"))) {
+          Report(*x, "expected " + expected + "; got " + text->shown);
+        } else {
+          d.mapping = mapping;
+        }
+      }
     }
   }
   ReadRetry(GetOrEmpty(m, "retry"), &d.retry);

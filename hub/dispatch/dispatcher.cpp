@@ -32,8 +32,9 @@ struct Dispatcher::Worker {
   std::thread thread;
 };
 
-Dispatcher::Dispatcher(const config::Config& config, journal::Journal& journal)
-    : config_(config), journal_(journal) {}
+Dispatcher::Dispatcher(const config::Config& config, journal::Journal& journal,
+                       std::map<std::string, std::shared_ptr<const mapping::CompiledMapping>> mappings)
+    : config_(config), journal_(journal), mappings_(std::move(mappings)) {}
 
 Dispatcher::~Dispatcher() { Stop(std::chrono::milliseconds(0)); }
 
@@ -41,7 +42,8 @@ Status Dispatcher::Start() {
   for (const auto& [name, dest] : config_.destinations) {
     auto w = std::make_unique<Worker>();
     w->dest = &dest;
-    auto sink = CreateSink(dest);
+    auto m = mappings_.find(name);
+    auto sink = CreateSink(dest, m == mappings_.end() ? nullptr : m->second);
     if (!sink.ok()) return sink.status();
     w->sink = std::move(sink).value();
     auto reader = journal_.NewReader();

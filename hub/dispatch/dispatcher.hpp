@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -18,8 +19,10 @@ namespace channelhub::dispatch {
 
 class Dispatcher {
  public:
-  // "journal" must outlive the dispatcher.
-  Dispatcher(const config::Config& config, journal::Journal& journal);
+  // "journal" must outlive the dispatcher. "mappings": the outbound mapping of each destination
+  // that has one.
+  Dispatcher(const config::Config& config, journal::Journal& journal,
+             std::map<std::string, std::shared_ptr<const mapping::CompiledMapping>> mappings = {});
   ~Dispatcher();
 
   // Creates the sinks and starts one worker per destination.
@@ -38,6 +41,7 @@ class Dispatcher {
 
   const config::Config& config_;
   journal::Journal& journal_;
+  std::map<std::string, std::shared_ptr<const mapping::CompiledMapping>> mappings_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<uint64_t> delivered_{0};
 };

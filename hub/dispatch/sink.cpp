@@ -12,6 +12,10 @@
 #include <random>
 #include <set>
 
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include "hub/dispatch/http_client.hpp"
 #include "spdlog/spdlog.h"
 
@@ -127,9 +131,36 @@ class FileSink final : public Sink {
 // POSTs each CloudEvent (structured mode) with its id as the Idempotency-Key.
 class HttpSink final : public Sink {
  public:
-  HttpSink(const config::DestinationConfig& d, Url url) : dest_(d), client_(std::move(url)) {
-    headers_.emplace_back("Content-Type", "application/cloudevents+json");
+  HttpSink(const config::DestinationConfig& d, Url url,
+           std::shared_ptr<const mapping::CompiledMapping> mapping)
+      : dest_(d), client_(std::move(url)), mapping_(std::move(mapping)) {
     for (const auto& [k, v] : d.headers) headers_.emplace_back(k, v);
+  }
+
+  // The request body for one outbox row: the CloudEvent, or its data in the destination's
+  // format. An event the mapping cannot take is an error that no retry can fix.
+  Result<std::pair<std::string, std::string>> Body(const OutboxRow& row) const {
+    if (!mapping_) return std::make_pair(std::string("application/cloudevents+json"), row.payload);
+    const std::string& entity = mapping::MappingTarget(*mapping_);
+    const std::string prefix = "com.channelhub." + (entity == "stock_level" ? std::string("stock") : entity) + ".";
+    if (!row.type.starts_with(prefix)) {
+      return Status::Invalid("destination " + dest_.name + " maps " + entity + " events (" +
+                             mapping::MappingFile(*mapping_) + "); a " + row.type +
+                             " event cannot be sent to it: check routes:");
+    }
+    rapidjson::Document ce;
+    if (ce.Parse(row.payload.data(), row.payload.size()).HasParseError() || !ce.IsObject() ||
+        !ce.HasMember("data")) {
+      return Status::Invalid("the outbox row is not a CloudEvent with data");
+    }
+    rapidjson::StringBuffer sb;
+    rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+    ce["data"].Accept(w);
+    auto mapped = mapping::RunMapping(*mapping_, std::string_view(sb.GetString(), sb.GetSize()));
+    if (!mapped.ok()) return mapped.status();
+    const bool xml = !mapped->empty() && mapped->front() == '<';
+    return std::make_pair(std::string(xml ? "application/xml; charset=utf-8" : "application/json"),
+                          std::move(mapped).value());
   }
 
   DeliveryBatch Deliver(const std::vector<OutboxRow>& rows, int64_t /*batch_start_ms*/) override {
@@ -137,9 +168,21 @@ class HttpSink final : public Sink {
     std::set<std::string> held;  // subjects with a failed row in this batch: later rows wait
     for (const auto& row : rows) {
       if (held.count(row.subject)) continue;
+      auto body = Body(row);
+      if (!body.ok()) {
+        DeliveryResult d;
+        d.seq = row.seq;
+        d.outcome = DeliveryOutcome::kDead;
+        d.error = body.status().message();
+        d.next_attempt_at_ms = WallMs();
+        spdlog::error("destination {}: event {} cannot be mapped: {}", dest_.name, row.event_id, d.error);
+        out.results.push_back(std::move(d));
+        continue;
+      }
       auto headers = headers_;
+      headers.emplace_back("Content-Type", body->first);
       headers.emplace_back("Idempotency-Key", row.event_id);
-      auto res = client_.Send("POST", headers, row.payload, dest_.timeout);
+      auto res = client_.Send("POST", headers, body->second, dest_.timeout);
       const int64_t now_ms = WallMs();  // backoff counts from the answer, not the batch start
       if (!res.ok()) {
         // The destination is unreachable: back off the whole destination, not row by row.
@@ -199,18 +242,20 @@ class HttpSink final : public Sink {
 
   config::DestinationConfig dest_;
   HttpClient client_;
+  std::shared_ptr<const mapping::CompiledMapping> mapping_;
   std::vector<std::pair<std::string, std::string>> headers_;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<Sink>> CreateSink(const config::DestinationConfig& d) {
+Result<std::unique_ptr<Sink>> CreateSink(const config::DestinationConfig& d,
+                                         std::shared_ptr<const mapping::CompiledMapping> mapping) {
   if (d.type == config::DestinationConfig::Type::kFile) {
     return std::unique_ptr<Sink>(new FileSink(d));
   }
   auto url = Url::Parse(d.url);
   if (!url.ok()) return url.status().Prepend("destinations." + d.name + ".url: ");
-  return std::unique_ptr<Sink>(new HttpSink(d, std::move(url).value()));
+  return std::unique_ptr<Sink>(new HttpSink(d, std::move(url).value(), std::move(mapping)));
 }
 
 }  // namespace channelhub::dispatch

@@ -10,6 +10,7 @@
 
 #include "hub/config/config.hpp"
 #include "hub/journal/journal.hpp"
+#include "hub/mapping/engine.hpp"
 
 namespace channelhub::dispatch {
 
@@ -36,6 +37,10 @@ journal::DeliveryResult RetryOrDead(const config::RetryPolicy& policy, const jou
                                     int64_t now_ms, std::string error,
                                     std::chrono::milliseconds at_least = {});
 
-Result<std::unique_ptr<Sink>> CreateSink(const config::DestinationConfig& destination);
+// "mapping" (may be null): the destination's outbound mapping; the sink then sends each event's
+// data mapped into the destination's format instead of the CloudEvent.
+Result<std::unique_ptr<Sink>> CreateSink(
+    const config::DestinationConfig& destination,
+    std::shared_ptr<const mapping::CompiledMapping> mapping = nullptr);
 
 }  // namespace channelhub::dispatch

@@ -85,6 +85,53 @@ TEST_F(MappingE2E, ABrokenMappingFileStopsTheHubWithItsPosition) {
   EXPECT_NE(missing.err.find("missing.yaml: cannot read the mapping file"), std::string::npos) << missing.err;
 }
 
+TEST_F(MappingE2E, SapIdocInKingdeeSaleOrderOut) {
+  FakeHttpServer erp;
+  ASSERT_TRUE(erp.ok());
+  const std::string yaml =
+      "listen: 127.0.0.1:0\n"
+      "data_dir: @DIR@/var\n"
+      "mappings_dir: " + kMappings + "\n"
+      "sources:\n"
+      "  sap:\n"
+      "    mapping: sap/orders05.to_canon.yaml\n"
+      "  crm:\n"
+      "    mapping: builtin:canonical.customer\n"
+      "destinations:\n"
+      "  kingdee:\n"
+      "    type: http\n"
+      "    url: " + erp.Url("/k3cloud/Save") + "\n"
+      "    mapping: kingdee/sal_saleorder.from_canon.yaml\n"
+      "    retry: { initial: 50ms, max: 200ms }\n"
+      "routes:\n"
+      "  - { from: [sap, crm], types: [\"*\"], to: [kingdee] }\n";
+  const std::string config = WriteConfig(yaml);
+  ASSERT_NO_FATAL_FAILURE(StartHub(config));
+  Ack ack = PostWebhook(port(), "sap", ReadFile(kMappings + "/sap/orders05.to_canon.dealer.in.xml"), {},
+                        "application/xml");
+  ASSERT_EQ(ack.status, 202) << ack.ToString();
+  ASSERT_TRUE(WaitFor([&] { return erp.RequestCount() >= 1; }, kDeliveryTimeout)) << hub().Log();
+  const RecordedRequest r = erp.Requests().front();
+  EXPECT_EQ(r.target, "/k3cloud/Save");
+  EXPECT_EQ(r.Header("Content-Type").value_or(""), "application/json");
+  EXPECT_EQ(r.Header("Idempotency-Key").value_or(""), ack.event_id + ":0");
+  rapidjson::Document body = ParseJson(r.body);
+  EXPECT_EQ(JsonString(body, "/Model/FBillNo").value_or(""), "HD-PO-88017") << r.body;
+  EXPECT_EQ(JsonString(body, "/Model/FCustId/FNumber").value_or(""), "0000201234") << r.body;
+  EXPECT_EQ(JsonString(body, "/Model/FSaleOrderEntry/1/FMaterialId/FNumber").value_or(""), "HD-SEAL-07");
+
+  // A customer event routed to an order-only destination cannot be sent: a dead letter, at once.
+  Ack cust = PostWebhook(port(), "crm", R"({"kind":"company","name":"华东机电","source":{"system":"crm","id":"C1"}})");
+  ASSERT_EQ(cust.status, 202) << cust.ToString();
+  RunResult dlq;
+  ASSERT_TRUE(WaitFor([&] {
+    dlq = RunChannelhub({"dlq", "--config", config}, tmp_.path());
+    return dlq.out.find(cust.event_id) != std::string::npos;
+  }, kDeliveryTimeout)) << dlq.out << hub().Log();
+  EXPECT_NE(dlq.out.find("destination kingdee maps order events"), std::string::npos) << dlq.out;
+  EXPECT_EQ(erp.RequestCount(), 1u);
+}
+
 TEST_F(MappingE2E, MapCommandTriesAMappingAndChecksFixtures) {
   RunResult tried = RunChannelhub({"map", "--mapping", kMappings + "/sap/orders05.to_canon.yaml", "--input",
                                    kMappings + "/sap/orders05.to_canon.dealer.in.xml"}, tmp_.path());

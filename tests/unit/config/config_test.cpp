@@ -365,6 +365,23 @@ TEST_F(ConfigTest, MappingsDirDefaultsToMappingsAndCanBeSet) {
   EXPECT_THAT(Errors(std::string(kBase) + "mappings_dir: \"\"\n"), Not(IsEmpty()));
 }
 
+TEST_F(ConfigTest, HttpDestinationsTakeAnOutboundMappingFile) {
+  // kBase with one more line in the archive destination, or an http destination beside it.
+  auto with = [](const std::string& destination_lines) {
+    std::string text = kBase;
+    const std::string anchor = "routes:";
+    text.insert(text.find(anchor), destination_lines);
+    return text;
+  };
+  const std::string erp = "  erp:\n    type: http\n    url: http://127.0.0.1:9/save\n";
+  EXPECT_EQ(Load(with(erp + "    mapping: kingdee/sal_saleorder.from_canon.yaml\n")).destinations.at("erp").mapping,
+            "kingdee/sal_saleorder.from_canon.yaml");
+  EXPECT_THAT(Errors(with(erp + "    mapping: /etc/x.yaml\n")),
+              ElementsAre(HasSubstr("destinations.erp.mapping: expected a relative path to an outbound mapping file")));
+  EXPECT_THAT(Errors(with("    mapping: kingdee/sal_saleorder.from_canon.yaml\n")),
+              ElementsAre(HasSubstr("destinations.archive.mapping: \"mapping\" is only used with type http")));
+}
+
 TEST_F(ConfigTest, RejectsUnknownKeysInEveryBlock) {
   EXPECT_THAT(
       Errors(R"(data_dir: ./var

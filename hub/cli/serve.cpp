@@ -18,6 +18,7 @@
 #include "hub/dispatch/sink.hpp"
 #include "hub/journal/journal.hpp"
 #include "hub/mapping/engine.hpp"
+#include "hub/mapping/kind_mapper.hpp"
 #include "hub/mapping/mapper.hpp"
 #include "hub/pipeline/ingest.hpp"
 #include "hub/pipeline/processor.hpp"
@@ -66,6 +67,27 @@ bool CheckWiring(const config::Config& cfg,
                  DestinationMappings* destination_mappings) {
   std::vector<config::Diagnostic> diags;
   for (const auto& [name, src] : cfg.sources) {
+    if (!src.mapping_by_kind.empty()) {
+      std::map<std::string, std::vector<std::unique_ptr<mapping::Mapper>>> by_kind;
+      for (const auto& [kind, files] : src.mapping_by_kind) {
+        for (const std::string& file : files) {
+          if (file.starts_with("builtin:")) {
+            auto m = mapping::CreateMapper(file);
+            if (m.ok()) {
+              by_kind[kind].push_back(std::move(m).value());
+            } else {
+              diags.push_back({cfg.file, src.line, 0, "sources." + name + ".mapping", m.status().message()});
+            }
+            continue;
+          }
+          auto m = LoadConfigured(cfg, file, false, "source \"" + name + "\"", src.line,
+                                  "sources." + name + ".mapping", &diags);
+          if (m) by_kind[kind].push_back(mapping::MakeFileMapper(m));
+        }
+      }
+      if (mappers) mappers->emplace(name, mapping::MakeKindMapper(std::move(by_kind)));
+      continue;
+    }
     if (!src.mapping.starts_with("builtin:")) {
       auto m = LoadConfigured(cfg, src.mapping, false, "source \"" + name + "\"", src.line,
                               "sources." + name + ".mapping", &diags);

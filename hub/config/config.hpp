@@ -64,7 +64,11 @@ struct SourceAuth {
 struct SourceConfig {
   std::string name;           // the key under sources:, also the URL: POST /webhooks/<name>
   std::string connector;      // e.g. "shopify", "generic"
-  std::string mapping;        // mapping reference, e.g. "builtin:shopify.order"
+  std::string mapping;        // mapping reference, e.g. "builtin:shopify.order", or a file
+                              // relative to mappings_dir; "" when mapping_by_kind is used
+  // mapping: as a list or a map: payload kind (the topic header, or an XML payload's root
+  // element) -> the mappings whose events are all emitted; "*" for every other kind.
+  std::map<std::string, std::vector<std::string>> mapping_by_kind;
   SourceAuth auth;
   std::string event_id_header;  // take the event id from this header (e.g. X-Shopify-Event-Id)
   std::string event_id_field;   // or from this JSON Pointer into the body (e.g. /id)

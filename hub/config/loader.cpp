@@ -551,6 +551,30 @@ SourceConfig Loader::ReadSource(const NamedValue& entry) {
 }
 
 void Loader::ReadMapping(const Value& v, SourceConfig* source) {
+  // A list: several mappings for every payload; a map: the mappings by payload kind.
+  auto read_list = [&](const Value& item, std::vector<std::string>* files) {
+    if (item.node.IsSequence()) {
+      for (const Value& one : detail::ListItems(item, "[shopify/orders_create.to_canon.yaml]", sink_)) {
+        SourceConfig tmp;
+        ReadMapping(one, &tmp);
+        if (!tmp.mapping.empty()) files->push_back(tmp.mapping);
+      }
+      return;
+    }
+    SourceConfig tmp;
+    ReadMapping(item, &tmp);
+    if (!tmp.mapping.empty()) files->push_back(tmp.mapping);
+  };
+  if (v.node.IsSequence()) {
+    read_list(v, &source->mapping_by_kind["*"]);
+    return;
+  }
+  if (v.node.IsMap()) {
+    for (const NamedValue& entry : detail::MapEntries(v, sink_)) {
+      read_list(entry.value, &source->mapping_by_kind[entry.name]);
+    }
+    return;
+  }
   const std::string expected = "builtin:<name> or a relative path to a mapping file";
   std::optional<Text> text = ReadString(v, expected);
   if (!text) return;

@@ -233,6 +233,7 @@ class CompiledMapping {
   Format format = Format::kJson;
   std::string target;
   bool keep_unmapped = false;
+  std::optional<Selector> when;   // no entity unless this path has a value
   std::optional<Selector> split;  // one entity per selected element
   bool outbound = false;          // direction: out: target is the canonical entity read
   std::string root_element;       // outbound XML
@@ -669,8 +670,8 @@ class Compiler {
     }
     const std::vector<std::string> kTop =
         out_ ? std::vector<std::string>{"description", "direction", "format", "source", "root", "rules"}
-             : std::vector<std::string>{"description", "direction", "format", "target", "split",
-                                        "keep_unmapped", "rules"};
+             : std::vector<std::string>{"description", "direction", "format", "target", "when",
+                                        "split", "keep_unmapped", "rules"};
     for (auto it = root.begin(); it != root.end(); ++it) {
       const YAML::Node k = it->first;
       if (std::find(kTop.begin(), kTop.end(), k.Scalar()) == kTop.end()) {
@@ -715,6 +716,12 @@ class Compiler {
       if (mapping_->keep_unmapped && format_ == Format::kXml) {
         Error(root["keep_unmapped"], "keep_unmapped", "keep_unmapped works on JSON payloads only");
       }
+    }
+    if (root["when"] && !out_) {
+      // Only payloads where this path has a value make an entity; others make none.
+      top_level_ = false;
+      mapping_->when = CompileSelector(root["when"], "when");
+      top_level_ = true;
     }
     if (root["split"]) {
       // The rules then read each element, and keep_unmapped keeps the elements' members.
@@ -1238,6 +1245,10 @@ Result<std::vector<std::string>> RunMappingEntities(const CompiledMapping& m, st
   }
   Runner runner(m, root);
   std::vector<std::string> entities;
+  if (m.when) {
+    auto found = runner.Select(*m.when, root);
+    if (found.empty() || !Runner::Present(Runner::ScalarOfNode(found.front()))) return entities;
+  }
   if (!m.split) {
     auto one = MapEntity(m, runner, root, 0, "");
     if (!one.ok()) return one.status();
@@ -1256,6 +1267,7 @@ Result<std::vector<std::string>> RunMappingEntities(const CompiledMapping& m, st
 Result<std::string> RunMapping(const CompiledMapping& m, std::string_view payload) {
   auto entities = RunMappingEntities(m, payload);
   if (!entities.ok()) return entities.status();
+  if (entities->empty()) return std::string("[]");
   if (!m.split || m.outbound) return std::move(entities->front());
   std::string out = "[";
   for (std::size_t i = 0; i < entities->size(); ++i) {

@@ -7,6 +7,7 @@
 //   target: order                # order | customer | stock_level
 //   keep_unmapped: true          # json: top-level members no rule reads are kept under ext
 //   split: $.items[*]            # optional: one entity per element (batch pushes, stock reports)
+//   when: $.customer.id          # optional: payloads where this has no value make no entity
 //   rules:
 //     order_no: { from: $.name, required: true }
 //     source.system: { const: shopify }

@@ -98,7 +98,11 @@ TEST_F(ConfigTest, LoadsTheQuickStartConfig) {
   const SourceConfig& s = c.sources.at("webshop");
   EXPECT_EQ(s.name, "webshop");
   EXPECT_EQ(s.connector, "generic");
-  EXPECT_EQ(s.mapping, "builtin:shopify.order");
+  EXPECT_EQ(s.mapping, "");
+  ASSERT_EQ(s.mapping_by_kind.size(), 1u);
+  EXPECT_EQ(s.mapping_by_kind.at("*"), (std::vector<std::string>{"shopify/orders_create.to_canon.yaml",
+                                                                 "shopify/order_customer.to_canon.yaml"}));
+  EXPECT_EQ(c.mappings_dir, "./mappings");
   EXPECT_EQ(s.auth.kind, SourceAuth::Kind::kNone);
   EXPECT_EQ(s.event_id_header, "X-Shopify-Event-Id");
   EXPECT_GT(s.line, 0);
@@ -363,6 +367,18 @@ TEST_F(ConfigTest, MappingsDirDefaultsToMappingsAndCanBeSet) {
   EXPECT_EQ(Load(std::string(kBase) + "mappings_dir: /etc/channelhub/mappings\n").mappings_dir,
             "/etc/channelhub/mappings");
   EXPECT_THAT(Errors(std::string(kBase) + "mappings_dir: \"\"\n"), Not(IsEmpty()));
+}
+
+TEST_F(ConfigTest, SourceMappingsByPayloadKind) {
+  std::string text = kBase;
+  text.replace(text.find("    mapping: builtin:shopify.order\n"), 35,
+               "    mapping:\n      orders/create: [shopify/a.yaml, shopify/b.yaml]\n"
+               "      \"*\": builtin:canonical.order\n");
+  const SourceConfig s = Load(text).sources.at("webshop");
+  EXPECT_EQ(s.mapping_by_kind.at("orders/create"), (std::vector<std::string>{"shopify/a.yaml", "shopify/b.yaml"}));
+  EXPECT_EQ(s.mapping_by_kind.at("*"), (std::vector<std::string>{"builtin:canonical.order"}));
+  text.replace(text.find("builtin:canonical.order"), 23, "builtin:nope");
+  EXPECT_THAT(Errors(text), ElementsAre(HasSubstr("unknown built-in mapping \"builtin:nope\"")));
 }
 
 TEST_F(ConfigTest, HttpDestinationsTakeAnOutboundMappingFile) {

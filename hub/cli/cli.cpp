@@ -41,6 +41,9 @@ int Main(int argc, char** argv) {
   map_cmd->add_option("-m,--mapping", map.mapping, "Mapping file (YAML)");
   map_cmd->add_option("-i,--input", map.input, "Sample payload (JSON or XML)");
   map_cmd->add_option("--check", map.check, "A mapping file or a folder of them: run every fixture");
+  map_cmd->add_option("--direction", map.direction,
+                      "in or out: fail unless the mapping file has this direction")
+      ->check(CLI::IsMember({"in", "out"}));
   map_cmd->add_option("--schema-dir", map.schema_dir,
                       "Canonical schemas (default: the nearest schema/ folder above the mapping)");
 

@@ -70,6 +70,12 @@ std::shared_ptr<const mapping::CompiledMapping> Load(const fs::path& file, const
 int TryOne(const MapOptions& o) {
   auto m = Load(o.mapping, o.schema_dir);
   if (!m) return 2;
+  if (!o.direction.empty() && (o.direction == "out") != mapping::MappingIsOutbound(*m)) {
+    std::fprintf(stderr, "%s: --direction %s, but the file is a direction: %s mapping\n",
+                 o.mapping.c_str(), o.direction.c_str(),
+                 mapping::MappingIsOutbound(*m) ? "out" : "in");
+    return 2;
+  }
   std::string payload;
   if (!ReadAll(o.input, &payload)) {
     std::fprintf(stderr, "%s: cannot read the input file\n", o.input.c_str());

@@ -11,6 +11,7 @@ struct MapOptions {
   std::string input;       // --input FILE
   std::string check;       // --check FILE|DIR
   std::string schema_dir;  // --schema-dir DIR; default: the nearest schema/ above the mapping
+  std::string direction;   // --direction in|out: must match the file's (a guard for scripts)
 };
 
 // Returns the exit code: 0 ok, 1 a mapping run or a fixture failed, 2 a mapping file is invalid.

@@ -138,6 +138,16 @@ TEST_F(MappingE2E, MapCommandTriesAMappingAndChecksFixtures) {
   ASSERT_TRUE(tried.status.Succeeded()) << tried.err;
   EXPECT_TRUE(ParseJson(tried.out) == ParseJson(ReadFile(kMappings + "/sap/orders05.to_canon.dealer.out.json")));
 
+  RunResult wrong_way = RunChannelhub({"map", "--direction", "out", "--mapping", kMappings + "/sap/orders05.to_canon.yaml",
+                                       "--input", kMappings + "/sap/orders05.to_canon.dealer.in.xml"}, tmp_.path());
+  EXPECT_EQ(wrong_way.status.code, 2);
+  EXPECT_NE(wrong_way.err.find("--direction out, but the file is a direction: in mapping"), std::string::npos)
+      << wrong_way.err;
+  RunResult out_way = RunChannelhub({"map", "--direction", "out", "--mapping", kMappings + "/sap/orders05.from_canon.yaml",
+                                     "--input", kMappings + "/sap/orders05.from_canon.dealer.in.json"}, tmp_.path());
+  ASSERT_TRUE(out_way.status.Succeeded()) << out_way.err;
+  EXPECT_EQ(out_way.out.rfind("<?xml", 0), 0u) << out_way.out;
+
   // A fixture whose expected output is wrong fails, and says what the mapping produced.
   const std::string dir = tmp_.path() + "/golden";
   WriteFile(dir + "/m.yaml", ReadFile(kMappings + "/sap/orders05.to_canon.yaml"));

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -35,5 +36,8 @@ std::string FormatRfc3339(UtcTime t);
 
 // The current time, truncated to milliseconds.
 UtcTime NowUtc();
+
+// NowUtc() as milliseconds since the Unix epoch, as the journal stores times.
+inline int64_t NowUnixMillis() { return NowUtc().time_since_epoch().count(); }
 
 }  // namespace channelhub

@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "hub/common/time.hpp"
 #include "spdlog/spdlog.h"
 
 namespace channelhub::dispatch {
@@ -11,12 +12,6 @@ namespace {
 
 constexpr std::size_t kBatch = 128;
 constexpr int64_t kIdlePollMs = 1000;
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 
@@ -75,7 +70,7 @@ void Dispatcher::Stop(std::chrono::milliseconds drain_for) {
     std::lock_guard lock(w->mu);
     if (!w->stopping) {
       w->stopping = true;
-      w->drain_deadline_ms = drain_for.count() > 0 ? NowMs() + drain_for.count() : 0;
+      w->drain_deadline_ms = drain_for.count() > 0 ? NowUnixMillis() + drain_for.count() : 0;
     }
     w->cv.notify_one();
   }
@@ -88,7 +83,7 @@ void Dispatcher::Run(Worker& w) {
   const std::string& name = w.dest->name;
   int64_t pause_until = 0;
   for (;;) {
-    const int64_t now = NowMs();
+    const int64_t now = NowUnixMillis();
     bool stopping;
     int64_t deadline;
     {
@@ -130,7 +125,7 @@ void Dispatcher::Run(Worker& w) {
       if (!st.ok()) {
         // The rows stay pending and are delivered again: at-least-once.
         spdlog::error("destination {}: recording deliveries failed: {}", name, st.ToString());
-        pause_until = NowMs() + 1000;
+        pause_until = NowUnixMillis() + 1000;
         continue;
       }
     }

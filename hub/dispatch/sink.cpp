@@ -16,6 +16,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "hub/common/time.hpp"
 #include "hub/dispatch/http_client.hpp"
 #include "spdlog/spdlog.h"
 
@@ -52,12 +53,6 @@ DeliveryResult RetryOrDead(const config::RetryPolicy& policy, const OutboxRow& r
 }
 
 namespace {
-
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Appends CloudEvents as JSON lines and syncs the file before reporting them delivered.
 class FileSink final : public Sink {
@@ -174,7 +169,7 @@ class HttpSink final : public Sink {
         d.seq = row.seq;
         d.outcome = DeliveryOutcome::kDead;
         d.error = body.status().message();
-        d.next_attempt_at_ms = WallMs();
+        d.next_attempt_at_ms = NowUnixMillis();
         spdlog::error("destination {}: event {} cannot be mapped: {}", dest_.name, row.event_id, d.error);
         out.results.push_back(std::move(d));
         continue;
@@ -183,7 +178,7 @@ class HttpSink final : public Sink {
       headers.emplace_back("Content-Type", body->first);
       headers.emplace_back("Idempotency-Key", row.event_id);
       auto res = client_.Send("POST", headers, body->second, dest_.timeout);
-      const int64_t now_ms = WallMs();  // backoff counts from the answer, not the batch start
+      const int64_t now_ms = NowUnixMillis();  // backoff counts from the answer, not the batch start
       if (!res.ok()) {
         // The destination is unreachable: back off the whole destination, not row by row.
         auto r = RetryOrDead(dest_.retry, row, now_ms, res.status().message());

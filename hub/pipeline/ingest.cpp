@@ -7,11 +7,14 @@
 #include <rapidjson/memorystream.h>
 #include <rapidjson/pointer.h>
 #include <rapidjson/reader.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <chrono>
 #include <cctype>
 
 #include "hub/common/ids.hpp"
+#include "hub/common/time.hpp"
 #include "spdlog/spdlog.h"
 
 namespace channelhub::pipeline {
@@ -64,34 +67,16 @@ bool ValidEventId(std::string_view id) {
   return true;
 }
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 HttpResponse Accepted(std::string_view event_id, bool duplicate) {
-  std::string body = "{\"event_id\":\"";
-  body += event_id;  // checked by ValidEventId or hex; see JsonEscape for ids from bodies
-  body += duplicate ? "\",\"duplicate\":true}" : "\",\"duplicate\":false}";
-  return HttpResponse::Json(202, std::move(body));
-}
-
-std::string JsonEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out;
+  rapidjson::StringBuffer sb;
+  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+  w.StartObject();
+  w.Key("event_id");
+  w.String(event_id.data(), static_cast<rapidjson::SizeType>(event_id.size()));
+  w.Key("duplicate");
+  w.Bool(duplicate);
+  w.EndObject();
+  return HttpResponse::Json(202, std::string(sb.GetString(), sb.GetSize()));
 }
 
 }  // namespace
@@ -149,7 +134,7 @@ void Ingest::HandleWebhook(const std::string& name, HttpRequest&& req, Reply rep
     ++counters_.rejected;
     return reply(HttpResponse::Error(
         404, "unknown_source",
-        "no source named \"" + JsonEscape(name) +
+        "no source named \"" + name +
             "\" is configured; each key under sources: in the hub configuration is one "
             "endpoint POST /webhooks/<name>"));
   }
@@ -204,7 +189,7 @@ void Ingest::HandleWebhook(const std::string& name, HttpRequest&& req, Reply rep
     ++counters_.rejected;
     return reply(HttpResponse::Error(
         415, "unsupported_media_type",
-        "Content-Type \"" + JsonEscape(content_type) +
+        "Content-Type \"" + std::string(content_type) +
             "\" is not accepted; send application/json or application/xml"));
   }
   if (kind == BodyKind::kJson) {
@@ -297,7 +282,7 @@ void Ingest::HandleWebhook(const std::string& name, HttpRequest&& req, Reply rep
     }
   }
   entry.body = std::move(req.body);
-  entry.received_at_ms = NowMs();
+  entry.received_at_ms = NowUnixMillis();
 
   auto shared_reply = std::make_shared<Reply>(std::move(reply));
   Status st = journal_.Append(
@@ -312,7 +297,7 @@ void Ingest::HandleWebhook(const std::string& name, HttpRequest&& req, Reply rep
         }
         bool dup = *r == journal::AppendOutcome::kDuplicate;
         ++(dup ? counters_.duplicates : counters_.accepted);
-        (*shared_reply)(Accepted(JsonEscape(event_id), dup));
+        (*shared_reply)(Accepted(event_id, dup));
       });
   if (!st.ok()) {
     ++counters_.overloaded;

@@ -228,6 +228,11 @@ TEST_F(WebhookE2E, EventIdFromBodyField) {
 TEST_F(WebhookE2E, UnknownSourceIs404) {
   Ack ack = PostWebhook(port(), "nosuchsource", CanonicalOrderJson("SO-404"));
   ExpectJsonError(ack, 404, "unknown_source");
+  // The name is echoed once, escaped once: a backslash in it reads back as one backslash.
+  Ack odd = PostWebhook(port(), "no\\such", CanonicalOrderJson("SO-404"));
+  ExpectJsonError(odd, 404, "unknown_source");
+  auto message = JsonString(ParseJson(odd.body), "/message").value_or("");
+  EXPECT_NE(message.find("no source named \"no\\such\""), std::string::npos) << odd.body;
 }
 
 TEST_F(WebhookE2E, HmacHexSignature) {

@@ -10,7 +10,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git curl ccache
   libboost1.81-dev
   libzmq3-dev cppzmq-dev
-  rapidjson-dev libpugixml-dev libyaml-cpp-dev
+  rapidjson-dev libpugixml-dev libyaml-cpp-dev libpcre2-dev
   libssl-dev libsqlite3-dev sqlite3
   libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev

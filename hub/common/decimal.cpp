@@ -1,6 +1,7 @@
 #include "hub/common/decimal.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <array>
 #include <limits>
 
@@ -84,6 +85,11 @@ bool ScaleUp(Int128 m, int digits, Int128* out) {
 }
 
 std::string Int128ToString(Int128 v) {
+  if (v >= 0 && v <= static_cast<Int128>(std::numeric_limits<uint64_t>::max())) {
+    char buf[24];  // the common case, without a 128-bit division per digit
+    auto r = std::to_chars(buf, buf + sizeof buf, static_cast<uint64_t>(v));
+    return std::string(buf, r.ptr);
+  }
   if (v == 0) return "0";
   const bool negative = v < 0;
   // |v| <= kMaxMantissa in every caller, so negating cannot overflow.
@@ -121,8 +127,11 @@ Result<Decimal> Decimal::Parse(std::string_view text) {
       } else {
         ++int_digits;
       }
-      // Checked before multiplying, so that m never leaves the 38-digit range (and never wraps).
-      if (m > (kMaxMantissa - (c - '0')) / 10) {
+      // Checked before multiplying, so that m never leaves the 38-digit range (and never wraps);
+      // against constants, as a 128-bit division per digit would cost more than the rest.
+      constexpr Int128 kLimit = kMaxMantissa / 10;
+      constexpr int kLastDigit = static_cast<int>(kMaxMantissa % 10);
+      if (m > kLimit || (m == kLimit && c - '0' > kLastDigit)) {
         return BadDecimal(text, "out of range (more than 38 significant digits)");
       }
       m = m * 10 + (c - '0');

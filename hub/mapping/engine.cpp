@@ -16,6 +16,7 @@
 #include <variant>
 
 #include "hub/common/json.hpp"
+#include "hub/mapping/engine_internal.hpp"
 #include "hub/mapping/json_path.hpp"
 #include "hub/mapping/transform.hpp"
 #include "hub/model/customer.hpp"
@@ -23,12 +24,13 @@
 #include "hub/model/stock_level.hpp"
 
 namespace channelhub::mapping {
+
+using namespace internal;  // NOLINT: this file builds the internal types
+
 namespace {
 
 // ------------------------------------------------------------------------------------------
 // What the canonical schema says a target key holds.
-
-enum class Leaf { kText, kDecimal, kTime, kInteger, kBoolean, kTextArray, kObjectArray, kObject, kFree };
 
 std::string_view LeafName(Leaf l) {
   switch (l) {
@@ -172,74 +174,9 @@ std::vector<std::string> SplitSlashes(const std::string& s) {
   return out;
 }
 
-// ------------------------------------------------------------------------------------------
-// Compiled rules
-
-enum class Format { kJson, kXml };
-
-// One compiled path: JSON path or XPath.
-struct Selector {
-  std::optional<JsonPath> json;
-  std::shared_ptr<pugi::xpath_query> xpath;
-  std::string text;
-};
-
-// A node of the input: a JSON value or an XML node.
-struct Node {
-  const rapidjson::Value* json = nullptr;
-  pugi::xpath_node xml;
-};
-
-struct Part {  // of a concat: a literal or a selector
-  std::optional<Selector> selector;
-  std::string literal;
-};
-
-// One operand of a math: expression, and the operator before it ('+' for the first).
-struct Term {
-  char op = '+';
-  std::optional<Selector> selector;  // else the literal
-  std::string literal;
-};
-
-struct Rule {
-  std::string target;               // dotted, as written
-  std::vector<std::string> path;    // target split at dots
-  Leaf leaf = Leaf::kText;
-  int line = 0;
-
-  std::vector<Selector> from;       // first that yields a value
-  std::vector<Part> concat;
-  std::vector<Term> math;           // decimal arithmetic: "price * quantity - total_discount"
-  std::optional<std::string> constant;
-  std::optional<int> index_base;    // index: N
-  std::optional<std::string> default_value;
-  bool required = false;
-  std::optional<Selector> when;
-  std::optional<std::string> when_equals;
-  std::vector<std::unique_ptr<Transform>> transforms;
-
-  std::optional<Selector> each;     // lists of objects
-  std::vector<Rule> children;
-};
-
 const std::set<std::string> kTargets = {"order", "customer", "stock_level"};
 
 }  // namespace
-
-class CompiledMapping {
- public:
-  std::string file;
-  Format format = Format::kJson;
-  std::string target;
-  bool keep_unmapped = false;
-  std::optional<Selector> when;   // no entity unless this path has a value
-  std::optional<Selector> split;  // one entity per selected element
-  bool outbound = false;          // direction: out: target is the canonical entity read
-  std::string root_element;       // outbound XML
-  std::vector<Rule> rules;
-  std::set<std::string> read_members;  // top-level JSON members some rule reads
-};
 
 // ------------------------------------------------------------------------------------------
 // Loading
@@ -292,6 +229,7 @@ class Compiler {
     } else {
       try {
         s.xpath = std::make_shared<pugi::xpath_query>(s.text.c_str());
+        s.fast_xml = CompileXmlPath(s.text, &mapping_->xml_index_names);
       } catch (const pugi::xpath_exception& e) {
         Error(n, key, "bad XPath \"" + s.text + "\" at offset " +
                           std::to_string(e.result().offset) + ": " + e.what());
@@ -651,6 +589,185 @@ class Compiler {
     return ok;
   }
 
+  // ---- The output plan (inbound): rules laid out as the entity's JSON.
+
+  static PlanNode* ObjectMember(PlanNode* obj, const std::string& key) {
+    for (PlanNode& m : obj->members) {
+      if (m.key == key && m.kind == PlanNode::Kind::kObject) return &m;
+    }
+    PlanNode n;
+    n.key = key;
+    obj->members.push_back(std::move(n));
+    return &obj->members.back();
+  }
+
+  static PlanNode* ExtNode(PlanNode* root) {
+    PlanNode* ext = ObjectMember(root, "ext");
+    ext->is_ext = true;
+    return ext;
+  }
+
+  static void BuildPlan(const std::vector<Rule>& rules, PlanNode* obj) {
+    for (const Rule& r : rules) {
+      PlanNode* parent = obj;
+      for (std::size_t i = 0; i + 1 < r.path.size(); ++i) {
+        parent = i == 0 && r.path[0] == "ext" && obj->key.empty() ? ExtNode(obj) : ObjectMember(parent, r.path[i]);
+      }
+      PlanNode n;
+      n.key = r.path.back();
+      n.rule = &r;
+      n.kind = r.each ? PlanNode::Kind::kList : PlanNode::Kind::kLeaf;
+      n.direct = !r.each && (r.leaf == Leaf::kText || r.leaf == Leaf::kFree) && !r.from.empty() &&
+                 r.transforms.empty() && !r.default_value &&
+                 std::all_of(r.from.begin(), r.from.end(), [](const Selector& s) { return s.json && s.json->single(); });
+      if (r.each) BuildPlan(r.children, &n);
+      parent->members.push_back(std::move(n));
+    }
+  }
+
+  static std::string KeyJson(const std::string& key) {
+    rapidjson::StringBuffer sb;
+    rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+    w.Key(key.c_str(), static_cast<rapidjson::SizeType>(key.size()));
+    return std::string(sb.GetString(), sb.GetSize()) + ":";
+  }
+
+  static std::optional<int64_t> IntMember(const rapidjson::Value& v, const char* name) {
+    if (!v.IsObject() || !v.HasMember(name) || !v[name].IsInt64()) return std::nullopt;
+    return v[name].GetInt64();
+  }
+
+  // The enum, pattern and bounds of a schema node.
+  LeafCheck CheckOf(const rapidjson::Value& node) {
+    std::string def;
+    const rapidjson::Value& v = schema_.Resolve(node, &def);
+    LeafCheck c;
+    if (v.IsObject() && v.HasMember("enum") && v["enum"].IsArray()) {
+      for (const auto& e : v["enum"].GetArray()) {
+        if (e.IsString()) c.enum_values.emplace_back(e.GetString(), e.GetStringLength());
+      }
+    }
+    c.minimum = IntMember(v, "minimum");
+    c.maximum = IntMember(v, "maximum");
+    if (def == "decimal" || def == "date_time") return c;  // canonical by construction
+    if (v.IsObject() && v.HasMember("pattern") && v["pattern"].IsString()) {
+      c.pattern_text = v["pattern"].GetString();
+      static const std::vector<std::pair<std::string, LeafCheck::Pattern>> kKnown = {
+          {"^[A-Z]{2}$", LeafCheck::Pattern::kUpper2},
+          {"^[A-Z]{3}$", LeafCheck::Pattern::kUpper3},
+          {"^[0-9A-Z]{18}$", LeafCheck::Pattern::kCreditCode},
+          {"^\\+[1-9][0-9]{6,14}$", LeafCheck::Pattern::kE164},
+          {"^[^@ \\t\\r\\n]+@[^@ \\t\\r\\n]+$", LeafCheck::Pattern::kEmail},
+      };
+      c.pattern = LeafCheck::Pattern::kRegex;
+      for (const auto& [text, kind] : kKnown) {
+        if (text == c.pattern_text) c.pattern = kind;
+      }
+      if (c.pattern == LeafCheck::Pattern::kRegex) {
+        try {
+          c.regex = std::make_shared<const std::regex>(c.pattern_text, std::regex::ECMAScript);
+        } catch (const std::regex_error&) {
+          c.pattern = LeafCheck::Pattern::kNone;  // the schema's own problem; the model checks it
+        }
+      }
+    }
+    return c;
+  }
+
+  // Orders "obj"'s members as the schema lists them, fills in what the schema demands of each,
+  // and reports keys the schema requires that no rule fills. "at" locates such reports.
+  void Annotate(PlanNode* obj, const rapidjson::Value& object_schema, Where at,
+                const std::string& prefix) {
+    std::string def;
+    const rapidjson::Value& o = schema_.Resolve(object_schema, &def);
+    if (!o.IsObject() || !o.HasMember("properties")) return;
+    const rapidjson::Value& props = o["properties"];
+    std::vector<std::string> order;
+    for (const auto& p : props.GetObject()) order.emplace_back(p.name.GetString(), p.name.GetStringLength());
+    auto rank = [&order](const std::string& key) {
+      return std::find(order.begin(), order.end(), key) - order.begin();
+    };
+    std::stable_sort(obj->members.begin(), obj->members.end(),
+                     [&](const PlanNode& a, const PlanNode& b) { return rank(a.key) < rank(b.key); });
+    if (o.HasMember("required") && o["required"].IsArray()) {
+      for (const auto& rq : o["required"].GetArray()) obj->required.emplace_back(rq.GetString(), rq.GetStringLength());
+    }
+    for (const std::string& key : obj->required) {
+      const bool present = std::any_of(obj->members.begin(), obj->members.end(),
+                                       [&key](const PlanNode& m) { return m.key == key; });
+      if (present) continue;
+      const rapidjson::Value& node = props[key.c_str()];
+      std::string d;
+      const rapidjson::Value& resolved = schema_.Resolve(node, &d);
+      if (schema_.Classify(node) == Leaf::kObjectArray && !IntMember(resolved, "minItems")) {
+        PlanNode empty;  // a list that may be empty: written as []
+        empty.kind = PlanNode::Kind::kList;
+        empty.key = key;
+        obj->members.push_back(std::move(empty));
+        continue;
+      }
+      Error(at, prefix.empty() ? "rules" : prefix,
+            "the canonical " + mapping_->target + " requires \"" + (prefix.empty() ? "" : prefix + ".") + key +
+                "\"; add a rule for it (a const: or a default: when the payload may lack it)");
+    }
+    std::stable_sort(obj->members.begin(), obj->members.end(),
+                     [&](const PlanNode& a, const PlanNode& b) { return rank(a.key) < rank(b.key); });
+    for (PlanNode& m : obj->members) {
+      m.key_json = KeyJson(m.key);
+      m.required_here = std::find(obj->required.begin(), obj->required.end(), m.key) != obj->required.end();
+      if (m.is_ext) {
+        FreeKeys(&m);
+        continue;
+      }
+      const rapidjson::Value& node = props[m.key.c_str()];
+      const std::string name = prefix.empty() ? m.key : prefix + "." + m.key;
+      switch (m.kind) {
+        case PlanNode::Kind::kObject:
+          Annotate(&m, node, at, name);
+          break;
+        case PlanNode::Kind::kList: {
+          std::string d;
+          const rapidjson::Value& resolved = schema_.Resolve(node, &d);
+          m.keep_empty_list = !IntMember(resolved, "minItems");
+          const rapidjson::Value& items = schema_.Items(node);
+          m.unique_line_no = items.IsObject() && items.HasMember("properties") &&
+                             items["properties"].HasMember("line_no");
+          if (m.rule) Annotate(&m, items, Where{m.rule->line, 1}, name + "[]");
+          break;
+        }
+        case PlanNode::Kind::kLeaf:
+          if (m.rule->leaf == Leaf::kTextArray) {
+            std::string d;
+            m.check = CheckOf(schema_.Resolve(node, &d)["items"]);
+          } else {
+            m.check = CheckOf(node);
+          }
+          break;
+      }
+    }
+  }
+
+  // ext and what is under it: any key, no schema.
+  static void FreeKeys(PlanNode* obj) {
+    for (PlanNode& m : obj->members) {
+      m.key_json = KeyJson(m.key);
+      if (m.kind == PlanNode::Kind::kObject) FreeKeys(&m);
+    }
+  }
+
+  // The top-level values an event's subject is made of.
+  static void Captures(PlanNode* n, const std::string& prefix) {
+    const std::string name = prefix.empty() ? n->key : prefix + "." + n->key;
+    if (n->kind == PlanNode::Kind::kObject && !n->is_ext) {
+      for (PlanNode& m : n->members) Captures(&m, name);
+      return;
+    }
+    if (name == "source.id") n->capture = kCaptureSourceId;
+    if (name == "order_no") n->capture = kCaptureOrderNo;
+    if (name == "warehouse") n->capture = kCaptureWarehouse;
+    if (name == "sku") n->capture = kCaptureSku;
+  }
+
   MappingLoadResult Compile(const YAML::Node& root) {
     MappingLoadResult out;
     mapping_ = std::make_shared<CompiledMapping>();
@@ -735,6 +852,12 @@ class Compiler {
       CompileRules(root["rules"], "rules", schema_.root(), &mapping_->rules);
     }
     if (all_read_) mapping_->keep_unmapped = false;
+    if (!out_ && diags_.empty()) {
+      BuildPlan(mapping_->rules, &mapping_->plan);
+      if (mapping_->keep_unmapped) ExtNode(&mapping_->plan);
+      Annotate(&mapping_->plan, schema_.root(), WhereOf(root["rules"]), "");
+      for (PlanNode& n : mapping_->plan.members) Captures(&n, "");
+    }
     if (diags_.empty()) out.mapping = mapping_;
     out.diagnostics = std::move(diags_);
     return out;
@@ -800,530 +923,5 @@ MappingLoadResult LoadMapping(const std::string& path, const std::string& schema
 
 const std::string& MappingTarget(const CompiledMapping& m) { return m.target; }
 const std::string& MappingFile(const CompiledMapping& m) { return m.file; }
-
-// ------------------------------------------------------------------------------------------
-// Running
-
-namespace {
-
-using rapidjson::Value;
-using Alloc = rapidjson::Document::AllocatorType;
-
-Scalar ScalarOf(const rapidjson::Value& v) {
-  if (v.IsString()) return Scalar::String(std::string(v.GetString(), v.GetStringLength()));
-  if (v.IsBool()) return Scalar::Boolean(v.GetBool());
-  if (v.IsInt64()) return Scalar::Integer(v.GetInt64());
-  if (v.IsUint64()) return Scalar::String(std::to_string(v.GetUint64()));
-  if (v.IsNumber()) {
-    // The shortest text that reads back as the same double: the digits the sender wrote for
-    // any amount of up to 15 significant digits.
-    rapidjson::StringBuffer sb;
-    rapidjson::Writer<rapidjson::StringBuffer> w(sb);
-    w.Double(v.GetDouble());
-    return Scalar::String(sb.GetString());
-  }
-  if (v.IsNull()) return Scalar::Null();
-  return Scalar::String(json::ToCompact(v));
-}
-
-class Runner {
- public:
-  Runner(const CompiledMapping& m, Node root) : m_(m), root_(root) {}
-
-  std::vector<Node> Select(const Selector& s, const Node& at) const {
-    std::vector<Node> out;
-    if (s.json) {
-      std::vector<const rapidjson::Value*> found;
-      s.json->Select(*root_.json, *at.json, &found);
-      for (const auto* v : found) out.push_back(Node{v, {}});
-    } else {
-      // Elements are the only contexts: "each" selects elements, and the root is the document.
-      pugi::xpath_node_set set = s.xpath->evaluate_node_set(at.xml);
-      for (const auto& n : set) out.push_back(Node{nullptr, n});
-    }
-    return out;
-  }
-
-  static Scalar ScalarOfNode(const Node& n) {
-    if (n.json) return ScalarOf(*n.json);
-    std::string text = n.xml.attribute() ? n.xml.attribute().value() : n.xml.node().text().get();
-    if (text.empty()) return Scalar::Null();
-    return Scalar::String(std::move(text));
-  }
-
-  static bool Present(const Scalar& s) {
-    return !s.is_null() && !s.text().empty();
-  }
-
-  // The values a rule yields: one, or several for a wildcard into a list of texts.
-  Result<std::vector<Scalar>> Values(const Rule& r, const Node& at, std::size_t index) const {
-    std::vector<Scalar> vals;
-    if (r.constant) {
-      vals.push_back(Scalar::String(*r.constant));
-    } else if (r.index_base) {
-      vals.push_back(Scalar::Integer(static_cast<int64_t>(index) + *r.index_base));
-    } else if (!r.math.empty()) {
-      // A sum of products: "a * b - c * d" is (a*b) - (c*d).
-      Decimal sum;
-      std::optional<Decimal> product;
-      char sign = '+';
-      auto add_product = [&]() -> Status {
-        if (!product) return Status::Ok();
-        auto next = sign == '-' ? sum.Sub(*product) : sum.Add(*product);
-        if (!next.ok()) return next.status();
-        sum = *next;
-        return Status::Ok();
-      };
-      bool missing = false;
-      for (const Term& t : r.math) {
-        std::string text = t.literal;
-        if (t.selector) {
-          auto found = Select(*t.selector, at);
-          Scalar s = found.empty() ? Scalar::Null() : ScalarOfNode(found.front());
-          if (!Present(s)) {
-            missing = true;  // an operand without a value: the result has none either
-            break;
-          }
-          text = s.text();
-        }
-        auto d = Decimal::Parse(text);
-        if (!d.ok()) return Status::Invalid("math: \"" + text + "\" is not a decimal");
-        if (t.op == '*') {
-          auto p = product->Mul(*d);
-          if (!p.ok()) return p.status();
-          product = *p;
-        } else {
-          CHUB_RETURN_IF_ERROR(add_product());
-          sign = t.op;
-          product = *d;
-        }
-      }
-      if (!missing) CHUB_RETURN_IF_ERROR(add_product());
-      vals.push_back(missing ? Scalar::Null() : Scalar::FromDecimal(sum));
-    } else if (!r.concat.empty()) {
-      std::string text;
-      bool any = false;
-      for (const Part& p : r.concat) {
-        if (!p.selector) {
-          text += p.literal;
-          continue;
-        }
-        for (const Node& n : Select(*p.selector, at)) {
-          Scalar s = ScalarOfNode(n);
-          if (Present(s)) {
-            text += s.text();
-            any = true;
-          }
-          break;
-        }
-      }
-      vals.push_back(any ? Scalar::String(text) : Scalar::Null());
-    } else {
-      for (const Selector& s : r.from) {
-        for (const Node& n : Select(s, at)) {
-          Scalar v = ScalarOfNode(n);
-          if (Present(v)) vals.push_back(std::move(v));
-          if (r.leaf != Leaf::kTextArray && !vals.empty()) break;
-        }
-        if (!vals.empty()) break;
-      }
-      if (vals.empty()) vals.push_back(Scalar::Null());
-    }
-    for (Scalar& v : vals) {
-      for (const auto& t : r.transforms) {
-        auto out = t->Apply(v);
-        if (!out.ok()) return out.status();
-        v = std::move(out).value();
-      }
-      if (!Present(v) && r.default_value) v = Scalar::String(*r.default_value);
-    }
-    vals.erase(std::remove_if(vals.begin(), vals.end(), [](const Scalar& s) { return !Present(s); }),
-               vals.end());
-    return vals;
-  }
-
-  static Value& Slot(Value& obj, const std::vector<std::string>& path, Alloc& a) {
-    Value* cur = &obj;
-    for (const std::string& seg : path) {
-      if (!cur->IsObject()) cur->SetObject();
-      auto it = cur->FindMember(seg.c_str());
-      if (it == cur->MemberEnd()) {
-        cur->AddMember(Value(seg.c_str(), a), Value(), a);
-        it = cur->FindMember(seg.c_str());
-      }
-      cur = &it->value;
-    }
-    return *cur;
-  }
-
-  Status Write(const Rule& r, const std::vector<Scalar>& vals, Value& obj, Alloc& a) const {
-    Value& slot = Slot(obj, r.path, a);
-    if (r.leaf == Leaf::kTextArray) {
-      if (!slot.IsArray()) slot.SetArray();
-      for (const Scalar& v : vals) slot.PushBack(Value(v.text().c_str(), a), a);
-      return Status::Ok();
-    }
-    const Scalar& v = vals.front();
-    if (r.leaf == Leaf::kInteger) {
-      auto s = Scalar::Parse(Scalar::Kind::kInteger, v.text());
-      if (!s.ok()) return Status::Invalid("expected an integer, got \"" + v.text() + "\"");
-      slot.SetInt64(std::stoll(s->text()));
-    } else if (r.leaf == Leaf::kBoolean) {
-      auto s = Scalar::Parse(Scalar::Kind::kBoolean, v.text());
-      if (!s.ok()) return Status::Invalid("expected true or false, got \"" + v.text() + "\"");
-      slot.SetBool(s->text() == "true");
-    } else if (r.leaf == Leaf::kTime && v.kind() != Scalar::Kind::kTime) {
-      auto s = Scalar::Parse(Scalar::Kind::kTime, v.text());
-      if (!s.ok()) return s.status();
-      slot.SetString(s->text().c_str(), a);
-    } else {
-      slot.SetString(v.text().c_str(), a);
-    }
-    return Status::Ok();
-  }
-
-  Status Apply(const std::vector<Rule>& rules, const Node& at, std::size_t index, Value& obj,
-               Alloc& a, const std::string& where) const {
-    for (const Rule& r : rules) {
-      const std::string name = where.empty() ? r.target : where + "." + r.target;
-      auto fail = [&](const std::string& msg) {
-        return Status::Invalid(m_.file + ":" + std::to_string(r.line) + ": " + name + ": " + msg);
-      };
-      if (r.when) {
-        auto found = Select(*r.when, at);
-        Scalar w = found.empty() ? Scalar::Null() : ScalarOfNode(found.front());
-        bool holds = r.when_equals ? w.text() == *r.when_equals
-                                   : Present(w) && w.text() != "false" && w.text() != "0";
-        if (!holds) continue;
-      }
-      if (r.each) {
-        auto elems = Select(*r.each, at);
-        Value list(rapidjson::kArrayType);
-        for (std::size_t i = 0; i < elems.size(); ++i) {
-          Value item(rapidjson::kObjectType);
-          CHUB_RETURN_IF_ERROR(Apply(r.children, elems[i], i, item, a,
-                                     r.target + "[" + std::to_string(i) + "]"));
-          list.PushBack(item, a);
-        }
-        Slot(obj, r.path, a) = list;
-        continue;
-      }
-      auto vals = Values(r, at, index);
-      if (!vals.ok()) return fail(vals.status().message());
-      if (vals->empty()) {
-        if (r.required) {
-          std::string what = !r.from.empty() ? r.from.front().text : "the rule";
-          return fail("required, but " + what + " has no value");
-        }
-        continue;
-      }
-      Status st = Write(r, *vals, obj, a);
-      if (!st.ok()) return fail(st.message());
-    }
-    return Status::Ok();
-  }
-
- private:
-  const CompiledMapping& m_;
-  Node root_;
-};
-
-Result<std::string> Canonicalise(const std::string& target, const std::string& json) {
-  if (target == "order") {
-    auto o = model::OrderFromJson(json);
-    if (!o.ok()) return o.status();
-    return model::ToJson(*o);
-  }
-  if (target == "customer") {
-    auto c = model::CustomerFromJson(json);
-    if (!c.ok()) return c.status();
-    return model::ToJson(*c);
-  }
-  auto s = model::StockLevelFromJson(json);
-  if (!s.ok()) return s.status();
-  return model::ToJson(*s);
-}
-
-}  // namespace
-
-namespace {
-
-// Maps one entity from "at" (the payload's root, or one element of split:).
-Result<std::string> MapEntity(const CompiledMapping& m, const Runner& runner, const Node& at,
-                              std::size_t index, const std::string& where) {
-  rapidjson::Document out(rapidjson::kObjectType);
-  auto& a = out.GetAllocator();
-  CHUB_RETURN_IF_ERROR(runner.Apply(m.rules, at, index, out, a, where));
-  if (m.keep_unmapped && at.json && at.json->IsObject()) {
-    for (const auto& member : at.json->GetObject()) {
-      std::string name(member.name.GetString(), member.name.GetStringLength());
-      if (m.read_members.count(name) || member.value.IsNull()) continue;
-      Value& ext = Runner::Slot(out, {"ext"}, a);
-      if (!ext.IsObject()) ext.SetObject();
-      if (ext.HasMember(name.c_str())) continue;
-      ext.AddMember(Value(name.c_str(), a), Value(member.value, a), a);
-    }
-  }
-  auto canon = Canonicalise(m.target, json::ToCompact(out));
-  if (!canon.ok()) {
-    return Status::Invalid(m.file + ": the mapped " + m.target + (where.empty() ? "" : " " + where) +
-                           " is not valid: " + canon.status().message());
-  }
-  return canon;
-}
-
-}  // namespace
-
-namespace {
-
-// The output of an outbound mapping: a JSON value or an XML element to fill.
-struct OutNode {
-  rapidjson::Value* json = nullptr;
-  pugi::xml_node xml;
-};
-
-// "NAME" or "NAME[n]" (the n-th element of that name, 1-based, created as needed).
-pugi::xml_node XmlChild(pugi::xml_node parent, const std::string& seg, bool fresh) {
-  std::string name = seg;
-  int nth = 1;
-  auto open = seg.find('[');
-  if (open != std::string::npos && seg.back() == ']') {
-    name = seg.substr(0, open);
-    nth = std::max(1, std::atoi(seg.substr(open + 1).c_str()));
-  }
-  if (fresh) return parent.append_child(name.c_str());
-  int seen = 0;
-  for (pugi::xml_node c = parent.child(name.c_str()); c; c = c.next_sibling(name.c_str())) {
-    if (++seen == nth) return c;
-  }
-  pugi::xml_node c;
-  for (; seen < nth; ++seen) c = parent.append_child(name.c_str());
-  return c;
-}
-
-class OutRunner {
- public:
-  OutRunner(const CompiledMapping& m, const Runner& runner, rapidjson::Document::AllocatorType& a)
-      : m_(m), runner_(runner), a_(a) {}
-
-  Status Apply(const std::vector<Rule>& rules, const Node& at, std::size_t index, OutNode out,
-               const std::string& where) const {
-    for (const Rule& r : rules) {
-      const std::string name = where.empty() ? r.target : where + "." + r.target;
-      auto fail = [&](const std::string& msg) {
-        return Status::Invalid(m_.file + ":" + std::to_string(r.line) + ": " + name + ": " + msg);
-      };
-      if (r.when) {
-        auto found = runner_.Select(*r.when, at);
-        Scalar w = found.empty() ? Scalar::Null() : Runner::ScalarOfNode(found.front());
-        bool holds = r.when_equals ? w.text() == *r.when_equals
-                                   : Runner::Present(w) && w.text() != "false" && w.text() != "0";
-        if (!holds) continue;
-      }
-      if (r.each) {
-        auto elems = runner_.Select(*r.each, at);
-        if (out.json) {
-          Value list(rapidjson::kArrayType);
-          for (std::size_t i = 0; i < elems.size(); ++i) {
-            Value item(rapidjson::kObjectType);
-            CHUB_RETURN_IF_ERROR(Apply(r.children, elems[i], i, OutNode{&item, {}},
-                                       r.target + "[" + std::to_string(i) + "]"));
-            list.PushBack(item, a_);
-          }
-          Runner::Slot(*out.json, r.path, a_) = list;
-        } else {
-          for (std::size_t i = 0; i < elems.size(); ++i) {
-            pugi::xml_node parent = out.xml;
-            for (std::size_t s = 0; s + 1 < r.path.size(); ++s) parent = XmlChild(parent, r.path[s], false);
-            pugi::xml_node item = XmlChild(parent, r.path.back(), /*fresh=*/true);
-            CHUB_RETURN_IF_ERROR(Apply(r.children, elems[i], i, OutNode{nullptr, item},
-                                       r.target + "[" + std::to_string(i) + "]"));
-          }
-        }
-        continue;
-      }
-      auto vals = runner_.Values(r, at, index);
-      if (!vals.ok()) return fail(vals.status().message());
-      if (vals->empty()) {
-        if (r.required) return fail("required, but " + (r.from.empty() ? std::string("the rule") : r.from.front().text) + " has no value");
-        continue;
-      }
-      const Scalar& v = vals->front();
-      if (out.json) {
-        Value& slot = Runner::Slot(*out.json, r.path, a_);
-        if (r.leaf == Leaf::kDecimal) {
-          auto d = Decimal::Parse(v.text());
-          if (!d.ok()) return fail("expected a number, got \"" + v.text() + "\"");
-          // JSON numbers are doubles to most receivers: exact up to 15 significant digits.
-          slot.SetDouble(std::strtod(v.text().c_str(), nullptr));
-        } else if (r.leaf == Leaf::kInteger) {
-          auto s = Scalar::Parse(Scalar::Kind::kInteger, v.text());
-          if (!s.ok()) return fail("expected an integer, got \"" + v.text() + "\"");
-          slot.SetInt64(std::stoll(s->text()));
-        } else if (r.leaf == Leaf::kBoolean) {
-          auto s = Scalar::Parse(Scalar::Kind::kBoolean, v.text());
-          if (!s.ok()) return fail("expected true or false, got \"" + v.text() + "\"");
-          slot.SetBool(s->text() == "true");
-        } else {
-          slot.SetString(v.text().c_str(), a_);
-        }
-      } else {
-        pugi::xml_node node = out.xml;
-        for (std::size_t s = 0; s < r.path.size(); ++s) {
-          const std::string& seg = r.path[s];
-          if (seg[0] == '@') {
-            node.remove_attribute(seg.c_str() + 1);
-            node.append_attribute(seg.c_str() + 1).set_value(v.text().c_str());
-            break;
-          }
-          node = XmlChild(node, seg, false);
-          if (s + 1 == r.path.size()) node.text().set(v.text().c_str());
-        }
-      }
-    }
-    return Status::Ok();
-  }
-
- private:
-  const CompiledMapping& m_;
-  const Runner& runner_;
-  rapidjson::Document::AllocatorType& a_;
-};
-
-struct XmlText : pugi::xml_writer {
-  std::string out;
-  void write(const void* data, size_t size) override { out.append(static_cast<const char*>(data), size); }
-};
-
-Result<std::string> RunOutbound(const CompiledMapping& m, std::string_view payload) {
-  rapidjson::Document in;
-  Status st = json::Parse(payload, &in);
-  if (!st.ok()) return st.Prepend(m.file + ": the canonical " + m.target + " is not JSON: ");
-  Node root{&in, {}};
-  Runner runner(m, root);
-  rapidjson::Document json_out(rapidjson::kObjectType);
-  OutRunner out(m, runner, json_out.GetAllocator());
-  if (m.format == Format::kJson) {
-    CHUB_RETURN_IF_ERROR(out.Apply(m.rules, root, 0, OutNode{&json_out, {}}, ""));
-    return json::ToCompact(json_out);
-  }
-  pugi::xml_document doc;
-  auto decl = doc.append_child(pugi::node_declaration);
-  decl.append_attribute("version") = "1.0";
-  decl.append_attribute("encoding") = "UTF-8";
-  pugi::xml_node top = doc.append_child(m.root_element.c_str());
-  CHUB_RETURN_IF_ERROR(out.Apply(m.rules, root, 0, OutNode{nullptr, top}, ""));
-  XmlText text;
-  doc.save(text, "  ", pugi::format_default, pugi::encoding_utf8);
-  return text.out;
-}
-
-}  // namespace
-
-bool MappingIsOutbound(const CompiledMapping& m) { return m.outbound; }
-
-Result<std::vector<std::string>> RunMappingEntities(const CompiledMapping& m, std::string_view payload) {
-  if (m.outbound) {
-    auto one = RunOutbound(m, payload);
-    if (!one.ok()) return one.status();
-    return std::vector<std::string>{std::move(one).value()};
-  }
-  rapidjson::Document in;
-  pugi::xml_document doc;
-  Node root;
-  if (m.format == Format::kJson) {
-    Status st = json::Parse(payload, &in);
-    if (!st.ok()) return st.Prepend(m.file + ": the payload is not JSON: ");
-    root.json = &in;
-  } else {
-    pugi::xml_parse_result pr = doc.load_buffer(payload.data(), payload.size());
-    if (!pr) {
-      return Status::Invalid(m.file + ": the payload is not XML: " + pr.description() +
-                             " at offset " + std::to_string(pr.offset));
-    }
-    root.xml = pugi::xpath_node(doc);
-  }
-  Runner runner(m, root);
-  std::vector<std::string> entities;
-  if (m.when) {
-    auto found = runner.Select(*m.when, root);
-    if (found.empty() || !Runner::Present(Runner::ScalarOfNode(found.front()))) return entities;
-  }
-  if (!m.split) {
-    auto one = MapEntity(m, runner, root, 0, "");
-    if (!one.ok()) return one.status();
-    entities.push_back(std::move(one).value());
-    return entities;
-  }
-  auto elements = runner.Select(*m.split, root);
-  for (std::size_t i = 0; i < elements.size(); ++i) {
-    auto one = MapEntity(m, runner, elements[i], i, "[" + std::to_string(i) + "]");
-    if (!one.ok()) return one.status();
-    entities.push_back(std::move(one).value());
-  }
-  return entities;
-}
-
-Result<std::string> RunMapping(const CompiledMapping& m, std::string_view payload) {
-  auto entities = RunMappingEntities(m, payload);
-  if (!entities.ok()) return entities.status();
-  if (entities->empty()) return std::string("[]");
-  if (!m.split || m.outbound) return std::move(entities->front());
-  std::string out = "[";
-  for (std::size_t i = 0; i < entities->size(); ++i) {
-    if (i) out += ",";
-    out += (*entities)[i];
-  }
-  return out + "]";
-}
-
-namespace {
-
-class FileMapper final : public Mapper {
- public:
-  explicit FileMapper(std::shared_ptr<const CompiledMapping> m) : m_(std::move(m)) {}
-
-  Result<std::vector<MappedEvent>> Map(const InboundPayload& in) const override {
-    auto entities = RunMappingEntities(*m_, in.body);
-    if (!entities.ok()) return entities.status();
-    std::vector<MappedEvent> out;
-    for (std::string& data : *entities) out.push_back(Event(in, std::move(data)));
-    return out;
-  }
-
- private:
-  MappedEvent Event(const InboundPayload& in, std::string data) const {
-    rapidjson::Document d;
-    (void)json::Parse(data, &d);
-    auto str = [&d](const char* pointer) -> std::string {
-      const Value* v = rapidjson::Pointer(pointer).Get(d);
-      return v && v->IsString() ? std::string(v->GetString()) : std::string();
-    };
-    MappedEvent ev;
-    std::string id;
-    if (m_->target == "order") {
-      ev.type = "com.channelhub.order.upserted";
-      id = str("/source/id");
-      if (id.empty()) id = str("/order_no");
-      ev.subject = "order/" + std::string(in.source) + "/" + id;
-    } else if (m_->target == "customer") {
-      ev.type = "com.channelhub.customer.upserted";
-      ev.subject = "customer/" + std::string(in.source) + "/" + str("/source/id");
-    } else {
-      ev.type = "com.channelhub.stock.updated";
-      ev.subject = "stock/" + std::string(in.source) + "/" + str("/warehouse") + "/" + str("/sku");
-    }
-    ev.data_json = std::move(data);
-    return ev;
-  }
-
-  std::shared_ptr<const CompiledMapping> m_;
-};
-
-}  // namespace
-
-std::unique_ptr<Mapper> MakeFileMapper(std::shared_ptr<const CompiledMapping> mapping) {
-  return std::make_unique<FileMapper>(std::move(mapping));
-}
 
 }  // namespace channelhub::mapping

@@ -141,9 +141,28 @@ void JsonPath::Select(const rapidjson::Value& root, const rapidjson::Value& curr
 
 const rapidjson::Value* JsonPath::First(const rapidjson::Value& root,
                                         const rapidjson::Value& current) const {
-  std::vector<const rapidjson::Value*> found;
-  Select(root, current, &found);
-  return found.empty() ? nullptr : found.front();
+  if (!single_) {
+    std::vector<const rapidjson::Value*> found;
+    Select(root, current, &found);
+    return found.empty() ? nullptr : found.front();
+  }
+  // No wildcard: one step at a time, without collecting.
+  const rapidjson::Value* v = from_root_ ? &root : &current;
+  for (const Step& s : steps_) {
+    if (s.kind == Step::Kind::kMember) {
+      if (!v->IsObject()) return nullptr;
+      auto it = v->FindMember(rapidjson::StringRef(s.name.data(), s.name.size()));
+      if (it == v->MemberEnd()) return nullptr;
+      v = &it->value;
+    } else {
+      if (!v->IsArray()) return nullptr;
+      const int64_t size = v->Size();
+      const int64_t at = s.index < 0 ? size + s.index : s.index;
+      if (at < 0 || at >= size) return nullptr;
+      v = &(*v)[static_cast<rapidjson::SizeType>(at)];
+    }
+  }
+  return v;
 }
 
 }  // namespace channelhub::mapping

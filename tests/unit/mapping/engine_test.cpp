@@ -8,6 +8,9 @@
 #include <fstream>
 
 #include "hub/common/json.hpp"
+#include "hub/model/customer.hpp"
+#include "hub/model/order.hpp"
+#include "hub/model/stock_level.hpp"
 
 namespace channelhub::mapping {
 namespace {
@@ -312,6 +315,89 @@ TEST_F(EngineTest, OutboundSourcePathsAreCheckedAgainstTheModel) {
               ElementsAre(HasSubstr("unknown key \"target\" in a direction: out mapping")));
   EXPECT_THAT(Errors("direction: out\nformat: json\nsource: order\nrules:\n  X: { from: $.ext.anything }\n"),
               ::testing::IsEmpty()) << "ext is free-form";
+}
+
+// The engine writes entities straight to JSON from a plan; the model's codec is the reference
+// for what canonical JSON is. For every shipped inbound mapping and every fixture that maps,
+// the output must be exactly what the model writes for it: same keys, same order, same text.
+TEST(EngineCanonical, EveryShippedFixtureMapsToTheModelsOwnJson) {
+  const fs::path root = fs::path(CHUB_SOURCE_DIR) / "mappings";
+  int checked = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(root)) {
+    const fs::path yaml = entry.path();
+    if (yaml.extension() != ".yaml" || yaml.parent_path().filename() == "schema") continue;
+    auto loaded = LoadMapping(yaml.string(), (root / "schema").string());
+    ASSERT_TRUE(loaded.mapping) << yaml;
+    if (MappingIsOutbound(*loaded.mapping)) continue;
+    const std::string stem = yaml.stem().string() + ".";
+    for (const auto& f : fs::directory_iterator(yaml.parent_path())) {
+      const std::string name = f.path().filename().string();
+      if (name.rfind(stem, 0) != 0 || name.find(".in.") == std::string::npos) continue;
+      std::ifstream in(f.path(), std::ios::binary);
+      const std::string payload((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      auto entities = RunMappingEntities(*loaded.mapping, payload);
+      if (!entities.ok()) continue;  // an error fixture
+      for (const std::string& e : *entities) {
+        const std::string& target = MappingTarget(*loaded.mapping);
+        std::string again;
+        if (target == "order") {
+          auto o = model::OrderFromJson(e);
+          ASSERT_TRUE(o.ok()) << name << ": " << o.status().message() << "\n" << e;
+          again = model::ToJson(*o);
+        } else if (target == "customer") {
+          auto c = model::CustomerFromJson(e);
+          ASSERT_TRUE(c.ok()) << name << ": " << c.status().message() << "\n" << e;
+          again = model::ToJson(*c);
+        } else {
+          auto s = model::StockLevelFromJson(e);
+          ASSERT_TRUE(s.ok()) << name << ": " << s.status().message() << "\n" << e;
+          again = model::ToJson(*s);
+        }
+        EXPECT_EQ(e, again) << name;
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GT(checked, 20);
+}
+
+TEST_F(EngineTest, SchemaChecksRunAsTheEntityIsWritten) {
+  // An enum, a pattern (currency), an integer bound and a key the model requires.
+  const std::string head = R"(format: json
+target: order
+rules:
+  order_no: $.no
+  source.system: { const: shop }
+  channel: { const: ecommerce }
+  status: $.status
+  currency: $.currency
+  totals.total: { from: $.total, transform: [decimal] }
+  lines:
+    each: $.items[*]
+    rules:
+      line_no: n
+      quantity: { const: "1" }
+      unit_price: { const: "1" }
+      amount: { const: "1" }
+)";
+  EXPECT_THAT(Run(head, R"({"no":"1","status":"paid","currency":"CNY","total":"1"})"),
+              ::testing::StartsWith("{\"order_no\":\"1\",\"source\":{\"system\":\"shop\"},\"channel\""));
+  EXPECT_THAT(Run(head, R"({"no":"1","status":"PAID","currency":"CNY","total":"1"})"),
+              HasSubstr("m.yaml:7: status: \"PAID\" is not one of created, confirmed, paid"));
+  EXPECT_THAT(Run(head, R"({"no":"1","status":"paid","currency":"cny","total":"1"})"),
+              HasSubstr("m.yaml:8: currency: \"cny\" does not match the canonical pattern ^[A-Z]{3}$"));
+  EXPECT_THAT(Run(head, R"({"no":"1","status":"paid","currency":"CNY","total":"1","items":[{"n":0}]})"),
+              HasSubstr("lines[0].line_no: must be between 1 and 1000000, got 0"));
+  EXPECT_THAT(Run(head, R"({"no":"1","status":"paid","currency":"CNY","total":"1","items":[{"n":1},{"n":1}]})"),
+              HasSubstr("lines[1].line_no: 1 is used twice"));
+  EXPECT_THAT(Run(head, R"({"status":"paid","currency":"CNY","total":"1"})"),
+              HasSubstr("m.yaml:4: the mapped order is not valid: order_no: required, but the rule gives no value"));
+  // Text that is not UTF-8 never reaches the canonical JSON.
+  EXPECT_THAT(Run(head, "{\"no\":\"a\xC3(\",\"status\":\"paid\",\"currency\":\"CNY\",\"total\":\"1\"}"),
+              HasSubstr("order_no: \"a\xC3(\" is not valid UTF-8"));
+  // A key the model requires and no rule fills is a load error, not a surprise at run time.
+  EXPECT_THAT(Errors("format: json\ntarget: order\nrules:\n  order_no: $.no\n"),
+              ::testing::Contains(HasSubstr("the canonical order requires \"source\"; add a rule for it")));
 }
 
 }  // namespace

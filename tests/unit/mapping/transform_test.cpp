@@ -262,19 +262,35 @@ TEST(TransformTest, RegexReplaceReplacesEveryMatch) {
 
 TEST(TransformTest, RegexReplaceRejectsBadPatternAndLongInput) {
   std::string message = CompileError("regex_replace", Named({{"pattern", "(ab"}}));
-  EXPECT_EQ(message.rfind("regex_replace: argument \"pattern\" is not a valid ECMAScript regular "
-                          "expression: ",
-                          0),
-            0u)
+  EXPECT_EQ(message.rfind("regex_replace: argument \"pattern\" is not a valid regular expression: ", 0), 0u)
       << message;
+  EXPECT_NE(message.find("at offset 3"), std::string::npos) << message;  // where it went wrong
   EXPECT_NE(message.find("got \"(ab\""), std::string::npos) << message;
   EXPECT_EQ(CompileError("regex_replace", Named({{"replacement", "x"}})),
-            "regex_replace: missing required argument \"pattern\" (an ECMAScript regular "
-            "expression)");
+            "regex_replace: missing required argument \"pattern\" (a regular expression (PCRE2: "
+            "lookarounds, \\d, [^...], {m,n}))");
   auto t = MustCompile("regex_replace", Named({{"pattern", "a"}}));
   ASSERT_TRUE(t);
-  EXPECT_NE(Out(*t, std::string(5000, 'a')).find("is longer than the 4096 bytes"),
-            std::string::npos);
+  EXPECT_NE(Out(*t, std::string(70000, 'a')).find("is longer than the 65536 bytes"), std::string::npos);
+  EXPECT_NE(Out(*t, "a\xFF").find("is not valid UTF-8"), std::string::npos);
+}
+
+TEST(TransformTest, RegexReplaceHasLookaroundsUnicodeClassesAndABacktrackingLimit) {
+  auto zeros = MustCompile("regex_replace", Named({{"pattern", "^0+(?=.)"}, {"replacement", ""}}));
+  auto cjk = MustCompile("regex_replace", Named({{"pattern", "[号室]$"}, {"replacement", ""}}));
+  auto whole = MustCompile("regex_replace", Named({{"pattern", "\\d+"}, {"replacement", "<$&>"}}));
+  auto evil = MustCompile("regex_replace", Named({{"pattern", "^(a+)+$"}, {"replacement", "x"}}));
+  ASSERT_TRUE(zeros && cjk && whole && evil);
+  EXPECT_EQ(Out(*zeros, "000010"), "10");
+  EXPECT_EQ(Out(*zeros, "0000"), "0");
+  EXPECT_EQ(Out(*cjk, "18号"), "18");
+  EXPECT_EQ(Out(*whole, "a12b3"), "a<12>b<3>");
+  // Catastrophic backtracking ends in an error, not a stalled pipeline.
+  EXPECT_NE(Out(*evil, std::string(40, 'a') + "b").find("too many steps"), std::string::npos);
+  // A result longer than the input.
+  auto grow = MustCompile("regex_replace", Named({{"pattern", "."}, {"replacement", "$0$0$0$0"}}));
+  ASSERT_TRUE(grow);
+  EXPECT_EQ(Out(*grow, "abcdefghijklmnopqrstuvwxyz"), std::string("aaaabbbbccccddddeeeeffffgggghhhhiiiijjjjkkkkllllmmmmnnnnooooppppqqqqrrrrssssttttuuuuvvvvwwwwxxxxyyyyzzzz"));
 }
 
 TEST(TransformTest, EmailLowerCasesAndValidates) {

@@ -1,0 +1,162 @@
+// The compiled form of a mapping file, shared by the compiler (engine.cpp), the runtime
+// (engine_run.cpp) and the simple-XPath evaluator (xml_path.cpp). Not part of the mapping API.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <pugixml.hpp>
+#include <regex>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hub/mapping/engine.hpp"
+#include "hub/mapping/json_path.hpp"
+#include "hub/mapping/transform.hpp"
+
+namespace channelhub::mapping {
+namespace internal {
+
+// What the canonical schema says a target key holds.
+enum class Leaf { kText, kDecimal, kTime, kInteger, kBoolean, kTextArray, kObjectArray, kObject, kFree };
+
+enum class Format { kJson, kXml };
+
+// An XPath of the common, simple shape, evaluated directly on pugixml nodes without building
+// XPath node sets:  //NAME/CHILD, /A/B, CHILD/@attr, NAME[2], NAME[CHILD='v'], NAME[@a='v'],
+// text(), "." . Anything else (functions, unions, axes, "//" after the first step) is left to
+// pugixml's XPath engine. "//NAME" as the first step reads a per-document index of the
+// elements of that name, built in one pass the first time a payload needs it.
+struct XmlStep {
+  enum class Kind { kChild, kDescendant, kAttribute, kText, kSelf } kind = Kind::kChild;
+  std::string name;
+  int nth = 0;                 // [N] (1-based), 0 for none
+  bool has_equals = false;     // [CHILD='v'] or [@a='v']
+  bool equals_attribute = false;
+  std::string equals_name;
+  std::string equals_value;
+  int index_slot = -1;         // kDescendant: the slot of "name" in the document index
+};
+
+struct XmlPath {
+  bool absolute = false;       // starts at the document ("/" or "//")
+  std::vector<XmlStep> steps;
+};
+
+// Parses "text" as a simple XPath, or returns nullopt when it is not one. Names of "//NAME"
+// steps are added to "*index_names" (once each) and their slots recorded in the steps.
+std::optional<XmlPath> CompileXmlPath(std::string_view text, std::vector<std::string>* index_names);
+
+// The elements named in a mapping's "//NAME" steps, in document order, one list per slot.
+class XmlIndex {
+ public:
+  explicit XmlIndex(const std::vector<std::string>* names) : names_(names) {}
+  // The elements named (*names)[slot] in "doc", building the index on first use.
+  const std::vector<pugi::xml_node>& Get(pugi::xml_node doc, int slot);
+
+ private:
+  const std::vector<std::string>* names_;
+  bool built_ = false;
+  std::vector<std::vector<pugi::xml_node>> lists_;
+};
+
+// Appends what "path" selects from "context" (document order); stops after the first when
+// "first_only".
+void SelectXml(const XmlPath& path, pugi::xml_node doc, pugi::xml_node context, XmlIndex* index,
+               bool first_only, std::vector<pugi::xpath_node>* out);
+
+// One compiled path: a JSON path, or an XPath (fast form when it has one, pugixml's otherwise).
+struct Selector {
+  std::optional<JsonPath> json;
+  std::optional<XmlPath> fast_xml;
+  std::shared_ptr<pugi::xpath_query> xpath;
+  std::string text;
+};
+
+struct Part {  // of a concat: a literal or a selector
+  std::optional<Selector> selector;
+  std::string literal;
+};
+
+// One operand of a math: expression, and the operator before it ('+' for the first).
+struct Term {
+  char op = '+';
+  std::optional<Selector> selector;  // else the literal
+  std::string literal;
+};
+
+struct Rule {
+  std::string target;               // dotted, as written
+  std::vector<std::string> path;    // target split at dots
+  Leaf leaf = Leaf::kText;
+  int line = 0;
+
+  std::vector<Selector> from;       // first that yields a value
+  std::vector<Part> concat;
+  std::vector<Term> math;           // decimal arithmetic: "price * quantity - total_discount"
+  std::optional<std::string> constant;
+  std::optional<int> index_base;    // index: N
+  std::optional<std::string> default_value;
+  bool required = false;
+  std::optional<Selector> when;
+  std::optional<std::string> when_equals;
+  std::vector<std::unique_ptr<Transform>> transforms;
+
+  std::optional<Selector> each;     // lists of objects
+  std::vector<Rule> children;
+};
+
+// What the canonical schema demands of one value beyond its type.
+struct LeafCheck {
+  enum class Pattern { kNone, kUpper2, kUpper3, kCreditCode, kE164, kEmail, kRegex };
+  std::vector<std::string> enum_values;  // empty: any
+  Pattern pattern = Pattern::kNone;
+  std::string pattern_text;              // as the schema writes it
+  std::shared_ptr<const std::regex> regex;  // kRegex
+  std::optional<int64_t> minimum;
+  std::optional<int64_t> maximum;
+};
+
+// The output of an inbound mapping, laid out in the canonical model's key order at load time,
+// so that running it writes the entity's JSON directly, checked as it goes.
+struct PlanNode {
+  enum class Kind { kObject, kLeaf, kList } kind = Kind::kObject;
+  std::string key;                  // member name
+  std::string key_json;             // "\"key\":", escaped once
+  const Rule* rule = nullptr;       // kLeaf, kList
+  std::vector<PlanNode> members;    // kObject members; kList: the item object's members
+  std::vector<std::string> required;  // kObject/kList items: keys the schema requires
+  bool required_here = false;       // the parent requires this key
+  bool keep_empty_list = false;     // kList/text list: written as [] when empty (no minItems)
+  bool unique_line_no = false;      // kList: items' line_no must differ
+  bool is_ext = false;              // the "ext" object (free-form, plus keep_unmapped)
+  int capture = -1;                 // top-level key fields the subject is built from
+  bool direct = false;              // kLeaf: JSON text copied straight from the payload when
+                                    // it is a string (no transform, default, concat, ...)
+  LeafCheck check;                  // kLeaf (text lists: each item)
+};
+
+// Capture slots (PlanNode::capture) for the event subject.
+enum Capture { kCaptureSourceId = 0, kCaptureOrderNo, kCaptureWarehouse, kCaptureSku, kCaptureCount };
+
+}  // namespace internal
+
+class CompiledMapping {
+ public:
+  std::string file;
+  internal::Format format = internal::Format::kJson;
+  std::string target;
+  bool keep_unmapped = false;
+  std::optional<internal::Selector> when;   // no entity unless this path has a value
+  std::optional<internal::Selector> split;  // one entity per selected element
+  bool outbound = false;          // direction: out: target is the canonical entity read
+  std::string root_element;       // outbound XML
+  std::vector<internal::Rule> rules;
+  std::set<std::string, std::less<>> read_members;  // top-level JSON members some rule reads
+  internal::PlanNode plan;              // inbound: the entity's layout
+  std::vector<std::string> xml_index_names;  // names of "//NAME" steps
+};
+
+}  // namespace channelhub::mapping

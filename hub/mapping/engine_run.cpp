@@ -1,0 +1,1074 @@
+// Running compiled mappings. Inbound, the payload is parsed into a per-thread memory pool, the
+// rules read it through compiled paths, and the canonical entity is written straight to JSON in
+// the model's key order (the plan built at load), each value checked against the canonical
+// schema as it is written: no intermediate document, no second parse.
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/internal/dtoa.h>
+#include <rapidjson/pointer.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstring>
+#include <pugixml.hpp>
+
+#include "hub/common/json.hpp"
+#include "hub/mapping/engine_internal.hpp"
+
+namespace channelhub::mapping {
+
+using namespace internal;  // NOLINT: this file implements the internal types
+
+namespace {
+
+using rapidjson::Value;
+using Pool = rapidjson::MemoryPoolAllocator<>;
+// A document whose values and parse stack both live in per-thread pools.
+using PoolDocument = rapidjson::GenericDocument<rapidjson::UTF8<>, Pool, Pool>;
+static_assert(std::is_same_v<PoolDocument::ValueType, Value>);
+
+// Per-thread memory for parsing payloads: kept between events, so a payload of up to
+// kPoolBytes parses without touching malloc. Larger ones spill into chunks freed at the next
+// event.
+class Scratch {
+ public:
+  static constexpr std::size_t kPoolBytes = 256 * 1024;
+  static constexpr std::size_t kStackBytes = 16 * 1024;
+
+  Scratch()
+      : values_mem_(new char[kPoolBytes]),
+        stack_mem_(new char[kStackBytes]),
+        values_(values_mem_.get(), kPoolBytes),
+        stack_(stack_mem_.get(), kStackBytes) {}
+
+  // The pools for one run; nested runs on the same thread (none today) get fresh ones.
+  class Lease {
+   public:
+    explicit Lease(Scratch& s) : s_(s.busy_ ? nullptr : &s) {
+      if (s_) {
+        s_->busy_ = true;
+        s_->values_.Clear();
+        s_->stack_.Clear();
+      }
+    }
+    ~Lease() {
+      if (s_) s_->busy_ = false;
+    }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    Pool* values() { return s_ ? &s_->values_ : &own_values_; }
+    Pool* stack() { return s_ ? &s_->stack_ : &own_stack_; }
+
+   private:
+    Scratch* s_;
+    Pool own_values_;
+    Pool own_stack_;
+  };
+
+ private:
+  std::unique_ptr<char[]> values_mem_;
+  std::unique_ptr<char[]> stack_mem_;
+  Pool values_;
+  Pool stack_;
+  bool busy_ = false;
+};
+
+Scratch& ThreadScratch() {
+  thread_local Scratch scratch;
+  return scratch;
+}
+
+// ------------------------------------------------------------------------------------------
+// JSON text
+
+// Appends "s" as a JSON string. False when it is not valid UTF-8 (nothing sensible to write).
+bool AppendString(std::string* out, const char* s, std::size_t n) {
+  static const char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  std::size_t run = 0;  // start of the bytes not yet appended
+  std::size_t i = 0;
+  while (i < n) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+      ++i;
+      continue;
+    }
+    if (c >= 0x80) {  // validate one UTF-8 sequence (RFC 3629: no overlongs, no surrogates)
+      std::size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+      if (len == 0 || c > 0xF4 || i + len > n) return false;
+      const unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
+      if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 > 0x9F) || (c == 0xF0 && c1 < 0x90) ||
+          (c == 0xF4 && c1 > 0x8F)) {
+        return false;
+      }
+      for (std::size_t k = 1; k < len; ++k) {
+        if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+      }
+      i += len;
+      continue;
+    }
+    out->append(s + run, i - run);
+    switch (c) {
+      case '"': out->append("\\\""); break;
+      case '\\': out->append("\\\\"); break;
+      case '\n': out->append("\\n"); break;
+      case '\r': out->append("\\r"); break;
+      case '\t': out->append("\\t"); break;
+      case '\b': out->append("\\b"); break;
+      case '\f': out->append("\\f"); break;
+      default:
+        out->append("\\u00");
+        out->push_back(kHex[c >> 4]);
+        out->push_back(kHex[c & 15]);
+    }
+    run = ++i;
+  }
+  out->append(s + run, n - run);
+  out->push_back('"');
+  return true;
+}
+
+bool AppendString(std::string* out, std::string_view s) { return AppendString(out, s.data(), s.size()); }
+
+void AppendInt(std::string* out, int64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out->append(buf, r.ptr);
+}
+
+// A payload value as JSON (ext): InvalidArgument for text that is not UTF-8 or nesting deeper
+// than json::kMaxDepth.
+Status AppendValue(std::string* out, const Value& v, int depth) {
+  if (depth > json::kMaxDepth) {
+    return Status::Invalid("nested deeper than " + std::to_string(json::kMaxDepth) + " levels");
+  }
+  switch (v.GetType()) {
+    case rapidjson::kNullType: out->append("null"); break;
+    case rapidjson::kFalseType: out->append("false"); break;
+    case rapidjson::kTrueType: out->append("true"); break;
+    case rapidjson::kStringType:
+      if (!AppendString(out, v.GetString(), v.GetStringLength())) return Status::Invalid("not valid UTF-8");
+      break;
+    case rapidjson::kNumberType:
+      if (v.IsInt64()) {
+        AppendInt(out, v.GetInt64());
+      } else if (v.IsUint64()) {
+        char buf[24];
+        auto r = std::to_chars(buf, buf + sizeof buf, v.GetUint64());
+        out->append(buf, r.ptr);
+      } else {
+        char buf[32];
+        char* end = rapidjson::internal::dtoa(v.GetDouble(), buf);
+        out->append(buf, end);
+      }
+      break;
+    case rapidjson::kArrayType: {
+      out->push_back('[');
+      bool first = true;
+      for (const auto& e : v.GetArray()) {
+        if (!first) out->push_back(',');
+        first = false;
+        CHUB_RETURN_IF_ERROR(AppendValue(out, e, depth + 1));
+      }
+      out->push_back(']');
+      break;
+    }
+    case rapidjson::kObjectType: {
+      out->push_back('{');
+      bool first = true;
+      for (const auto& m : v.GetObject()) {
+        if (!first) out->push_back(',');
+        first = false;
+        if (!AppendString(out, m.name.GetString(), m.name.GetStringLength())) {
+          return Status::Invalid("a member name is not valid UTF-8");
+        }
+        out->push_back(':');
+        CHUB_RETURN_IF_ERROR(AppendValue(out, m.value, depth + 1));
+      }
+      out->push_back('}');
+      break;
+    }
+  }
+  return Status::Ok();
+}
+
+// ------------------------------------------------------------------------------------------
+// Reading the payload
+
+// A node of the input: a JSON value or an XML node (element, attribute or text).
+struct Node {
+  const Value* json = nullptr;
+  pugi::xpath_node xml;
+};
+
+Scalar ScalarOf(const Value& v) {
+  if (v.IsString()) return Scalar::String(std::string(v.GetString(), v.GetStringLength()));
+  if (v.IsBool()) return Scalar::Boolean(v.GetBool());
+  if (v.IsInt64()) return Scalar::Integer(v.GetInt64());
+  if (v.IsUint64()) return Scalar::String(std::to_string(v.GetUint64()));
+  if (v.IsNumber()) {
+    // The shortest text that reads back as the same double: the digits the sender wrote for
+    // any amount of up to 15 significant digits.
+    char buf[32];
+    char* end = rapidjson::internal::dtoa(v.GetDouble(), buf);
+    return Scalar::String(std::string(buf, end));
+  }
+  if (v.IsNull()) return Scalar::Null();
+  return Scalar::String(json::ToCompact(v));
+}
+
+Scalar ScalarOfNode(const Node& n) {
+  if (n.json) return ScalarOf(*n.json);
+  const char* text = n.xml.attribute() ? n.xml.attribute().value() : n.xml.node().text().get();
+  if (*text == '\0') return Scalar::Null();
+  return Scalar::String(text);
+}
+
+bool Present(const Scalar& s) { return !s.is_null() && !s.text().empty(); }
+
+// Where in the output a rule runs, for error messages: the chain of list elements.
+struct Where {
+  const Where* parent = nullptr;
+  const std::string* list = nullptr;  // the list's target ("lines")
+  std::size_t index = 0;
+
+  std::string Name(const std::string& target) const {
+    std::string prefix;
+    if (list) prefix = (parent ? parent->Name(*list) : *list) + "[" + std::to_string(index) + "]";
+    return prefix.empty() ? target : prefix + "." + target;
+  }
+};
+
+class Runner {
+ public:
+  Runner(const CompiledMapping& m, Node root, XmlIndex* index) : m_(m), root_(root), index_(index) {}
+
+  const CompiledMapping& mapping() const { return m_; }
+
+  // Appends every node "s" selects at "at", in document order.
+  void Select(const Selector& s, const Node& at, std::vector<Node>* out) const {
+    if (s.json) {
+      std::vector<const Value*> found;
+      s.json->Select(*root_.json, *at.json, &found);
+      for (const auto* v : found) out->push_back(Node{v, {}});
+    } else if (s.fast_xml) {
+      std::vector<pugi::xpath_node> found;
+      SelectXml(*s.fast_xml, root_.xml.node(), at.xml.node(), index_, false, &found);
+      for (const auto& n : found) out->push_back(Node{nullptr, n});
+    } else {
+      pugi::xpath_node_set set = s.xpath->evaluate_node_set(at.xml);
+      for (const auto& n : set) out->push_back(Node{nullptr, n});
+    }
+  }
+
+  // A single JSON path's value, or nullptr.
+  const Value* FirstJson(const Selector& s, const Node& at) const { return s.json->First(*root_.json, *at.json); }
+
+  // The first value "s" selects at "at" that is present (not null, not empty), or null.
+  Scalar FirstPresent(const Selector& s, const Node& at) const {
+    if (s.json && s.json->single()) {
+      const Value* v = s.json->First(*root_.json, *at.json);
+      return v ? ScalarOf(*v) : Scalar::Null();
+    }
+    if (s.fast_xml) {  // usually the first node is the one: try it before collecting all
+      xml_scratch_.clear();
+      SelectXml(*s.fast_xml, root_.xml.node(), at.xml.node(), index_, true, &xml_scratch_);
+      if (xml_scratch_.empty()) return Scalar::Null();
+      Scalar v = ScalarOfNode(Node{nullptr, xml_scratch_.front()});
+      if (Present(v)) return v;
+    }
+    std::vector<Node> all;
+    Select(s, at, &all);
+    for (const Node& n : all) {
+      Scalar v = ScalarOfNode(n);
+      if (Present(v)) return v;
+    }
+    return Scalar::Null();
+  }
+
+  // Whether a rule's (or a mapping's) when: holds at "at".
+  bool Holds(const Selector& when, const std::optional<std::string>& equals, const Node& at) const {
+    Scalar w = FirstPresent(when, at);
+    if (equals) return w.text() == *equals;
+    return Present(w) && w.text() != "false" && w.text() != "0";
+  }
+
+  // The values a rule yields into "*vals": one, or several for a wildcard into a list of texts;
+  // none when it has no value.
+  Status Values(const Rule& r, const Node& at, std::size_t index, std::vector<Scalar>* vals) const {
+    vals->clear();
+    if (r.constant) {
+      vals->push_back(Scalar::String(*r.constant));
+    } else if (r.index_base) {
+      vals->push_back(Scalar::Integer(static_cast<int64_t>(index) + *r.index_base));
+    } else if (!r.math.empty()) {
+      auto v = Math(r, at);
+      if (!v.ok()) return v.status();
+      vals->push_back(std::move(v).value());
+    } else if (!r.concat.empty()) {
+      std::string text;
+      bool any = false;
+      for (const Part& p : r.concat) {
+        if (!p.selector) {
+          text += p.literal;
+          continue;
+        }
+        Scalar s = FirstPresent(*p.selector, at);
+        if (Present(s)) {
+          text += s.text();
+          any = true;
+        }
+      }
+      vals->push_back(any ? Scalar::String(std::move(text)) : Scalar::Null());
+    } else if (r.leaf == Leaf::kTextArray) {
+      std::vector<Node> nodes;
+      for (const Selector& s : r.from) {
+        nodes.clear();
+        Select(s, at, &nodes);
+        for (const Node& n : nodes) {
+          Scalar v = ScalarOfNode(n);
+          if (Present(v)) vals->push_back(std::move(v));
+        }
+        if (!vals->empty()) break;
+      }
+    } else {
+      for (const Selector& s : r.from) {
+        Scalar v = FirstPresent(s, at);
+        if (Present(v)) {
+          vals->push_back(std::move(v));
+          break;
+        }
+      }
+    }
+    if (vals->empty()) vals->push_back(Scalar::Null());
+    for (Scalar& v : *vals) {
+      for (const auto& t : r.transforms) {
+        auto out = t->Apply(v);
+        if (!out.ok()) return out.status();
+        v = std::move(out).value();
+      }
+      if (!Present(v) && r.default_value) v = Scalar::String(*r.default_value);
+    }
+    vals->erase(std::remove_if(vals->begin(), vals->end(), [](const Scalar& s) { return !Present(s); }),
+                vals->end());
+    return Status::Ok();
+  }
+
+ private:
+  // A sum of products: "a * b - c * d" is (a*b) - (c*d). An operand without a value makes the
+  // result null.
+  Result<Scalar> Math(const Rule& r, const Node& at) const {
+    Decimal sum;
+    std::optional<Decimal> product;
+    char sign = '+';
+    auto add_product = [&]() -> Status {
+      if (!product) return Status::Ok();
+      auto next = sign == '-' ? sum.Sub(*product) : sum.Add(*product);
+      if (!next.ok()) return next.status();
+      sum = *next;
+      return Status::Ok();
+    };
+    for (const Term& t : r.math) {
+      Scalar s;
+      std::string_view text = t.literal;
+      if (t.selector) {
+        s = FirstPresent(*t.selector, at);
+        if (!Present(s)) return Scalar::Null();
+        text = s.text();
+      }
+      auto d = Decimal::Parse(text);
+      if (!d.ok()) return Status::Invalid("math: \"" + std::string(text) + "\" is not a decimal");
+      if (t.op == '*') {
+        auto p = product->Mul(*d);
+        if (!p.ok()) return p.status();
+        product = *p;
+      } else {
+        CHUB_RETURN_IF_ERROR(add_product());
+        sign = t.op;
+        product = *d;
+      }
+    }
+    CHUB_RETURN_IF_ERROR(add_product());
+    return Scalar::FromDecimal(sum);
+  }
+
+  const CompiledMapping& m_;
+  Node root_;
+  XmlIndex* index_;
+  mutable std::vector<pugi::xpath_node> xml_scratch_;
+};
+
+// ------------------------------------------------------------------------------------------
+// Inbound: writing the canonical entity
+
+struct Entity {
+  std::string json;
+  std::array<std::string, kCaptureCount> keys;
+};
+
+bool UpperRun(std::string_view s, std::size_t n, bool digits) {
+  if (s.size() != n) return false;
+  for (char c : s) {
+    if (!((c >= 'A' && c <= 'Z') || (digits && c >= '0' && c <= '9'))) return false;
+  }
+  return true;
+}
+
+bool MatchesPattern(const LeafCheck& check, std::string_view s) {
+  switch (check.pattern) {
+    case LeafCheck::Pattern::kNone: return true;
+    case LeafCheck::Pattern::kUpper2: return UpperRun(s, 2, false);
+    case LeafCheck::Pattern::kUpper3: return UpperRun(s, 3, false);
+    case LeafCheck::Pattern::kCreditCode: return UpperRun(s, 18, true);
+    case LeafCheck::Pattern::kE164: {
+      if (s.size() < 8 || s.size() > 16 || s[0] != '+' || s[1] < '1' || s[1] > '9') return false;
+      return std::all_of(s.begin() + 1, s.end(), [](char c) { return c >= '0' && c <= '9'; });
+    }
+    case LeafCheck::Pattern::kEmail: {
+      auto at = s.find('@');
+      if (at == 0 || at == std::string_view::npos || at + 1 == s.size()) return false;
+      if (s.find('@', at + 1) != std::string_view::npos) return false;
+      return s.find_first_of(" \t\r\n") == std::string_view::npos;
+    }
+    case LeafCheck::Pattern::kRegex:
+      return std::regex_search(s.begin(), s.end(), *check.regex);
+  }
+  return true;
+}
+
+// The text check of the canonical schema: enum and pattern. "" when it passes.
+std::string CheckText(const LeafCheck& check, std::string_view s) {
+  if (!check.enum_values.empty() &&
+      std::find(check.enum_values.begin(), check.enum_values.end(), s) == check.enum_values.end()) {
+    std::string known;
+    for (const auto& e : check.enum_values) known += (known.empty() ? "" : ", ") + e;
+    return "\"" + std::string(s) + "\" is not one of " + known;
+  }
+  if (!MatchesPattern(check, s)) {
+    return "\"" + std::string(s) + "\" does not match the canonical pattern " + check.pattern_text;
+  }
+  return "";
+}
+
+class Emitter {
+ public:
+  Emitter(const CompiledMapping& m, const Runner& runner, Entity* entity)
+      : m_(m), runner_(runner), entity_(entity), out_(&entity->json) {}
+
+  // Writes the members of "obj" read at "at" (without braces). "*count" counts the members
+  // written.
+  // The keys the model requires are checked when the object is written ("always": the
+  // entity and list items), or once it has any member; an object left empty is omitted.
+  Status Members(const PlanNode& obj, const Node& at, std::size_t index, const Where* where, int* count,
+                 bool always) {
+    uint64_t missing = 0;  // required members not written (bit per member; plans are small)
+    std::size_t bit = 0;
+    for (const PlanNode& n : obj.members) {
+      const std::size_t mark = out_->size();
+      bool wrote = false;
+      switch (n.kind) {
+        case PlanNode::Kind::kLeaf:
+          CHUB_RETURN_IF_ERROR(Leaf(n, at, index, where, *count, &wrote));
+          break;
+        case PlanNode::Kind::kList:
+          CHUB_RETURN_IF_ERROR(List(n, at, where, *count, &wrote));
+          break;
+        case PlanNode::Kind::kObject: {
+          if (*count) out_->push_back(',');
+          out_->append(n.key_json);
+          out_->push_back('{');
+          int inner = 0;
+          CHUB_RETURN_IF_ERROR(Members(n, at, index, where, &inner, false));
+          if (n.is_ext) CHUB_RETURN_IF_ERROR(Unmapped(at, &inner));
+          wrote = inner > 0;
+          if (wrote) {
+            out_->push_back('}');
+          } else {
+            out_->resize(mark);
+          }
+          break;
+        }
+      }
+      if (wrote) {
+        ++*count;
+      } else if (n.required_here && bit < 64) {
+        missing |= uint64_t{1} << bit;
+      }
+      ++bit;
+    }
+    if (missing && (always || *count > 0)) {
+      for (std::size_t i = 0; i < obj.members.size() && i < 64; ++i) {
+        if (missing & (uint64_t{1} << i)) return Missing(obj.members[i], where);
+      }
+    }
+    return Status::Ok();
+  }
+
+ private:
+  Status Fail(const Rule& r, const Where* where, const std::string& msg) const {
+    return Status::Invalid(m_.file + ":" + std::to_string(r.line) + ": " +
+                           (where ? where->Name(r.target) : r.target) + ": " + msg);
+  }
+
+  // A key the canonical model requires got no value: name it, at the line of its rule (or of
+  // the first rule inside it).
+  Status Missing(const PlanNode& n, const Where* where) const {
+    const PlanNode* first = &n;
+    while (!first->rule && !first->members.empty()) first = &first->members.front();
+    std::string msg = m_.file;
+    if (first->rule) msg += ":" + std::to_string(first->rule->line);
+    msg += ": the mapped " + m_.target + " is not valid: ";
+    if (first != &n || !n.rule) {
+      std::string name = n.key;
+      if (first->rule) {  // the object's dotted name: the first rule's target up to its key
+        const std::string& t = first->rule->target;
+        auto pos = ("." + t + ".").find("." + n.key + ".");
+        if (pos != std::string::npos) name = t.substr(0, pos + n.key.size());
+      }
+      return Status::Invalid(msg + (where ? where->Name(name) : name) +
+                             ": required, but no rule gives any of its fields a value");
+    }
+    return Status::Invalid(msg + (where ? where->Name(n.rule->target) : n.rule->target) +
+                           ": required, but the rule gives no value");
+  }
+
+  void Separator(int count) {
+    if (count) out_->push_back(',');
+  }
+
+  // Writes one value as the leaf's type. "" on success, else what is wrong.
+  std::string Value1(const PlanNode& n, const Scalar& v) {
+    const Rule& r = *n.rule;
+    switch (r.leaf) {
+      case Leaf::kInteger: {
+        auto s = v.kind() == Scalar::Kind::kInteger ? Result<Scalar>(v) : Scalar::Parse(Scalar::Kind::kInteger, v.text());
+        if (!s.ok()) return "expected an integer, got \"" + v.text() + "\"";
+        int64_t i = 0;
+        std::from_chars(s->text().data(), s->text().data() + s->text().size(), i);
+        if ((n.check.minimum && i < *n.check.minimum) || (n.check.maximum && i > *n.check.maximum)) {
+          return "must be between " + std::to_string(n.check.minimum.value_or(INT64_MIN)) + " and " +
+                 std::to_string(n.check.maximum.value_or(INT64_MAX)) + ", got " + s->text();
+        }
+        if (line_nos_ && n.key == "line_no") line_nos_->push_back(i);
+        out_->append(s->text());
+        Capture(n, s->text());
+        return "";
+      }
+      case Leaf::kBoolean: {
+        auto s = v.kind() == Scalar::Kind::kBoolean ? Result<Scalar>(v) : Scalar::Parse(Scalar::Kind::kBoolean, v.text());
+        if (!s.ok()) return "expected true or false, got \"" + v.text() + "\"";
+        out_->append(s->text());
+        return "";
+      }
+      case Leaf::kDecimal: {
+        if (v.kind() == Scalar::Kind::kDecimal || v.kind() == Scalar::Kind::kInteger) {
+          out_->push_back('"');
+          out_->append(v.text());
+          out_->push_back('"');
+          Capture(n, v.text());
+          return "";
+        }
+        auto d = Decimal::Parse(v.text());
+        if (!d.ok()) return "expected a decimal, got \"" + v.text() + "\"";
+        const std::string text = d->ToString();
+        AppendString(out_, text);
+        Capture(n, text);
+        return "";
+      }
+      case Leaf::kTime: {
+        if (v.kind() == Scalar::Kind::kTime) {
+          AppendString(out_, v.text());
+          return "";
+        }
+        auto s = Scalar::Parse(Scalar::Kind::kTime, v.text());
+        if (!s.ok()) return s.status().message();
+        AppendString(out_, s->text());
+        return "";
+      }
+      default: {
+        std::string bad = CheckText(n.check, v.text());
+        if (!bad.empty()) return bad;
+        if (!AppendString(out_, v.text())) return "\"" + v.text() + "\" is not valid UTF-8";
+        Capture(n, v.text());
+        return "";
+      }
+    }
+  }
+
+  void Capture(const PlanNode& n, std::string_view text) {
+    if (n.capture >= 0) entity_->keys[static_cast<std::size_t>(n.capture)] = text;
+  }
+
+  // A text rule reading strings as they are: checked and written without a Scalar. False when
+  // the general path must run (no string found, or a value of another type).
+  bool Direct(const PlanNode& n, const Node& at, int count, const Where* where, Status* st) {
+    for (const Selector& s : n.rule->from) {
+      const Value* v = runner_.FirstJson(s, at);
+      if (!v || v->IsNull() || (v->IsString() && v->GetStringLength() == 0)) continue;
+      if (!v->IsString()) return false;
+      const std::string_view text(v->GetString(), v->GetStringLength());
+      std::string bad = CheckText(n.check, text);
+      const std::size_t mark = out_->size();
+      Separator(count);
+      out_->append(n.key_json);
+      if (bad.empty() && !AppendString(out_, text)) bad = "\"" + std::string(text) + "\" is not valid UTF-8";
+      if (!bad.empty()) {
+        out_->resize(mark);
+        *st = Fail(*n.rule, where, bad);
+      }
+      Capture(n, text);
+      return true;
+    }
+    return false;
+  }
+
+  Status Leaf(const PlanNode& n, const Node& at, std::size_t index, const Where* where, int count,
+              bool* wrote) {
+    const Rule& r = *n.rule;
+    if (r.when && !runner_.Holds(*r.when, r.when_equals, at)) return Status::Ok();
+    if (n.direct) {
+      Status direct;
+      if (Direct(n, at, count, where, &direct)) {
+        *wrote = direct.ok();
+        return direct;
+      }
+    }
+    Status st = runner_.Values(r, at, index, &vals_);
+    if (!st.ok()) return Fail(r, where, st.message());
+    if (vals_.empty()) {
+      if (r.required) {
+        std::string what = !r.from.empty() ? r.from.front().text : "the rule";
+        return Fail(r, where, "required, but " + what + " has no value");
+      }
+      return Status::Ok();
+    }
+    Separator(count);
+    out_->append(n.key_json);
+    if (r.leaf == Leaf::kTextArray) {
+      out_->push_back('[');
+      for (std::size_t i = 0; i < vals_.size(); ++i) {
+        if (i) out_->push_back(',');
+        std::string bad = CheckText(n.check, vals_[i].text());
+        if (bad.empty() && !AppendString(out_, vals_[i].text())) bad = "not valid UTF-8";
+        if (!bad.empty()) return Fail(r, where, "[" + std::to_string(i) + "]: " + bad);
+      }
+      out_->push_back(']');
+    } else {
+      std::string bad = Value1(n, vals_.front());
+      if (!bad.empty()) return Fail(r, where, bad);
+    }
+    *wrote = true;
+    return Status::Ok();
+  }
+
+  Status List(const PlanNode& n, const Node& at, const Where* where, int count, bool* wrote) {
+    const Rule& r = *n.rule;
+    if (r.when && !runner_.Holds(*r.when, r.when_equals, at)) return Status::Ok();
+    std::vector<Node> elems;
+    runner_.Select(*r.each, at, &elems);
+    if (elems.empty() && !n.keep_empty_list) return Status::Ok();
+    Separator(count);
+    out_->append(n.key_json);
+    out_->push_back('[');
+    std::vector<int64_t> line_nos;
+    std::vector<int64_t>* outer = line_nos_;
+    line_nos_ = n.unique_line_no ? &line_nos : nullptr;
+    for (std::size_t i = 0; i < elems.size(); ++i) {
+      if (i) out_->push_back(',');
+      out_->push_back('{');
+      Where here{where, &r.target, i};
+      int inner = 0;
+      Status st = Members(n, elems[i], i, &here, &inner, true);
+      if (!st.ok()) {
+        line_nos_ = outer;
+        return st;
+      }
+      out_->push_back('}');
+      if (n.unique_line_no && line_nos.size() > 1 &&
+          std::find(line_nos.begin(), line_nos.end() - 1, line_nos.back()) != line_nos.end() - 1) {
+        line_nos_ = outer;
+        const PlanNode* ln = nullptr;
+        for (const PlanNode& c : n.members) {
+          if (c.key == "line_no") ln = &c;
+        }
+        return Fail(ln && ln->rule ? *ln->rule : r, &here, std::to_string(line_nos.back()) + " is used twice");
+      }
+    }
+    line_nos_ = outer;
+    out_->push_back(']');
+    *wrote = true;
+    return Status::Ok();
+  }
+
+  // keep_unmapped: the members of the payload object no rule read, after the ext rules' own.
+  Status Unmapped(const Node& at, int* count) {
+    if (!m_.keep_unmapped || !at.json || !at.json->IsObject()) return Status::Ok();
+    for (const auto& member : at.json->GetObject()) {
+      if (member.value.IsNull()) continue;
+      std::string_view name(member.name.GetString(), member.name.GetStringLength());
+      if (m_.read_members.find(name) != m_.read_members.end()) continue;
+      // An ext rule of the same name wins.
+      std::string key;
+      if (!AppendString(&key, name)) continue;
+      key.push_back(':');
+      if (ExtRuleKey(key)) continue;
+      Separator(*count);
+      out_->append(key);
+      Status st = AppendValue(out_, member.value, 1);
+      if (!st.ok()) return Status::Invalid(m_.file + ": ext." + std::string(name) + ": " + st.message());
+      ++*count;
+    }
+    return Status::Ok();
+  }
+
+  bool ExtRuleKey(const std::string& key) const {
+    for (const PlanNode& n : ext_plan_->members) {
+      if (n.key_json == key) return true;
+    }
+    return false;
+  }
+
+ public:
+  void SetExtPlan(const PlanNode* ext) { ext_plan_ = ext; }
+
+ private:
+  const CompiledMapping& m_;
+  const Runner& runner_;
+  Entity* entity_;
+  std::string* out_;
+  std::vector<Scalar> vals_;
+  std::vector<int64_t>* line_nos_ = nullptr;
+  const PlanNode* ext_plan_ = nullptr;
+};
+
+// The first rule, in file order, whose value fails (a transform error, or required: without a
+// value); OK when none does.
+Status FirstRuleError(const CompiledMapping& m, const Runner& runner, const std::vector<Rule>& rules,
+                      const Node& at, std::size_t index, const Where* where) {
+  std::vector<Scalar> vals;
+  for (const Rule& r : rules) {
+    if (r.when && !runner.Holds(*r.when, r.when_equals, at)) continue;
+    const std::string name = where ? where->Name(r.target) : r.target;
+    if (r.each) {
+      std::vector<Node> elems;
+      runner.Select(*r.each, at, &elems);
+      for (std::size_t i = 0; i < elems.size(); ++i) {
+        Where here{where, &r.target, i};
+        CHUB_RETURN_IF_ERROR(FirstRuleError(m, runner, r.children, elems[i], i, &here));
+      }
+      continue;
+    }
+    Status st = runner.Values(r, at, index, &vals);
+    if (!st.ok()) {
+      return Status::Invalid(m.file + ":" + std::to_string(r.line) + ": " + name + ": " + st.message());
+    }
+    if (vals.empty() && r.required) {
+      std::string what = !r.from.empty() ? r.from.front().text : "the rule";
+      return Status::Invalid(m.file + ":" + std::to_string(r.line) + ": " + name + ": required, but " +
+                             what + " has no value");
+    }
+  }
+  return Status::Ok();
+}
+
+// Maps one entity from "at" (the payload's root, or one element of split:).
+Status MapEntity(const CompiledMapping& m, const Runner& runner, const Node& at, std::size_t index,
+                 const Where* where, std::size_t size_hint, Entity* entity) {
+  entity->json.reserve(size_hint);
+  Emitter e(m, runner, entity);
+  for (const PlanNode& n : m.plan.members) {
+    if (n.is_ext) e.SetExtPlan(&n);
+  }
+  entity->json.push_back('{');
+  int count = 0;
+  Status st = e.Members(m.plan, at, index, where, &count, true);
+  if (!st.ok()) {
+    // The entity is written in the model's key order; an admin reads the file top-down. Of
+    // several rules that fail, name the first in the file.
+    Status first = FirstRuleError(m, runner, m.rules, at, index, where);
+    return first.ok() ? st : first;
+  }
+  entity->json.push_back('}');
+  return Status::Ok();
+}
+
+Status RunInbound(const CompiledMapping& m, std::string_view payload, std::vector<Entity>* out) {
+  Scratch::Lease lease(ThreadScratch());
+  PoolDocument in(lease.values(), 1024, lease.stack());
+  pugi::xml_document doc;
+  Node root;
+  if (m.format == Format::kJson) {
+    // Iterative: nesting depth costs no native stack. Encoding is checked where text is
+    // written out (AppendString), which is all that reaches the canonical entity.
+    // In place, in a copy in the pool: strings are then not copied one by one.
+    char* text = static_cast<char*>(lease.values()->Malloc(payload.size() + 1));
+    std::memcpy(text, payload.data(), payload.size());
+    text[payload.size()] = '\0';
+    in.ParseInsitu<rapidjson::kParseIterativeFlag>(text);
+    if (in.HasParseError()) {
+      return Status::Invalid(m.file + ": the payload is not JSON: invalid JSON at offset " +
+                             std::to_string(in.GetErrorOffset()) + ": " +
+                             rapidjson::GetParseError_En(in.GetParseError()));
+    }
+    root.json = &in;
+  } else {
+    pugi::xml_parse_result pr = doc.load_buffer(payload.data(), payload.size());
+    if (!pr) {
+      return Status::Invalid(m.file + ": the payload is not XML: " + pr.description() +
+                             " at offset " + std::to_string(pr.offset));
+    }
+    root.xml = pugi::xpath_node(doc);
+  }
+  XmlIndex index(&m.xml_index_names);
+  Runner runner(m, root, &index);
+  if (m.when && !runner.Holds(*m.when, std::nullopt, root)) return Status::Ok();
+  const std::size_t hint = payload.size() + 256;
+  if (!m.split) {
+    out->emplace_back();
+    return MapEntity(m, runner, root, 0, nullptr, hint, &out->back());
+  }
+  std::vector<Node> elements;
+  runner.Select(*m.split, root, &elements);
+  static const std::string kNone;
+  for (std::size_t i = 0; i < elements.size(); ++i) {
+    Where here{nullptr, &kNone, i};
+    out->emplace_back();
+    CHUB_RETURN_IF_ERROR(MapEntity(m, runner, elements[i], i, &here, 256, &out->back()));
+  }
+  return Status::Ok();
+}
+
+// ------------------------------------------------------------------------------------------
+// Outbound: the canonical entity to a destination's JSON or XML
+
+// The output of an outbound mapping: a JSON value or an XML element to fill.
+struct OutNode {
+  rapidjson::Value* json = nullptr;
+  pugi::xml_node xml;
+};
+
+using Alloc = rapidjson::Document::AllocatorType;
+
+Value& Slot(Value& obj, const std::vector<std::string>& path, Alloc& a) {
+  Value* cur = &obj;
+  for (const std::string& seg : path) {
+    if (!cur->IsObject()) cur->SetObject();
+    auto it = cur->FindMember(seg.c_str());
+    if (it == cur->MemberEnd()) {
+      cur->AddMember(Value(seg.c_str(), a), Value(), a);
+      it = cur->FindMember(seg.c_str());
+    }
+    cur = &it->value;
+  }
+  return *cur;
+}
+
+// "NAME" or "NAME[n]" (the n-th element of that name, 1-based, created as needed).
+pugi::xml_node XmlChild(pugi::xml_node parent, const std::string& seg, bool fresh) {
+  std::string name = seg;
+  int nth = 1;
+  auto open = seg.find('[');
+  if (open != std::string::npos && seg.back() == ']') {
+    name = seg.substr(0, open);
+    nth = std::max(1, std::atoi(seg.substr(open + 1).c_str()));
+  }
+  if (fresh) return parent.append_child(name.c_str());
+  int seen = 0;
+  for (pugi::xml_node c = parent.child(name.c_str()); c; c = c.next_sibling(name.c_str())) {
+    if (++seen == nth) return c;
+  }
+  pugi::xml_node c;
+  for (; seen < nth; ++seen) c = parent.append_child(name.c_str());
+  return c;
+}
+
+class OutRunner {
+ public:
+  OutRunner(const CompiledMapping& m, const Runner& runner, Alloc& a) : m_(m), runner_(runner), a_(a) {}
+
+  Status Apply(const std::vector<Rule>& rules, const Node& at, std::size_t index, OutNode out,
+               const Where* where) {
+    for (const Rule& r : rules) {
+      auto fail = [&](const std::string& msg) {
+        return Status::Invalid(m_.file + ":" + std::to_string(r.line) + ": " +
+                               (where ? where->Name(r.target) : r.target) + ": " + msg);
+      };
+      if (r.when && !runner_.Holds(*r.when, r.when_equals, at)) continue;
+      if (r.each) {
+        std::vector<Node> elems;
+        runner_.Select(*r.each, at, &elems);
+        if (out.json) {
+          Value list(rapidjson::kArrayType);
+          for (std::size_t i = 0; i < elems.size(); ++i) {
+            Value item(rapidjson::kObjectType);
+            Where here{where, &r.target, i};
+            CHUB_RETURN_IF_ERROR(Apply(r.children, elems[i], i, OutNode{&item, {}}, &here));
+            list.PushBack(item, a_);
+          }
+          Slot(*out.json, r.path, a_) = list;
+        } else {
+          for (std::size_t i = 0; i < elems.size(); ++i) {
+            pugi::xml_node parent = out.xml;
+            for (std::size_t s = 0; s + 1 < r.path.size(); ++s) parent = XmlChild(parent, r.path[s], false);
+            pugi::xml_node item = XmlChild(parent, r.path.back(), /*fresh=*/true);
+            Where here{where, &r.target, i};
+            CHUB_RETURN_IF_ERROR(Apply(r.children, elems[i], i, OutNode{nullptr, item}, &here));
+          }
+        }
+        continue;
+      }
+      Status st = runner_.Values(r, at, index, &vals_);
+      if (!st.ok()) return fail(st.message());
+      if (vals_.empty()) {
+        if (r.required) return fail("required, but " + (r.from.empty() ? std::string("the rule") : r.from.front().text) + " has no value");
+        continue;
+      }
+      const Scalar v = vals_.front();
+      if (out.json) {
+        Value& slot = Slot(*out.json, r.path, a_);
+        if (r.leaf == Leaf::kDecimal) {
+          auto d = Decimal::Parse(v.text());
+          if (!d.ok()) return fail("expected a number, got \"" + v.text() + "\"");
+          // JSON numbers are doubles to most receivers: exact up to 15 significant digits.
+          slot.SetDouble(std::strtod(v.text().c_str(), nullptr));
+        } else if (r.leaf == Leaf::kInteger) {
+          auto s = Scalar::Parse(Scalar::Kind::kInteger, v.text());
+          if (!s.ok()) return fail("expected an integer, got \"" + v.text() + "\"");
+          slot.SetInt64(std::stoll(s->text()));
+        } else if (r.leaf == Leaf::kBoolean) {
+          auto s = Scalar::Parse(Scalar::Kind::kBoolean, v.text());
+          if (!s.ok()) return fail("expected true or false, got \"" + v.text() + "\"");
+          slot.SetBool(s->text() == "true");
+        } else {
+          slot.SetString(v.text().c_str(), a_);
+        }
+      } else {
+        pugi::xml_node node = out.xml;
+        for (std::size_t s = 0; s < r.path.size(); ++s) {
+          const std::string& seg = r.path[s];
+          if (seg[0] == '@') {
+            node.remove_attribute(seg.c_str() + 1);
+            node.append_attribute(seg.c_str() + 1).set_value(v.text().c_str());
+            break;
+          }
+          node = XmlChild(node, seg, false);
+          if (s + 1 == r.path.size()) node.text().set(v.text().c_str());
+        }
+      }
+    }
+    return Status::Ok();
+  }
+
+ private:
+  const CompiledMapping& m_;
+  const Runner& runner_;
+  Alloc& a_;
+  std::vector<Scalar> vals_;
+};
+
+struct XmlText : pugi::xml_writer {
+  std::string out;
+  void write(const void* data, size_t size) override { out.append(static_cast<const char*>(data), size); }
+};
+
+Result<std::string> RunOutbound(const CompiledMapping& m, std::string_view payload) {
+  rapidjson::Document in;
+  Status st = json::Parse(payload, &in);
+  if (!st.ok()) return st.Prepend(m.file + ": the canonical " + m.target + " is not JSON: ");
+  Node root{&in, {}};
+  Runner runner(m, root, nullptr);
+  rapidjson::Document json_out(rapidjson::kObjectType);
+  OutRunner out(m, runner, json_out.GetAllocator());
+  if (m.format == Format::kJson) {
+    CHUB_RETURN_IF_ERROR(out.Apply(m.rules, root, 0, OutNode{&json_out, {}}, nullptr));
+    return json::ToCompact(json_out);
+  }
+  pugi::xml_document doc;
+  auto decl = doc.append_child(pugi::node_declaration);
+  decl.append_attribute("version") = "1.0";
+  decl.append_attribute("encoding") = "UTF-8";
+  pugi::xml_node top = doc.append_child(m.root_element.c_str());
+  CHUB_RETURN_IF_ERROR(out.Apply(m.rules, root, 0, OutNode{nullptr, top}, nullptr));
+  XmlText text;
+  doc.save(text, "  ", pugi::format_default, pugi::encoding_utf8);
+  return text.out;
+}
+
+}  // namespace
+
+bool MappingIsOutbound(const CompiledMapping& m) { return m.outbound; }
+
+Result<std::vector<std::string>> RunMappingEntities(const CompiledMapping& m, std::string_view payload) {
+  if (m.outbound) {
+    auto one = RunOutbound(m, payload);
+    if (!one.ok()) return one.status();
+    return std::vector<std::string>{std::move(one).value()};
+  }
+  std::vector<Entity> entities;
+  CHUB_RETURN_IF_ERROR(RunInbound(m, payload, &entities));
+  std::vector<std::string> out;
+  out.reserve(entities.size());
+  for (Entity& e : entities) out.push_back(std::move(e.json));
+  return out;
+}
+
+Result<std::string> RunMapping(const CompiledMapping& m, std::string_view payload) {
+  auto entities = RunMappingEntities(m, payload);
+  if (!entities.ok()) return entities.status();
+  if (entities->empty()) return std::string("[]");
+  if (!m.split || m.outbound) return std::move(entities->front());
+  std::string out = "[";
+  for (std::size_t i = 0; i < entities->size(); ++i) {
+    if (i) out += ",";
+    out += (*entities)[i];
+  }
+  return out + "]";
+}
+
+namespace {
+
+class FileMapper final : public Mapper {
+ public:
+  explicit FileMapper(std::shared_ptr<const CompiledMapping> m) : m_(std::move(m)) {}
+
+  Result<std::vector<MappedEvent>> Map(const InboundPayload& in) const override {
+    std::vector<MappedEvent> out;
+    if (m_->outbound) return Status::Invalid(m_->file + ": an outbound mapping cannot map inbound events");
+    std::vector<Entity> entities;
+    CHUB_RETURN_IF_ERROR(RunInbound(*m_, in.body, &entities));
+    for (Entity& e : entities) out.push_back(Event(in, e));
+    return out;
+  }
+
+ private:
+  MappedEvent Event(const InboundPayload& in, Entity& e) const {
+    MappedEvent ev;
+    const std::string source(in.source);
+    if (m_->target == "order") {
+      ev.type = "com.channelhub.order.upserted";
+      const std::string& id = e.keys[kCaptureSourceId].empty() ? e.keys[kCaptureOrderNo] : e.keys[kCaptureSourceId];
+      ev.subject = "order/" + source + "/" + id;
+    } else if (m_->target == "customer") {
+      ev.type = "com.channelhub.customer.upserted";
+      ev.subject = "customer/" + source + "/" + e.keys[kCaptureSourceId];
+    } else {
+      ev.type = "com.channelhub.stock.updated";
+      ev.subject = "stock/" + source + "/" + e.keys[kCaptureWarehouse] + "/" + e.keys[kCaptureSku];
+    }
+    ev.data_json = std::move(e.json);
+    return ev;
+  }
+
+  std::shared_ptr<const CompiledMapping> m_;
+};
+
+}  // namespace
+
+std::unique_ptr<Mapper> MakeFileMapper(std::shared_ptr<const CompiledMapping> mapping) {
+  return std::make_unique<FileMapper>(std::move(mapping));
+}
+
+}  // namespace channelhub::mapping

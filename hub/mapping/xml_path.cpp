@@ -1,0 +1,246 @@
+// Simple XPaths evaluated directly on pugixml nodes (see XmlPath in engine_internal.hpp).
+// pugixml's XPath engine builds node sets in a private allocator on every evaluation; the paths
+// mapping files use are nearly all of the form //SEGMENT[QUALF='002']/FIELD, which a direct walk
+// answers without any allocation.
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "hub/mapping/engine_internal.hpp"
+
+namespace channelhub::mapping::internal {
+namespace {
+
+bool NameStart(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+}
+bool NameChar(char c) {
+  return NameStart(c) || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == ':';
+}
+
+class Parser {
+ public:
+  explicit Parser(std::string_view s) : s_(s) {}
+
+  bool AtEnd() const { return i_ == s_.size(); }
+  bool Eat(std::string_view t) {
+    if (s_.substr(i_, t.size()) != t) return false;
+    i_ += t.size();
+    return true;
+  }
+  std::optional<std::string> Name() {
+    if (AtEnd() || !NameStart(s_[i_])) return std::nullopt;
+    std::size_t start = i_;
+    while (i_ < s_.size() && NameChar(s_[i_])) ++i_;
+    std::string name(s_.substr(start, i_ - start));
+    if (name.find("::") != std::string::npos || name.back() == ':') return std::nullopt;  // an axis
+    return name;
+  }
+  std::optional<int> Number() {
+    std::size_t start = i_;
+    int n = 0;
+    while (i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9' && i_ - start < 6) n = n * 10 + (s_[i_++] - '0');
+    if (i_ == start || n == 0) return std::nullopt;
+    return n;
+  }
+  std::optional<std::string> Quoted() {
+    if (AtEnd() || (s_[i_] != '\'' && s_[i_] != '"')) return std::nullopt;
+    const char q = s_[i_++];
+    std::size_t end = s_.find(q, i_);
+    if (end == std::string_view::npos) return std::nullopt;
+    std::string v(s_.substr(i_, end - i_));
+    i_ = end + 1;
+    return v;
+  }
+
+ private:
+  std::string_view s_;
+  std::size_t i_ = 0;
+};
+
+// [N] or [CHILD='v'] or [@a='v'].
+bool Predicate(Parser& p, XmlStep* step) {
+  if (!p.Eat("[")) return true;
+  if (auto n = p.Number()) {
+    step->nth = *n;
+    return p.Eat("]");
+  }
+  step->equals_attribute = p.Eat("@");
+  auto name = p.Name();
+  if (!name || !p.Eat("=")) return false;
+  auto value = p.Quoted();
+  if (!value || !p.Eat("]")) return false;
+  step->has_equals = true;
+  step->equals_name = *name;
+  step->equals_value = *value;
+  return true;
+}
+
+// The n-th (1-based) among the element's same-name siblings?
+bool IsNth(pugi::xml_node e, int nth) {
+  int pos = 1;
+  for (pugi::xml_node s = e.previous_sibling(e.name()); s; s = s.previous_sibling(e.name())) {
+    if (++pos > nth) return false;
+  }
+  return pos == nth;
+}
+
+bool PredicateHolds(const XmlStep& step, pugi::xml_node e) {
+  if (!step.has_equals) return true;
+  if (step.equals_attribute) {
+    pugi::xml_attribute a = e.attribute(step.equals_name.c_str());
+    return a && step.equals_value == a.value();
+  }
+  for (pugi::xml_node c = e.child(step.equals_name.c_str()); c; c = c.next_sibling(step.equals_name.c_str())) {
+    if (step.equals_value == c.text().get()) return true;
+  }
+  return false;
+}
+
+// Applies steps[i..] to "node"; returns false once "first_only" is satisfied.
+bool Walk(const XmlPath& path, std::size_t i, pugi::xml_node doc, pugi::xml_node node,
+          XmlIndex* index, bool first_only, std::vector<pugi::xpath_node>* out) {
+  if (i == path.steps.size()) {
+    out->push_back(pugi::xpath_node(node));
+    return !first_only;
+  }
+  const XmlStep& step = path.steps[i];
+  switch (step.kind) {
+    case XmlStep::Kind::kSelf:
+      return Walk(path, i + 1, doc, node, index, first_only, out);
+    case XmlStep::Kind::kAttribute: {
+      pugi::xml_attribute a = node.attribute(step.name.c_str());
+      if (!a) return true;
+      out->push_back(pugi::xpath_node(a, node));
+      return !first_only;
+    }
+    case XmlStep::Kind::kText: {
+      for (pugi::xml_node c = node.first_child(); c; c = c.next_sibling()) {
+        if (c.type() != pugi::node_pcdata && c.type() != pugi::node_cdata) continue;
+        out->push_back(pugi::xpath_node(c));
+        if (first_only) return false;
+      }
+      return true;
+    }
+    case XmlStep::Kind::kDescendant: {
+      for (pugi::xml_node e : index->Get(doc, step.index_slot)) {
+        if (step.nth && !IsNth(e, step.nth)) continue;
+        if (!PredicateHolds(step, e)) continue;
+        if (!Walk(path, i + 1, doc, e, index, first_only, out)) return false;
+      }
+      return true;
+    }
+    case XmlStep::Kind::kChild: {
+      int pos = 0;
+      for (pugi::xml_node c = node.child(step.name.c_str()); c; c = c.next_sibling(step.name.c_str())) {
+        ++pos;
+        if (step.nth && pos != step.nth) continue;
+        if (PredicateHolds(step, c) && !Walk(path, i + 1, doc, c, index, first_only, out)) return false;
+        if (step.nth) break;
+      }
+      return true;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<XmlPath> CompileXmlPath(std::string_view text, std::vector<std::string>* index_names) {
+  XmlPath path;
+  Parser p(text);
+  bool descendant = false;
+  if (p.Eat("//")) {
+    path.absolute = true;
+    descendant = true;
+  } else if (p.Eat("/")) {
+    path.absolute = true;
+  }
+  while (true) {
+    XmlStep step;
+    if (p.Eat("@")) {
+      auto name = p.Name();
+      if (!name || !p.AtEnd()) return std::nullopt;  // an attribute ends the path
+      step.kind = XmlStep::Kind::kAttribute;
+      step.name = *name;
+    } else if (p.Eat("text()")) {
+      if (!p.AtEnd()) return std::nullopt;
+      step.kind = XmlStep::Kind::kText;
+    } else if (p.Eat(".")) {
+      if (p.Eat(".")) return std::nullopt;  // ".." is left to pugixml
+      step.kind = XmlStep::Kind::kSelf;
+    } else {
+      auto name = p.Name();
+      if (!name) return std::nullopt;
+      step.kind = descendant ? XmlStep::Kind::kDescendant : XmlStep::Kind::kChild;
+      step.name = *name;
+      if (!Predicate(p, &step)) return std::nullopt;
+      if (descendant) {
+        auto it = std::find(index_names->begin(), index_names->end(), step.name);
+        step.index_slot = static_cast<int>(it - index_names->begin());
+        if (it == index_names->end()) index_names->push_back(step.name);
+      }
+    }
+    if (descendant && step.kind != XmlStep::Kind::kDescendant) return std::nullopt;
+    descendant = false;
+    path.steps.push_back(std::move(step));
+    if (p.AtEnd()) break;
+    if (p.Eat("//")) return std::nullopt;  // a descendant step after the first: pugixml's
+    if (!p.Eat("/")) return std::nullopt;
+  }
+  if (path.steps.empty()) return std::nullopt;
+  return path;
+}
+
+const std::vector<pugi::xml_node>& XmlIndex::Get(pugi::xml_node doc, int slot) {
+  if (!built_) {
+    built_ = true;
+    lists_.assign(names_->size(), {});
+    // Names are compared by their first 8 bytes packed into an integer (then in full when
+    // longer): one integer compare per indexed name instead of a strcmp call.
+    auto prefix = [](const char* s, bool* longer) {
+      uint64_t key = 0;
+      int i = 0;
+      for (; i < 8 && s[i]; ++i) key |= static_cast<uint64_t>(static_cast<unsigned char>(s[i])) << (8 * i);
+      *longer = i == 8 && s[8] != '\0';
+      return key;
+    };
+    std::vector<uint64_t> keys;
+    std::vector<bool> long_names;
+    for (const std::string& name : *names_) {
+      bool longer = false;
+      keys.push_back(prefix(name.c_str(), &longer));
+      long_names.push_back(longer);
+    }
+    pugi::xml_node n = doc.first_child();
+    while (n) {
+      if (n.type() == pugi::node_element) {
+        bool longer = false;
+        const char* name = n.name();
+        const uint64_t key = prefix(name, &longer);
+        for (std::size_t i = 0; i < keys.size(); ++i) {
+          if (keys[i] == key && long_names[i] == longer &&
+              (!longer || std::strcmp(name, (*names_)[i].c_str()) == 0)) {
+            lists_[i].push_back(n);
+            break;
+          }
+        }
+        if (pugi::xml_node c = n.first_child()) {
+          n = c;
+          continue;
+        }
+      }
+      while (n != doc && !n.next_sibling()) n = n.parent();
+      if (n == doc) break;
+      n = n.next_sibling();
+    }
+  }
+  return lists_[static_cast<std::size_t>(slot)];
+}
+
+void SelectXml(const XmlPath& path, pugi::xml_node doc, pugi::xml_node context, XmlIndex* index,
+               bool first_only, std::vector<pugi::xpath_node>* out) {
+  Walk(path, 0, doc, path.absolute ? doc : context, index, first_only, out);
+}
+
+}  // namespace channelhub::mapping::internal

@@ -47,6 +47,10 @@ int Main(int argc, char** argv) {
   map_cmd->add_option("--schema-dir", map.schema_dir,
                       "Canonical schemas (default: the nearest schema/ folder above the mapping)");
 
+  std::string plugins_path;
+  auto* plugins_cmd = app.add_subcommand("plugins", "List the connectors the configuration's plugins offer");
+  plugins_cmd->add_option("-c,--config", plugins_path, "Configuration file (YAML)")->required();
+
   DlqOptions dlq;
   auto* dlq_cmd = app.add_subcommand("dlq", "List the dead letters: events that could not be mapped or delivered");
   dlq_cmd->add_option("-c,--config", dlq.config_path, "Configuration file (YAML)")->required();
@@ -63,6 +67,7 @@ int Main(int argc, char** argv) {
   try {
     if (*serve_cmd) return Serve(serve);
     if (*check_cmd) return Check(check_path);
+    if (*plugins_cmd) return ListPlugins(plugins_path);
     if (*dlq_cmd) return ListDeadLetters(dlq);
     if (*map_cmd) return Map(map);
   } catch (const std::exception& e) {

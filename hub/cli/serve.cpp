@@ -21,6 +21,8 @@
 #include "hub/mapping/kind_mapper.hpp"
 #include "hub/mapping/mapper.hpp"
 #include "hub/pipeline/ingest.hpp"
+#include "hub/pipeline/poller.hpp"
+#include "hub/plugin/check.hpp"
 #include "hub/pipeline/processor.hpp"
 #include "hub/server/http_server.hpp"
 #include "spdlog/sinks/stdout_color_sinks.h"
@@ -64,8 +66,11 @@ std::shared_ptr<const mapping::CompiledMapping> LoadConfigured(
 // destination can be built. Returns the mappers by source name and the destinations' mappings.
 bool CheckWiring(const config::Config& cfg,
                  std::map<std::string, std::unique_ptr<mapping::Mapper>>* mappers,
-                 DestinationMappings* destination_mappings) {
+                 DestinationMappings* destination_mappings, plugin::Connectors* connectors) {
   std::vector<config::Diagnostic> diags;
+  // Plugins first: a source's connector decides what it can do.
+  plugin::Connectors loaded;
+  for (auto& d : plugin::LoadConnectors(cfg, &loaded)) diags.push_back(std::move(d));
   for (const auto& [name, src] : cfg.sources) {
     if (!src.mapping_by_kind.empty()) {
       std::map<std::string, std::vector<std::unique_ptr<mapping::Mapper>>> by_kind;
@@ -107,6 +112,7 @@ bool CheckWiring(const config::Config& cfg,
                               "destinations." + name + ".mapping", &diags);
       if (m && destination_mappings) destination_mappings->emplace(name, m);
     }
+    if (dest.type == config::DestinationConfig::Type::kConnector) continue;  // checked with the plugins
     auto s = dispatch::CreateSink(dest);
     if (!s.ok()) diags.push_back({cfg.file, dest.line, 0, "destinations." + name, s.status().message()});
   }
@@ -114,6 +120,7 @@ bool CheckWiring(const config::Config& cfg,
     PrintDiagnostics(diags);
     return false;
   }
+  if (connectors) *connectors = std::move(loaded);
   return true;
 }
 
@@ -143,11 +150,47 @@ int Check(const std::string& config_path) {
     PrintDiagnostics(loaded.diagnostics);
     return 2;
   }
-  if (!CheckWiring(*loaded.config, nullptr, nullptr)) return 2;
+  if (!CheckWiring(*loaded.config, nullptr, nullptr, nullptr)) return 2;
   const auto& c = *loaded.config;
   std::printf("%s: OK (%zu source%s, %zu destination%s, %zu route%s)\n", config_path.c_str(),
               c.sources.size(), c.sources.size() == 1 ? "" : "s", c.destinations.size(),
               c.destinations.size() == 1 ? "" : "s", c.routes.size(), c.routes.size() == 1 ? "" : "s");
+  return 0;
+}
+
+int ListPlugins(const std::string& config_path) {
+  config::LoadResult loaded = config::LoadConfig(config_path);
+  if (!loaded.config) {
+    PrintDiagnostics(loaded.diagnostics);
+    return 2;
+  }
+  const config::Config& cfg = *loaded.config;
+  if (cfg.plugins.empty()) {
+    std::printf("%s loads no plugins (add plugins: [./build/plugins] to use connectors from them)\n",
+                config_path.c_str());
+    return 0;
+  }
+  auto registry = plugin::Registry::Load(cfg.plugins);
+  if (!registry.ok()) {
+    std::fprintf(stderr, "%s:%d: plugins: %s\n", cfg.file.c_str(), cfg.plugins_line, registry.status().message().c_str());
+    return 2;
+  }
+  std::string last_file;
+  for (const auto& info : (*registry)->List()) {
+    std::printf("%-14s %-26s %s %s  (%s)\n", info.name.c_str(), plugin::CapabilityNames(info.capabilities).c_str(),
+                info.plugin.c_str(), info.plugin_version.c_str(), info.file.c_str());
+    std::printf("               %s\n", info.description.c_str());
+    std::string keys;
+    for (const auto& k : info.settings) keys += (keys.empty() ? "" : ", ") + k;
+    std::printf("               settings: %s\n", keys.empty() ? "(none)" : keys.c_str());
+  }
+  // Which configured entries use them.
+  for (const auto& [name, s] : cfg.sources) {
+    if (!s.builtin()) std::printf("source %s uses %s%s\n", name.c_str(), s.connector.c_str(), s.poll.enabled ? " (polling)" : "");
+  }
+  for (const auto& [name, d] : cfg.destinations) {
+    if (d.type == config::DestinationConfig::Type::kConnector) std::printf("destination %s uses %s\n", name.c_str(), d.connector.c_str());
+  }
   return 0;
 }
 
@@ -231,7 +274,12 @@ int Serve(const ServeOptions& options) {
 
   std::map<std::string, std::unique_ptr<mapping::Mapper>> mappers;
   DestinationMappings destination_mappings;
-  if (!CheckWiring(cfg, &mappers, &destination_mappings)) return 2;
+  plugin::Connectors connectors;
+  if (!CheckWiring(cfg, &mappers, &destination_mappings, &connectors)) return 2;
+  for (const auto& info : connectors.registry->List()) {
+    spdlog::info("plugin {} {}: connector {} ({}) from {}", info.plugin, info.plugin_version, info.name,
+                 plugin::CapabilityNames(info.capabilities), info.file);
+  }
 
   std::error_code ec;
   std::filesystem::create_directories(cfg.data_dir, ec);
@@ -253,7 +301,8 @@ int Serve(const ServeOptions& options) {
   journal::Journal& j = **journal;
 
   pipeline::Processor processor(cfg, j, std::move(mappers));
-  dispatch::Dispatcher dispatcher(cfg, j, std::move(destination_mappings));
+  dispatch::Dispatcher dispatcher(cfg, j, std::move(destination_mappings), connectors.destinations);
+  pipeline::Poller poller(cfg, j, connectors.sources);
   j.AddCommitListener([&processor, &dispatcher] {
     processor.Wake();
     dispatcher.Wake();
@@ -272,8 +321,12 @@ int Serve(const ServeOptions& options) {
     spdlog::critical("dispatcher: {}", st.ToString());
     return 1;
   }
+  if (Status st = poller.Start(); !st.ok()) {
+    spdlog::critical("poller: {}", st.ToString());
+    return 1;
+  }
 
-  pipeline::Ingest ingest(cfg, j, pipeline::IngestOptions{options.bare_endpoint});
+  pipeline::Ingest ingest(cfg, j, pipeline::IngestOptions{options.bare_endpoint}, connectors.sources);
   server::ServerOptions so;
   so.host = cfg.server.listen.host;
   so.port = cfg.server.listen.port;
@@ -288,6 +341,7 @@ int Serve(const ServeOptions& options) {
   });
   if (Status st = http.Start(); !st.ok()) {
     spdlog::critical("{}", st.message());
+    poller.Stop();
     processor.Stop(false);
     dispatcher.Stop(std::chrono::milliseconds(0));
     return 1;
@@ -305,6 +359,7 @@ int Serve(const ServeOptions& options) {
                sig == SIGTERM ? "SIGTERM" : "SIGINT");
   ingest.SetReady(false);
   http.Stop(kHttpGrace);
+  poller.Stop();
   processor.Stop(/*drain=*/true);
   dispatcher.Stop(kDeliveryDrain);
   j.Shutdown();  // no journal callback may reach the processor or dispatcher after this

@@ -31,4 +31,8 @@ int ListDeadLetters(const DlqOptions& options);
 // Loads and checks a configuration; prints every problem as "file:line:column: key: message".
 int Check(const std::string& config_path);
 
+// Loads the configuration's plugins and lists their connectors: name, capabilities, plugin and
+// version, file, and the settings each reads.
+int ListPlugins(const std::string& config_path);
+
 }  // namespace channelhub::cli

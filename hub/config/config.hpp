@@ -61,6 +61,22 @@ struct SourceAuth {
   std::string prefix;   // kHmacSha256: a prefix stripped from the header value, e.g. "sha256="
 };
 
+// One value of a connector's "settings:" map, with where it was written (for checks that run
+// once the plugins are loaded).
+struct Setting {
+  std::string value;    // after ${env:...} / ${file:...} substitution
+  bool secret = false;  // came from ${env:...} or ${file:...}: never shown
+  int line = 0;
+  int column = 0;
+};
+
+// A source whose connector pulls from a system instead of waiting for webhooks.
+struct PollSettings {
+  bool enabled = false;
+  Millis interval{60000};  // between polls when nothing more is waiting
+  Millis timeout{30000};   // one request, connect to last byte
+};
+
 struct SourceConfig {
   std::string name;           // the key under sources:, also the URL: POST /webhooks/<name>
   std::string connector;      // e.g. "shopify", "generic"
@@ -72,7 +88,16 @@ struct SourceConfig {
   SourceAuth auth;
   std::string event_id_header;  // take the event id from this header (e.g. X-Shopify-Event-Id)
   std::string event_id_field;   // or from this JSON Pointer into the body (e.g. /id)
+  // Plugin connectors (any connector but "generic"): their settings, the system's URL (for
+  // polling) and the polling schedule.
+  std::map<std::string, Setting> settings;
+  std::string url;
+  PollSettings poll;
   int line = 0;                 // where the source is declared in the file
+  int connector_line = 0;       // where connector: is written (0 when defaulted)
+  int connector_column = 0;
+
+  bool builtin() const { return connector == "generic"; }
 };
 
 struct RetryPolicy {
@@ -83,7 +108,7 @@ struct RetryPolicy {
 };
 
 struct DestinationConfig {
-  enum class Type { kFile, kHttp };
+  enum class Type { kFile, kHttp, kConnector };
   std::string name;
   Type type = Type::kFile;
   std::string path;                              // kFile: JSON-lines file (created with its dirs)
@@ -93,8 +118,13 @@ struct DestinationConfig {
   // kHttp: an outbound mapping file (relative to mappings_dir): the body becomes the mapped
   // payload in the destination's own format instead of the CloudEvent. "" = CloudEvents.
   std::string mapping;
+  // kConnector: a plugin connector builds the requests (to url) and judges the answers.
+  std::string connector;
+  std::map<std::string, Setting> settings;
   RetryPolicy retry;
   int line = 0;
+  int connector_line = 0;
+  int connector_column = 0;
 };
 
 struct RouteConfig {
@@ -114,6 +144,9 @@ struct Config {
   ServerSettings server;
   JournalSettings journal;
   std::string log_level = "info";
+  // Plugin files or folders of them (relative to the working directory), loaded before use.
+  std::vector<std::string> plugins;
+  int plugins_line = 0;
   std::map<std::string, SourceConfig> sources;
   std::map<std::string, DestinationConfig> destinations;
   std::vector<RouteConfig> routes;

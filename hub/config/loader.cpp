@@ -36,17 +36,13 @@ constexpr std::size_t kMaxNameLength = 64;
 // library does not link the mapping engine.
 const std::vector<std::string> kBuiltinMappings = {
     "builtin:canonical.customer", "builtin:canonical.order", "builtin:shopify.order"};
-const std::vector<std::string> kConnectors = {"generic", "shopify"};
 const std::vector<std::string> kLogLevels = {"trace", "debug", "info", "warn", "error"};
 const std::vector<std::string> kAuthTypes = {"none", "bearer", "hmac_sha256"};
 const std::vector<std::string> kEncodings = {"hex", "base64"};
-const std::vector<std::string> kDestinationTypes = {"file", "http"};
+const std::vector<std::string> kDestinationTypes = {"file", "http", "connector"};
 const std::vector<std::string> kSyncModes = {"full", "normal"};
 const std::vector<std::string> kEntities = {"order", "customer", "stock"};
 
-// The defaults the shopify connector brings.
-constexpr std::string_view kShopifySignatureHeader = "X-Shopify-Hmac-Sha256";
-constexpr std::string_view kShopifyEventIdHeader = "X-Shopify-Event-Id";
 
 // Headers the HTTP client sets itself.
 const std::vector<std::string> kReservedHeaders = {"connection", "content-length", "host",
@@ -249,8 +245,14 @@ class Loader {
   void ReadSources(const Value& v);
   SourceConfig ReadSource(const NamedValue& entry);
   void ReadMapping(const Value& v, SourceConfig* source);
-  void ReadAuth(const Value& v, const std::string& connector, SourceAuth* auth);
-  void ReadEventId(const Value& v, bool shopify, SourceConfig* source);
+  void ReadAuth(const Value& v, SourceAuth* auth);
+  void ReadEventId(const Value& v, SourceConfig* source);
+  std::optional<std::string> ReadConnectorName(const Value& v, int* line, int* column);
+  void ReadSettings(const Value& v, std::map<std::string, Setting>* settings);
+  std::optional<std::string> ReadUrl(const Value& v, std::string_view example);
+  void ReadPoll(const Value& v, PollSettings* poll);
+  void ReadPlugins(const Value& v);
+  void ReadOutboundMapping(const Value& v, DestinationConfig* d);
   void ReadDestinations(const Value& v);
   DestinationConfig ReadDestination(const NamedValue& entry);
   void ReadHeaders(const Value& v, std::map<std::string, std::string>* headers);
@@ -409,7 +411,7 @@ std::vector<std::string> Loader::ReadNameList(
 void Loader::ReadTop(const Value& root) {
   MapReader top(
       root,
-      {"listen", "data_dir", "mappings_dir", "log_level", "server", "journal", "sources",
+      {"listen", "data_dir", "mappings_dir", "log_level", "plugins", "server", "journal", "sources",
        "destinations", "routes"},
       sink_);
   if (!top.valid()) return;  // a list or a scalar: every key would be reported missing
@@ -425,6 +427,7 @@ void Loader::ReadTop(const Value& root) {
   if (std::optional<Value> v = top.Get("log_level")) {
     if (std::optional<std::string> level = ReadChoice(*v, kLogLevels)) config_.log_level = *level;
   }
+  if (std::optional<Value> v = top.Get("plugins")) ReadPlugins(*v);
   ReadServer(GetOrEmpty(top, "server"));
   ReadJournal(GetOrEmpty(top, "journal"));
   ReadSources(GetOrEmpty(top, "sources"));
@@ -529,25 +532,137 @@ void Loader::ReadSources(const Value& v) {
 }
 
 SourceConfig Loader::ReadSource(const NamedValue& entry) {
-  MapReader m(entry.value, {"connector", "mapping", "auth", "event_id"}, sink_);
+  MapReader m(entry.value, {"connector", "mapping", "auth", "event_id", "settings", "url", "poll"}, sink_);
   SourceConfig source;
   source.name = entry.name;
   source.line = entry.value.key_where.line;
   if (!m.valid()) return source;
   source.connector = "generic";
   if (auto x = m.Get("connector")) {
-    if (auto connector = ReadChoice(*x, kConnectors)) source.connector = *connector;
+    if (auto connector = ReadConnectorName(*x, &source.connector_line, &source.connector_column)) {
+      source.connector = *connector;
+    }
   }
   if (auto x = m.Get("mapping")) {
     ReadMapping(*x, &source);
   } else {
     Missing(m.self(), "mapping",
             "the mapping that turns what this source posts into events, like mapping: "
-            "builtin:shopify.order");
+            "shopify/orders_create.to_canon.yaml");
   }
-  ReadAuth(GetOrEmpty(m, "auth"), source.connector, &source.auth);
-  ReadEventId(GetOrEmpty(m, "event_id"), source.connector == "shopify", &source);
+  if (source.builtin()) {
+    for (const char* key : {"settings", "url", "poll"}) {
+      if (std::optional<Value> v = m.Get(key)) {
+        sink_.Add(v->key_where, v->key,
+                  Quote(key) + " is for plugin connectors; connector generic is configured with "
+                  "auth: and event_id:");
+      }
+    }
+    ReadAuth(GetOrEmpty(m, "auth"), &source.auth);
+    ReadEventId(GetOrEmpty(m, "event_id"), &source);
+    return source;
+  }
+  for (const char* key : {"auth", "event_id"}) {
+    if (std::optional<Value> v = m.Get(key)) {
+      sink_.Add(v->key_where, v->key,
+                Quote(key) + " is only used with connector generic; connector " + source.connector +
+                    " checks requests itself and takes its secrets under settings:, like "
+                    "settings: { secret: ${env:SHOPIFY_WEBHOOK_SECRET} }");
+    }
+  }
+  if (auto x = m.Get("settings")) ReadSettings(*x, &source.settings);
+  if (auto x = m.Get("url")) {
+    if (auto url = ReadUrl(*x, "http://erp.example.local/k3cloud/")) source.url = *url;
+  }
+  if (auto x = m.Get("poll")) {
+    ReadPoll(*x, &source.poll);
+    if (source.poll.enabled && source.url.empty()) {
+      Missing(m.self(), "url", "the address of the system to poll, like url: http://erp.example.local/k3cloud/");
+    }
+  }
   return source;
+}
+
+std::optional<std::string> Loader::ReadConnectorName(const Value& v, int* line, int* column) {
+  auto name = ReadNonEmpty(v, "a connector name: generic, or one a plugin offers (channelhub plugins lists them)");
+  if (!name) return std::nullopt;
+  if (!IsValidName(name->value)) {
+    Report(v, "expected a connector name of lower-case letters, digits, \"_\" and \"-\"; got " + name->shown);
+    return std::nullopt;
+  }
+  *line = v.where.line;
+  *column = v.where.column;
+  return name->value;
+}
+
+void Loader::ReadSettings(const Value& v, std::map<std::string, Setting>* settings) {
+  for (const NamedValue& entry : detail::MapEntries(v, sink_)) {
+    if (!entry.value.node.IsScalar() && entry.value.node.IsDefined() && !entry.value.node.IsNull()) {
+      Report(entry.value, "expected a plain value (a text, a number or true/false); got " + Describe(entry.value.node));
+      continue;
+    }
+    std::string value;
+    bool secret = false;
+    if (entry.value.node.IsScalar()) {
+      auto text = ReadString(entry.value, "a plain value");
+      if (!text) continue;
+      value = std::move(text->value);
+      secret = text->secret;
+    }
+    (*settings)[entry.name] = Setting{std::move(value), secret, entry.value.key_where.line, entry.value.key_where.column};
+  }
+}
+
+std::optional<std::string> Loader::ReadUrl(const Value& v, std::string_view example) {
+  const std::string expected = "an http:// or https:// URL with a host, like " + std::string(example);
+  auto url = ReadString(v, expected);
+  if (!url) return std::nullopt;
+  if (std::optional<std::string> problem = CheckUrl(url->value)) {
+    Report(v, problem->empty() ? "expected " + expected + "; got " + url->shown : *problem);
+    return std::nullopt;
+  }
+  return url->value;
+}
+
+void Loader::ReadPoll(const Value& v, PollSettings* poll) {
+  MapReader m(v, {"interval", "timeout"}, sink_);
+  if (!m.valid()) return;
+  poll->enabled = true;
+  if (auto x = m.Get("interval")) {
+    if (auto d = ReadDuration(*x)) {
+      if (*d < Millis(1000)) {
+        Report(*x, "expected an interval of at least 1s; got " + FormatDuration(*d));
+      } else {
+        poll->interval = *d;
+      }
+    }
+  }
+  if (auto x = m.Get("timeout")) {
+    if (auto d = ReadDuration(*x)) poll->timeout = *d;
+  }
+}
+
+void Loader::ReadOutboundMapping(const Value& v, DestinationConfig* d) {
+  const std::string expected =
+      "a relative path to an outbound mapping file, like kingdee/sal_saleorder.from_canon.yaml";
+  if (auto text = ReadString(v, expected)) {
+    const std::string& mapping = text->value;
+    if (mapping.empty() || mapping.front() == '/' ||
+        (!mapping.ends_with(".yaml") && !mapping.ends_with(".yml"))) {
+      Report(v, "expected " + expected + "; got " + text->shown);
+    } else {
+      d->mapping = mapping;
+    }
+  }
+}
+
+void Loader::ReadPlugins(const Value& v) {
+  config_.plugins_line = v.key_where.line;
+  for (const Value& item : detail::ListItems(v, "[./build/plugins]", sink_)) {
+    if (auto path = ReadNonEmpty(item, "a plugin file (.so) or a folder of them, like ./build/plugins")) {
+      config_.plugins.push_back(std::move(path->value));
+    }
+  }
 }
 
 void Loader::ReadMapping(const Value& v, SourceConfig* source) {
@@ -597,11 +712,10 @@ void Loader::ReadMapping(const Value& v, SourceConfig* source) {
   source->mapping = mapping;
 }
 
-void Loader::ReadAuth(const Value& v, const std::string& connector, SourceAuth* auth) {
+void Loader::ReadAuth(const Value& v, SourceAuth* auth) {
   MapReader m(v, {"type", "token", "secret", "header", "encoding", "prefix"}, sink_);
   if (!m.valid()) return;
-  const bool shopify = connector == "shopify";
-  std::string type = shopify ? "hmac_sha256" : "none";
+  std::string type = "none";
   if (auto x = m.Get("type")) {
     std::optional<std::string> chosen = ReadChoice(*x, kAuthTypes);
     if (!chosen) return;  // which keys belong here depends on the type
@@ -634,23 +748,17 @@ void Loader::ReadAuth(const Value& v, const std::string& connector, SourceAuth* 
   if (auto x = m.Get("secret")) {
     if (auto secret = ReadNonEmpty(*x, "the signing secret"))
       auth->secret = std::move(secret->value);
-  } else if (shopify) {
-    Missing(m.self(), "secret",
-            "the app's signing secret, like secret: ${env:SHOPIFY_WEBHOOK_SECRET}; connector "
-            "shopify checks the X-Shopify-Hmac-Sha256 signature (auth type none turns that off)");
   } else {
     Missing(m.self(), "secret", "the signing secret, like secret: ${env:WEBHOOK_SECRET}");
   }
   if (auto x = m.Get("header")) {
     if (auto header = ReadHeaderName(*x)) auth->header = *header;
-  } else if (shopify) {
-    auth->header = kShopifySignatureHeader;
   } else {
     Missing(m.self(), "header",
             "the request header that carries the signature, like header: "
             "X-Signature");
   }
-  auth->encoding = shopify ? SourceAuth::Encoding::kBase64 : SourceAuth::Encoding::kHex;
+  auth->encoding = SourceAuth::Encoding::kHex;
   if (auto x = m.Get("encoding")) {
     if (auto encoding = ReadChoice(*x, kEncodings)) {
       auth->encoding =
@@ -664,7 +772,7 @@ void Loader::ReadAuth(const Value& v, const std::string& connector, SourceAuth* 
   }
 }
 
-void Loader::ReadEventId(const Value& v, bool shopify, SourceConfig* source) {
+void Loader::ReadEventId(const Value& v, SourceConfig* source) {
   MapReader m(v, {"header", "field"}, sink_);
   if (!m.valid()) return;
   std::optional<Value> header = m.Get("header");
@@ -683,7 +791,6 @@ void Loader::ReadEventId(const Value& v, bool shopify, SourceConfig* source) {
     }
   }
   // With both, the header is used when a request has it and the field otherwise.
-  if (!header && shopify) source->event_id_header = kShopifyEventIdHeader;
 }
 
 void Loader::ReadDestinations(const Value& v) {
@@ -699,7 +806,8 @@ void Loader::ReadDestinations(const Value& v) {
 }
 
 DestinationConfig Loader::ReadDestination(const NamedValue& entry) {
-  MapReader m(entry.value, {"type", "path", "url", "headers", "timeout", "retry", "mapping"}, sink_);
+  MapReader m(entry.value, {"type", "path", "url", "headers", "timeout", "retry", "mapping", "connector", "settings"},
+              sink_);
   DestinationConfig d;
   d.name = entry.name;
   d.line = entry.value.key_where.line;
@@ -709,7 +817,11 @@ DestinationConfig Loader::ReadDestination(const NamedValue& entry) {
     type = ReadChoice(*x, kDestinationTypes);
   } else {
     Missing(m.self(), "type",
-            "file (append events to a file) or http (post them to a URL), like type: http");
+            "file (append events to a file), http (post them to a URL) or connector (a plugin "
+            "connector such as kingdee builds the requests), like type: http");
+  }
+  if (type != "connector") {
+    for (const char* key : {"connector", "settings"}) NotUsed(m, key, "connector", "destination", type.value_or("?"));
   }
   if (type == "file") {
     d.type = DestinationConfig::Type::kFile;
@@ -724,6 +836,34 @@ DestinationConfig Loader::ReadDestination(const NamedValue& entry) {
       Missing(m.self(), "path",
               "the file to append events to, like path: ${data_dir}/out/events.jsonl");
     }
+  } else if (type == "connector") {
+    d.type = DestinationConfig::Type::kConnector;
+    NotUsed(m, "path", "file", "destination", *type);
+    if (std::optional<Value> v = m.Get("headers")) {
+      sink_.Add(v->key_where, v->key, "\"headers\" is only used with type http; a connector builds its own "
+                "requests (set what it needs under settings:)");
+    }
+    if (auto x = m.Get("connector")) {
+      if (auto c = ReadConnectorName(*x, &d.connector_line, &d.connector_column)) {
+        if (*c == "generic") {
+          Report(*x, "generic is a source connector; a destination names a plugin connector such as kingdee");
+        } else {
+          d.connector = *c;
+        }
+      }
+    } else {
+      Missing(m.self(), "connector", "the plugin connector that delivers, like connector: kingdee");
+    }
+    if (auto x = m.Get("url")) {
+      if (auto url = ReadUrl(*x, "http://erp.example.local/k3cloud/")) d.url = *url;
+    } else {
+      Missing(m.self(), "url", "the system's address, like url: http://erp.example.local/k3cloud/");
+    }
+    if (auto x = m.Get("settings")) ReadSettings(*x, &d.settings);
+    if (auto x = m.Get("timeout")) {
+      if (auto timeout = ReadDuration(*x)) d.timeout = *timeout;
+    }
+    if (auto x = m.Get("mapping")) ReadOutboundMapping(*x, &d);
   } else if (type == "http") {
     d.type = DestinationConfig::Type::kHttp;
     NotUsed(m, "path", "file", "destination", *type);
@@ -744,19 +884,7 @@ DestinationConfig Loader::ReadDestination(const NamedValue& entry) {
     if (auto x = m.Get("timeout")) {
       if (auto timeout = ReadDuration(*x)) d.timeout = *timeout;
     }
-    if (auto x = m.Get("mapping")) {
-      const std::string expected =
-          "a relative path to an outbound mapping file, like kingdee/sal_saleorder.from_canon.yaml";
-      if (auto text = ReadString(*x, expected)) {
-        const std::string& mapping = text->value;
-        if (mapping.empty() || mapping.front() == '/' ||
-            (!mapping.ends_with(".yaml") && !mapping.ends_with(".yml"))) {
-          Report(*x, "expected " + expected + "; got " + text->shown);
-        } else {
-          d.mapping = mapping;
-        }
-      }
-    }
+    if (auto x = m.Get("mapping")) ReadOutboundMapping(*x, &d);
   }
   ReadRetry(GetOrEmpty(m, "retry"), &d.retry);
   return d;

@@ -28,8 +28,9 @@ struct Dispatcher::Worker {
 };
 
 Dispatcher::Dispatcher(const config::Config& config, journal::Journal& journal,
-                       std::map<std::string, std::shared_ptr<const mapping::CompiledMapping>> mappings)
-    : config_(config), journal_(journal), mappings_(std::move(mappings)) {}
+                       std::map<std::string, std::shared_ptr<const mapping::CompiledMapping>> mappings,
+                       std::map<std::string, std::shared_ptr<plugin::Instance>> connectors)
+    : config_(config), journal_(journal), mappings_(std::move(mappings)), connectors_(std::move(connectors)) {}
 
 Dispatcher::~Dispatcher() { Stop(std::chrono::milliseconds(0)); }
 
@@ -38,7 +39,10 @@ Status Dispatcher::Start() {
     auto w = std::make_unique<Worker>();
     w->dest = &dest;
     auto m = mappings_.find(name);
-    auto sink = CreateSink(dest, m == mappings_.end() ? nullptr : m->second);
+    auto c = connectors_.find(name);
+    auto sink = CreateSink(dest, m == mappings_.end() ? nullptr : m->second,
+                           c == connectors_.end() ? nullptr : c->second,
+                           std::make_unique<JournalStateStore>(journal_));
     if (!sink.ok()) return sink.status();
     w->sink = std::move(sink).value();
     auto reader = journal_.NewReader();

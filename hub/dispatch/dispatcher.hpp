@@ -2,6 +2,8 @@
 // subject), hands them to the destination's sink, and records the outcomes in the journal.
 #pragma once
 
+#include "hub/plugin/plugin_host.hpp"
+
 #include <atomic>
 #include <condition_variable>
 #include <map>
@@ -21,8 +23,10 @@ class Dispatcher {
  public:
   // "journal" must outlive the dispatcher. "mappings": the outbound mapping of each destination
   // that has one.
+  // "connectors": the plugin connector instance of every type: connector destination.
   Dispatcher(const config::Config& config, journal::Journal& journal,
-             std::map<std::string, std::shared_ptr<const mapping::CompiledMapping>> mappings = {});
+             std::map<std::string, std::shared_ptr<const mapping::CompiledMapping>> mappings = {},
+             std::map<std::string, std::shared_ptr<plugin::Instance>> connectors = {});
   ~Dispatcher();
 
   // Creates the sinks and starts one worker per destination.
@@ -42,6 +46,7 @@ class Dispatcher {
   const config::Config& config_;
   journal::Journal& journal_;
   std::map<std::string, std::shared_ptr<const mapping::CompiledMapping>> mappings_;
+  std::map<std::string, std::shared_ptr<plugin::Instance>> connectors_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<uint64_t> delivered_{0};
 };

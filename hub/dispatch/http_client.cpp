@@ -121,11 +121,12 @@ struct HttpClient::Impl {
     out.status = static_cast<int>(res.result_int());
     out.body = std::move(res.body());
     out.retry_after = std::string(res[http::field::retry_after]);
+    for (const auto& field : res) out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     if (!res.keep_alive()) Reset();
     co_return out;
   }
 
-  asio::awaitable<Result<ClientResponse>> Once(const std::string& method,
+  asio::awaitable<Result<ClientResponse>> Once(const std::string& method, const std::string& target,
                                                const std::vector<std::pair<std::string, std::string>>& headers,
                                                const std::string& body, std::chrono::milliseconds timeout,
                                                bool* reused) {
@@ -137,7 +138,7 @@ struct HttpClient::Impl {
         co_return st;
       }
     }
-    http::request<http::string_body> req{http::string_to_verb(method), url.target, 11};
+    http::request<http::string_body> req{http::string_to_verb(method), target.empty() ? url.target : target, 11};
     req.set(http::field::host, url.host);
     req.set(http::field::user_agent, "channelhub");
     for (const auto& [k, v] : headers) req.set(k, v);
@@ -163,12 +164,21 @@ HttpClient::~HttpClient() = default;
 Result<ClientResponse> HttpClient::Send(const std::string& method,
                                         const std::vector<std::pair<std::string, std::string>>& headers,
                                         const std::string& body, std::chrono::milliseconds timeout) {
+  return SendTo(method, "", headers, body, timeout);
+}
+
+Result<ClientResponse> HttpClient::SendTo(const std::string& method, const std::string& target,
+                                          const std::vector<std::pair<std::string, std::string>>& headers,
+                                          const std::string& body, std::chrono::milliseconds timeout) {
   Impl& m = *impl_;
+  if (http::string_to_verb(method) == http::verb::unknown) {
+    return Status::Invalid("unknown HTTP method \"" + method + "\"");
+  }
   for (int attempt = 0;; ++attempt) {
     std::optional<Result<ClientResponse>> out;
     bool reused = false;
     auto run = [&]() -> asio::awaitable<void> {
-      out.emplace(co_await m.Once(method, headers, body, timeout, &reused));
+      out.emplace(co_await m.Once(method, target, headers, body, timeout, &reused));
     };
     asio::co_spawn(m.ioc, run(), [&out](std::exception_ptr e) {
       if (e && !out) out.emplace(Status::Internal("HTTP client failed unexpectedly"));

@@ -26,6 +26,7 @@ struct ClientResponse {
   int status = 0;
   std::string body;
   std::string retry_after;  // the Retry-After header, if any
+  std::vector<std::pair<std::string, std::string>> headers;  // every header, in order
 };
 
 // Not thread-safe: one client per worker thread.
@@ -39,6 +40,10 @@ class HttpClient {
   Result<ClientResponse> Send(const std::string& method,
                               const std::vector<std::pair<std::string, std::string>>& headers,
                               const std::string& body, std::chrono::milliseconds timeout);
+  // The same to another path (and query) on the same origin; "" is the URL's own target.
+  Result<ClientResponse> SendTo(const std::string& method, const std::string& target,
+                                const std::vector<std::pair<std::string, std::string>>& headers,
+                                const std::string& body, std::chrono::milliseconds timeout);
 
  private:
   struct Impl;

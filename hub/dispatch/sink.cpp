@@ -17,6 +17,7 @@
 #include <rapidjson/writer.h>
 
 #include "hub/common/time.hpp"
+#include "hub/dispatch/connector_client.hpp"
 #include "hub/dispatch/http_client.hpp"
 #include "spdlog/spdlog.h"
 
@@ -53,6 +54,34 @@ DeliveryResult RetryOrDead(const config::RetryPolicy& policy, const OutboxRow& r
 }
 
 namespace {
+
+// The request body for one outbox row: the CloudEvent, or its data in the destination's
+// format (content type, body). An event the mapping cannot take is an error that no retry can fix.
+Result<std::pair<std::string, std::string>> DestinationBody(const config::DestinationConfig& dest,
+                                                          const mapping::CompiledMapping* mapping,
+                                                          const OutboxRow& row) {
+  if (!mapping) return std::make_pair(std::string("application/cloudevents+json"), row.payload);
+  const std::string& entity = mapping::MappingTarget(*mapping);
+  const std::string prefix = "com.channelhub." + (entity == "stock_level" ? std::string("stock") : entity) + ".";
+  if (!row.type.starts_with(prefix)) {
+    return Status::Invalid("destination " + dest.name + " maps " + entity + " events (" +
+                           mapping::MappingFile(*mapping) + "); a " + row.type +
+                           " event cannot be sent to it: check routes:");
+  }
+  rapidjson::Document ce;
+  if (ce.Parse(row.payload.data(), row.payload.size()).HasParseError() || !ce.IsObject() ||
+      !ce.HasMember("data")) {
+    return Status::Invalid("the outbox row is not a CloudEvent with data");
+  }
+  rapidjson::StringBuffer sb;
+  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+  ce["data"].Accept(w);
+  auto mapped = mapping::RunMapping(*mapping, std::string_view(sb.GetString(), sb.GetSize()));
+  if (!mapped.ok()) return mapped.status();
+  const bool xml = !mapped->empty() && mapped->front() == '<';
+  return std::make_pair(std::string(xml ? "application/xml; charset=utf-8" : "application/json"),
+                        std::move(mapped).value());
+}
 
 // Appends CloudEvents as JSON lines and syncs the file before reporting them delivered.
 class FileSink final : public Sink {
@@ -132,30 +161,8 @@ class HttpSink final : public Sink {
     for (const auto& [k, v] : d.headers) headers_.emplace_back(k, v);
   }
 
-  // The request body for one outbox row: the CloudEvent, or its data in the destination's
-  // format. An event the mapping cannot take is an error that no retry can fix.
   Result<std::pair<std::string, std::string>> Body(const OutboxRow& row) const {
-    if (!mapping_) return std::make_pair(std::string("application/cloudevents+json"), row.payload);
-    const std::string& entity = mapping::MappingTarget(*mapping_);
-    const std::string prefix = "com.channelhub." + (entity == "stock_level" ? std::string("stock") : entity) + ".";
-    if (!row.type.starts_with(prefix)) {
-      return Status::Invalid("destination " + dest_.name + " maps " + entity + " events (" +
-                             mapping::MappingFile(*mapping_) + "); a " + row.type +
-                             " event cannot be sent to it: check routes:");
-    }
-    rapidjson::Document ce;
-    if (ce.Parse(row.payload.data(), row.payload.size()).HasParseError() || !ce.IsObject() ||
-        !ce.HasMember("data")) {
-      return Status::Invalid("the outbox row is not a CloudEvent with data");
-    }
-    rapidjson::StringBuffer sb;
-    rapidjson::Writer<rapidjson::StringBuffer> w(sb);
-    ce["data"].Accept(w);
-    auto mapped = mapping::RunMapping(*mapping_, std::string_view(sb.GetString(), sb.GetSize()));
-    if (!mapped.ok()) return mapped.status();
-    const bool xml = !mapped->empty() && mapped->front() == '<';
-    return std::make_pair(std::string(xml ? "application/xml; charset=utf-8" : "application/json"),
-                          std::move(mapped).value());
+    return DestinationBody(dest_, mapping_.get(), row);
   }
 
   DeliveryBatch Deliver(const std::vector<OutboxRow>& rows, int64_t /*batch_start_ms*/) override {
@@ -241,15 +248,139 @@ class HttpSink final : public Sink {
   std::vector<std::pair<std::string, std::string>> headers_;
 };
 
+// A plugin connector builds each request and judges each answer; the hub sends, holds the
+// token and decides when to try again. Multi-step deliveries (Kingdee Save, Submit, Audit) run
+// step after step within one attempt.
+class ConnectorSink final : public Sink {
+ public:
+  static constexpr int kMaxSteps = 16;
+
+  ConnectorSink(const config::DestinationConfig& d, Url url, std::shared_ptr<const mapping::CompiledMapping> mapping,
+                std::shared_ptr<plugin::Instance> connector, std::unique_ptr<StateStore> state)
+      : dest_(d),
+        mapping_(std::move(mapping)),
+        state_(std::move(state)),
+        client_("destinations." + d.name, std::move(connector), std::move(url), d.timeout, state_.get()) {}
+
+  DeliveryBatch Deliver(const std::vector<OutboxRow>& rows, int64_t /*batch_start_ms*/) override {
+    DeliveryBatch out;
+    std::set<std::string> held;  // subjects with a failed row in this batch: later rows wait
+    for (const auto& row : rows) {
+      if (held.count(row.subject)) continue;
+      auto body = DestinationBody(dest_, mapping_.get(), row);
+      if (!body.ok()) {
+        out.results.push_back(Dead(row, body.status().message(), "cannot be mapped"));
+        continue;
+      }
+      plugin::Delivery d;
+      d.event_id = row.event_id;
+      d.event_type = row.type;
+      d.subject = row.subject;
+      d.content_type = body->first;
+      d.body = std::move(body->second);
+      d.attempt = row.attempts + 1;
+      Attempt a = Run(row, d);
+      if (a.pause) {
+        out.pause_until_ms = a.result.next_attempt_at_ms;
+        out.results.push_back(std::move(a.result));
+        break;
+      }
+      if (a.result.outcome == DeliveryOutcome::kRetry) held.insert(row.subject);
+      out.results.push_back(std::move(a.result));
+    }
+    return out;
+  }
+
+ private:
+  struct Attempt {
+    DeliveryResult result;
+    bool pause = false;  // the destination itself failed: try nothing else before the retry
+  };
+
+  DeliveryResult Dead(const OutboxRow& row, const std::string& error, const char* what) {
+    DeliveryResult r;
+    r.seq = row.seq;
+    r.outcome = DeliveryOutcome::kDead;
+    r.error = error;
+    r.next_attempt_at_ms = NowUnixMillis();
+    spdlog::error("destination {}: event {} {}: {}", dest_.name, row.event_id, what, error);
+    return r;
+  }
+
+  Attempt Retry(const OutboxRow& row, const std::string& error, bool pause, int64_t at_least_ms = 0) {
+    Attempt a;
+    a.result = RetryOrDead(dest_.retry, row, NowUnixMillis(), error, std::chrono::milliseconds(at_least_ms));
+    a.pause = pause;
+    spdlog::warn("destination {}: {} (event {}, attempt {})", dest_.name, a.result.error, row.event_id,
+                 row.attempts + 1);
+    return a;
+  }
+
+  Attempt Run(const OutboxRow& row, plugin::Delivery& d) {
+    plugin::Instance& c = client_.connector();
+    bool renewed = false;
+    for (int step = 0; step < kMaxSteps; ++step) {
+      auto token = client_.Token();
+      if (!token.ok()) return Retry(row, token.status().message(), /*pause=*/true);
+      d.token = *token;
+      auto req = c.BuildDelivery(d);
+      if (!req.ok()) return Attempt{Dead(row, req.status().message(), "cannot be sent"), false};
+      auto reply = client_.Execute(*req);
+      if (!reply.ok()) return Retry(row, reply.status().message(), /*pause=*/true);
+      plugin::VerdictOutcome v = c.JudgeDelivery(d, *reply);
+      const std::string where = d.step.empty() ? "" : " (step " + d.step + ")";
+      switch (v.verdict) {
+        case plugin::Verdict::kDone: {
+          Attempt a;
+          a.result.seq = row.seq;
+          a.result.outcome = DeliveryOutcome::kDelivered;
+          return a;
+        }
+        case plugin::Verdict::kNext:
+          if (v.step.empty() || v.step == d.step) {
+            return Attempt{Dead(row, "the connector asked for step \"" + v.step + "\" again", "stopped"), false};
+          }
+          d.step = v.step;
+          continue;
+        case plugin::Verdict::kTokenExpired:
+          client_.InvalidateToken();
+          if (renewed) return Retry(row, "the token was refused again after renewal: " + v.message, true);
+          renewed = true;
+          --step;  // the same step again, with the new token
+          continue;
+        case plugin::Verdict::kRetry: {
+          const bool busy = reply->status == 429 || reply->status == 503;
+          return Retry(row, v.message + where, busy, v.retry_after_ms);
+        }
+        case plugin::Verdict::kPermanent:
+          return Attempt{Dead(row, v.message + where + " (permanent: not retried)", "rejected"), false};
+      }
+    }
+    return Attempt{Dead(row, "more than " + std::to_string(kMaxSteps) + " steps", "stopped"), false};
+  }
+
+  config::DestinationConfig dest_;
+  std::shared_ptr<const mapping::CompiledMapping> mapping_;
+  std::unique_ptr<StateStore> state_;
+  ConnectorClient client_;
+};
+
 }  // namespace
 
 Result<std::unique_ptr<Sink>> CreateSink(const config::DestinationConfig& d,
-                                         std::shared_ptr<const mapping::CompiledMapping> mapping) {
+                                         std::shared_ptr<const mapping::CompiledMapping> mapping,
+                                         std::shared_ptr<plugin::Instance> connector,
+                                         std::unique_ptr<StateStore> state) {
   if (d.type == config::DestinationConfig::Type::kFile) {
     return std::unique_ptr<Sink>(new FileSink(d));
   }
   auto url = Url::Parse(d.url);
   if (!url.ok()) return url.status().Prepend("destinations." + d.name + ".url: ");
+  if (d.type == config::DestinationConfig::Type::kConnector) {
+    if (!connector) return Status::Invalid("destinations." + d.name + ": connector " + d.connector + " is not loaded");
+    return std::unique_ptr<Sink>(new ConnectorSink(d, std::move(url).value(), std::move(mapping), std::move(connector),
+                                                   std::move(state)));
+  }
   return std::unique_ptr<Sink>(new HttpSink(d, std::move(url).value(), std::move(mapping)));
 }
 

@@ -10,7 +10,9 @@
 
 #include "hub/config/config.hpp"
 #include "hub/journal/journal.hpp"
+#include "hub/dispatch/connector_client.hpp"
 #include "hub/mapping/engine.hpp"
+#include "hub/plugin/plugin_host.hpp"
 
 namespace channelhub::dispatch {
 
@@ -38,9 +40,11 @@ journal::DeliveryResult RetryOrDead(const config::RetryPolicy& policy, const jou
                                     std::chrono::milliseconds at_least = {});
 
 // "mapping" (may be null): the destination's outbound mapping; the sink then sends each event's
-// data mapped into the destination's format instead of the CloudEvent.
+// data mapped into the destination's format instead of the CloudEvent. A connector destination
+// needs its plugin connector instance and a store for its token.
 Result<std::unique_ptr<Sink>> CreateSink(
     const config::DestinationConfig& destination,
-    std::shared_ptr<const mapping::CompiledMapping> mapping = nullptr);
+    std::shared_ptr<const mapping::CompiledMapping> mapping = nullptr,
+    std::shared_ptr<plugin::Instance> connector = nullptr, std::unique_ptr<StateStore> state = nullptr);
 
 }  // namespace channelhub::dispatch

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <future>
 
+#include "hub/common/time.hpp"
 #include "spdlog/spdlog.h"
 
 #include "hub/journal/sqlite.hpp"
@@ -53,6 +54,11 @@ CREATE TABLE IF NOT EXISTS outbox(
   state INTEGER NOT NULL DEFAULT 0);         -- 0 pending, 1 delivered, 2 dead letter
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(destination, seq) WHERE state = 0;
 CREATE INDEX IF NOT EXISTS outbox_subject ON outbox(destination, subject, seq) WHERE state = 0;
+CREATE TABLE IF NOT EXISTS connector_state(
+  name TEXT PRIMARY KEY,                     -- "poll:<source>", "token:<source or destination>"
+  value TEXT NOT NULL,
+  expires_at INTEGER NOT NULL DEFAULT 0,     -- Unix ms; 0 = does not expire
+  updated_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS dead_letters(
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   stage TEXT NOT NULL,
@@ -304,6 +310,17 @@ Status Journal::CommitProcessed(std::vector<ProcessedEvent> events) {
   });
 }
 
+Status Journal::SaveState(const std::string& name, const std::string& value, int64_t expires_at_ms) {
+  return RunBlocking([&](Database& db) -> Status {
+    auto st = db.Cached(
+        "INSERT INTO connector_state(name, value, expires_at, updated_at) VALUES(?, ?, ?, ?)"
+        " ON CONFLICT(name) DO UPDATE SET value=excluded.value, expires_at=excluded.expires_at,"
+        " updated_at=excluded.updated_at");
+    if (!st.ok()) return st.status();
+    return (*st)->Bind(1, name).Bind(2, value).Bind(3, expires_at_ms).Bind(4, NowUnixMillis()).Run();
+  });
+}
+
 Status Journal::RecordDeliveries(const std::string& destination,
                                  std::vector<DeliveryResult> results) {
   return RunBlocking([&](Database& db) -> Status {
@@ -541,6 +558,19 @@ Result<JournalStats> JournalReader::Stats() {
     out.outbox_delivered = s.Int(3);
     out.dead_letters = s.Int(4);
   }
+  s.Reset();
+  if (!step.ok()) return step;
+  return out;
+}
+
+Result<std::optional<ConnectorState>> JournalReader::LoadState(const std::string& name) {
+  auto st = db_->Cached("SELECT value, expires_at FROM connector_state WHERE name=?");
+  if (!st.ok()) return st.status();
+  Statement& s = **st;
+  s.Bind(1, name);
+  Status step;
+  std::optional<ConnectorState> out;
+  if (s.Step(&step)) out = ConnectorState{s.Text(0), s.Int(1)};
   s.Reset();
   if (!step.ok()) return step;
   return out;

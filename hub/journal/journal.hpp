@@ -102,6 +102,12 @@ struct JournalStats {
   int64_t dead_letters = 0;
 };
 
+// What a connector keeps between runs: a poll cursor or an access token.
+struct ConnectorState {
+  std::string value;
+  int64_t expires_at_ms = 0;  // 0 = does not expire
+};
+
 // A JournalReader reads with its own connection. Not thread-safe: one per thread.
 class JournalReader {
  public:
@@ -116,6 +122,8 @@ class JournalReader {
   Result<std::optional<int64_t>> NextAttemptAt(const std::string& destination);
   Result<JournalStats> Stats();
   Result<std::vector<DeadLetterRow>> DeadLetters(std::size_t limit);
+  // A connector's saved state ("poll:<source>", "token:<name>"), if any.
+  Result<std::optional<ConnectorState>> LoadState(const std::string& name);
 
  private:
   friend class Journal;
@@ -146,6 +154,9 @@ class Journal {
   // Records delivery attempts of one destination's rows (delivered, retry later, dead). Blocks
   // until durable.
   Status RecordDeliveries(const std::string& destination, std::vector<DeliveryResult> results);
+
+  // Saves a connector's state (a poll cursor, a token) durably. Blocks until durable.
+  Status SaveState(const std::string& name, const std::string& value, int64_t expires_at_ms);
 
   // "listener" runs on the writer thread after every commit that changed the inbox or the
   // outbox. REQUIRES: called before the journal is used from other threads.

@@ -11,6 +11,7 @@
 #include <rapidjson/writer.h>
 
 #include <chrono>
+#include <mutex>
 #include <cctype>
 
 #include "hub/common/ids.hpp"
@@ -84,13 +85,16 @@ HttpResponse Accepted(std::string_view event_id, bool duplicate) {
 struct Ingest::SourceState {
   const config::SourceConfig* config = nullptr;
   std::unique_ptr<rapidjson::Pointer> id_pointer;  // compiled event_id.field, if any
+  std::shared_ptr<plugin::Instance> connector;     // a plugin connector's source
 };
 
-Ingest::Ingest(const config::Config& config, journal::Journal& journal, IngestOptions options)
+Ingest::Ingest(const config::Config& config, journal::Journal& journal, IngestOptions options,
+               std::map<std::string, std::shared_ptr<plugin::Instance>> connectors)
     : config_(config), journal_(journal), options_(options) {
   for (const auto& [name, src] : config_.sources) {
     auto state = std::make_unique<SourceState>();
     state->config = &src;
+    if (auto it = connectors.find(name); it != connectors.end()) state->connector = it->second;
     if (!src.event_id_field.empty()) {
       state->id_pointer = std::make_unique<rapidjson::Pointer>(src.event_id_field.c_str());
     }
@@ -138,13 +142,18 @@ void Ingest::HandleWebhook(const std::string& name, HttpRequest&& req, Reply rep
             "\" is configured; each key under sources: in the hub configuration is one "
             "endpoint POST /webhooks/<name>"));
   }
+  const SourceState& state = *it->second;
+  if (state.connector) return HandleConnector(name, *state.connector, std::move(req), std::move(reply));
+  if (state.config->poll.enabled) {
+    ++counters_.rejected;
+    return reply(HttpResponse::Error(405, "method_not_allowed", "source \"" + name + "\" polls its system; it takes no webhooks"));
+  }
   if (req.method != "POST") {
     ++counters_.rejected;
     auto r = HttpResponse::Error(405, "method_not_allowed", "webhooks take POST");
     r.headers.emplace_back("Allow", "POST");
     return reply(std::move(r));
   }
-  const SourceState& state = *it->second;
   const config::SourceConfig& src = *state.config;
 
   // 1. Who sent it: the source's bearer token or body signature, in constant time.
@@ -306,6 +315,122 @@ void Ingest::HandleWebhook(const std::string& name, HttpRequest&& req, Reply rep
                                         "); the event was not stored, send it again later");
     resp.headers.emplace_back("Retry-After", "1");
     (*shared_reply)(std::move(resp));
+  }
+}
+
+namespace {
+
+// Why "body" of "kind" cannot be journaled, or "" when it can.
+std::string BodyProblem(BodyKind kind, std::string_view body) {
+  if (kind == BodyKind::kJson) {
+    rapidjson::MemoryStream ms(body.data(), body.size());
+    rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> is(ms);
+    rapidjson::BaseReaderHandler<> ignore;
+    rapidjson::Reader reader;
+    rapidjson::ParseResult pr = reader.Parse<rapidjson::kParseValidateEncodingFlag>(is, ignore);
+    if (pr.IsError()) {
+      return std::string("JSON parse error at offset ") + std::to_string(pr.Offset()) + ": " +
+             rapidjson::GetParseError_En(pr.Code());
+    }
+    return "";
+  }
+  if (kind == BodyKind::kXml) {
+    pugi::xml_document xml;
+    pugi::xml_parse_result pr = xml.load_buffer(body.data(), body.size());
+    if (!pr) return std::string("XML parse error at offset ") + std::to_string(pr.offset) + ": " + pr.description();
+    return "";
+  }
+  return "not JSON or XML";
+}
+
+}  // namespace
+
+void Ingest::HandleConnector(const std::string& name, plugin::Instance& connector, HttpRequest&& req,
+                             Reply reply) {
+  plugin::HttpIn in;
+  in.method = req.method;
+  in.path = req.path;
+  in.query = req.query;
+  in.headers = req.headers;
+  in.body = std::move(req.body);
+  in.remote_address = req.remote.substr(0, req.remote.rfind(':'));
+  plugin::InboundOutcome out = connector.Inbound(in);
+  if (out.rejected) {
+    ++counters_.rejected;
+    spdlog::info("ingest: {} refused a request from {}: {} {}", name, req.remote, out.status, out.reason);
+    return reply(HttpResponse::Error(out.status, out.status == 401 || out.status == 403 ? "unauthorized" : "rejected",
+                                     out.reason));
+  }
+  HttpResponse answer;
+  answer.status = out.status;
+  answer.content_type = out.content_type.empty() ? "text/plain; charset=utf-8" : out.content_type;
+  answer.body = out.body;
+  if (out.payloads.empty()) return reply(std::move(answer));  // a probe, a verification
+  // Every payload must be storable before any is stored: all or nothing for one request.
+  std::vector<journal::InboxEntry> entries;
+  for (std::size_t i = 0; i < out.payloads.size(); ++i) {
+    plugin::Payload& p = out.payloads[i];
+    BodyKind kind = KindOf(p.content_type, p.body);
+    std::string problem = BodyProblem(kind, p.body);
+    if (problem.empty() && !p.event_id.empty() && !ValidEventId(p.event_id)) {
+      problem = "the connector gave an event id that is not 1 to 200 printable characters";
+    }
+    if (!problem.empty()) {
+      ++counters_.rejected;
+      return reply(HttpResponse::Error(400, "malformed_body",
+                                       out.payloads.size() > 1 ? "payload " + std::to_string(i + 1) + ": " + problem : problem));
+    }
+    journal::InboxEntry e;
+    e.source = name;
+    e.event_id = p.event_id.empty() ? Sha256Hex(p.body).substr(0, 32) : std::move(p.event_id);
+    e.content_type = kind == BodyKind::kJson ? "application/json" : "application/xml";
+    e.topic = p.kind.substr(0, 200);
+    e.body = std::move(p.body);
+    e.received_at_ms = NowUnixMillis();
+    entries.push_back(std::move(e));
+  }
+  // Answer once every payload is durable (or at the first failure).
+  struct Pending {
+    std::mutex mu;
+    std::size_t left;
+    bool answered = false;
+    Reply reply;
+    HttpResponse answer;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->left = entries.size();
+  pending->reply = std::move(reply);
+  pending->answer = std::move(answer);
+  auto fail = [pending](HttpResponse resp) {
+    std::lock_guard<std::mutex> lock(pending->mu);
+    if (pending->answered) return;
+    pending->answered = true;
+    pending->reply(std::move(resp));
+  };
+  for (journal::InboxEntry& e : entries) {
+    const std::string id = e.event_id;
+    Status st = journal_.Append(std::move(e), [this, pending, fail, id](Result<journal::AppendOutcome> r) {
+      if (!r.ok()) {
+        spdlog::error("ingest: journal append of {} failed: {}", id, r.status().ToString());
+        auto resp = HttpResponse::Error(503, "journal_unavailable", "the event was not stored; send it again later");
+        resp.headers.emplace_back("Retry-After", "5");
+        return fail(std::move(resp));
+      }
+      ++(*r == journal::AppendOutcome::kDuplicate ? counters_.duplicates : counters_.accepted);
+      std::lock_guard<std::mutex> lock(pending->mu);
+      if (--pending->left == 0 && !pending->answered) {
+        pending->answered = true;
+        pending->reply(std::move(pending->answer));
+      }
+    });
+    if (!st.ok()) {
+      ++counters_.overloaded;
+      auto resp = HttpResponse::Error(503, "overloaded", "the hub is busy or stopping (" + st.message() +
+                                                             "); the event was not stored, send it again later");
+      resp.headers.emplace_back("Retry-After", "1");
+      fail(std::move(resp));
+      return;
+    }
   }
 }
 

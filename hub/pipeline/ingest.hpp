@@ -3,6 +3,8 @@
 // find the event id, append durably, and only then answer 202.
 #pragma once
 
+#include "hub/plugin/plugin_host.hpp"
+
 #include <atomic>
 #include <functional>
 #include <map>
@@ -22,7 +24,9 @@ struct IngestOptions {
 // Thread-safe: Handle may run on every I/O thread at once. "config" and "journal" must outlive it.
 class Ingest {
  public:
-  Ingest(const config::Config& config, journal::Journal& journal, IngestOptions options);
+  // "connectors": the plugin connector instances of sources that use one, by source name.
+  Ingest(const config::Config& config, journal::Journal& journal, IngestOptions options,
+         std::map<std::string, std::shared_ptr<plugin::Instance>> connectors = {});
   ~Ingest();
 
   // The server's handler.
@@ -40,6 +44,9 @@ class Ingest {
  private:
   struct SourceState;
   void HandleWebhook(const std::string& name, server::HttpRequest&& req, server::Reply reply);
+  // A source with a plugin connector: the connector verifies and unwraps, the hub journals.
+  void HandleConnector(const std::string& name, plugin::Instance& connector, server::HttpRequest&& req,
+                       server::Reply reply);
 
   const config::Config& config_;
   journal::Journal& journal_;

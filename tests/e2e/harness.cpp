@@ -595,7 +595,7 @@ void FakeHttpServer::Serve(int fd) {
     ScriptedReply reply;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      reply = NextReply();
+      reply = script_.empty() && handler_ ? handler_(rec) : NextReply();
       rec.replied_status = reply.hang_up ? 0 : reply.status;  // 0: no answer
       requests_.push_back(rec);
     }

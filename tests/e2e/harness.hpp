@@ -198,6 +198,13 @@ class FakeHttpServer {
   void Script(std::vector<ScriptedReply> replies);
   // The reply used when the script is exhausted (200 "{}" unless set).
   void SetDefault(ScriptedReply reply);
+  // Answers by calling "handler" once the script is exhausted (instead of the default reply):
+  // for simulators of real systems that check signatures and keep state. Called with the
+  // server's lock held, one request at a time.
+  void SetHandler(std::function<ScriptedReply(const RecordedRequest&)> handler) {
+    std::lock_guard<std::mutex> lock(mu_);
+    handler_ = std::move(handler);
+  }
 
   std::vector<RecordedRequest> Requests() const;
   std::size_t RequestCount() const;
@@ -215,6 +222,7 @@ class FakeHttpServer {
   mutable std::mutex mu_;
   std::deque<ScriptedReply> script_;  // guarded by mu_
   ScriptedReply default_;             // guarded by mu_
+  std::function<ScriptedReply(const RecordedRequest&)> handler_;  // guarded by mu_
   std::vector<RecordedRequest> requests_;  // guarded by mu_
   std::vector<std::thread> workers_;       // guarded by mu_
 };

@@ -123,12 +123,12 @@ TEST_F(ConfigTest, LoadsTheShopifyExampleWhenItsSecretIsSet) {
   for (const Diagnostic& d : r.diagnostics) ADD_FAILURE() << d.ToString();
   ASSERT_TRUE(r.config.has_value());
   const SourceConfig& s = r.config->sources.at("shopify");
-  EXPECT_EQ(s.connector, "shopify");
-  EXPECT_EQ(s.auth.kind, SourceAuth::Kind::kHmacSha256);
-  EXPECT_EQ(s.auth.secret, "hush-hush");
-  EXPECT_EQ(s.auth.header, "X-Shopify-Hmac-Sha256");
-  EXPECT_EQ(s.auth.encoding, SourceAuth::Encoding::kBase64);
-  EXPECT_EQ(s.event_id_header, "X-Shopify-Event-Id");
+  EXPECT_EQ(s.connector, "shopify");  // the plugin connector (connectors/ecommerce)
+  EXPECT_FALSE(s.builtin());
+  EXPECT_EQ(s.settings.at("secret").value, "hush-hush");
+  EXPECT_TRUE(s.settings.at("secret").secret);
+  EXPECT_EQ(s.auth.kind, SourceAuth::Kind::kNone);  // the connector checks signatures itself
+  EXPECT_THAT(r.config->plugins, ElementsAre("./build/plugins"));
   const DestinationConfig& erp = r.config->destinations.at("erp");
   EXPECT_EQ(erp.type, DestinationConfig::Type::kHttp);
   EXPECT_EQ(erp.retry.max, std::chrono::minutes(10));
@@ -140,7 +140,7 @@ TEST_F(ConfigTest, ShopifyExampleNamesTheMissingSecretWithoutLeakingIt) {
   const std::string path = std::string(CHUB_SOURCE_DIR) + "/config/examples/shopify-to-erp.yaml";
   LoadResult r = LoadConfig(path);
   ASSERT_EQ(r.diagnostics.size(), 1u);
-  EXPECT_EQ(r.diagnostics[0].key, "sources.shopify.auth.secret");
+  EXPECT_EQ(r.diagnostics[0].key, "sources.shopify.settings.secret");
   EXPECT_EQ(r.diagnostics[0].message,
             "environment variable SHOPIFY_WEBHOOK_SECRET is not set (used as "
             "${env:SHOPIFY_WEBHOOK_SECRET})");
@@ -358,8 +358,8 @@ destinations:
 TEST_F(ConfigTest, RejectsUnknownKeyListingTheAllowedOnes) {
   EXPECT_THAT(Errors(std::string(kBase) + "colour: blue\n"),
               ElementsAre("hub.yaml:14:1: colour: unknown key \"colour\"; expected one of listen, "
-                          "data_dir, mappings_dir, log_level, server, journal, sources, destinations, "
-                          "routes"));
+                          "data_dir, mappings_dir, log_level, plugins, server, journal, sources, "
+                          "destinations, routes"));
 }
 
 TEST_F(ConfigTest, MappingsDirDefaultsToMappingsAndCanBeSet) {
@@ -470,8 +470,6 @@ routes:
           "did you mean \"warn\"?",
           "hub.yaml:5:17: server.read_timeout: expected a duration like 500ms, 10s, 5m, 1h; got "
           "\"10 seconds\"",
-          "hub.yaml:8:16: sources.webshop.connector: expected generic or shopify; got \"shopfiy\"; "
-          "did you mean \"shopify\"?",
           "hub.yaml:9:14: sources.webshop.mapping: unknown built-in mapping "
           "\"builtin:shopify.ordr\"; did you mean \"builtin:shopify.order\"? (known: "
           "builtin:canonical.customer, builtin:canonical.order, builtin:shopify.order)",
@@ -498,7 +496,7 @@ routes:
                           "hub.yaml:3:9: server: expected a map of settings (threads, body_limit, "
                           "read_timeout, idle_timeout, ...); got \"4\"",
                           "hub.yaml:5:12: sources.webshop: expected a map of settings (connector, "
-                          "mapping, auth, event_id); got \"builtin:shopify.order\"",
+                          "mapping, auth, event_id, ...); got \"builtin:shopify.order\"",
                           "hub.yaml:6:15: destinations: expected a map of \"name: value\" lines; "
                           "got a list",
                           "hub.yaml:8:3: routes: expected a list like [{from: [webshop], types: "
@@ -579,7 +577,7 @@ TEST_F(ConfigTest, RequiresAMapping) {
   EXPECT_THAT(Errors("data_dir: ./var\nsources:\n  webshop:\n    connector: generic\n"),
               ElementsAre("hub.yaml:3:3: sources.webshop.mapping: missing; expected the mapping "
                           "that turns what this source posts into events, like mapping: "
-                          "builtin:shopify.order"));
+                          "shopify/orders_create.to_canon.yaml"));
 }
 
 TEST_F(ConfigTest, ChecksMappingReferences) {
@@ -600,65 +598,98 @@ sources:
                           "builtin:shopify.order)"));
 }
 
-TEST_F(ConfigTest, ShopifyConnectorBringsItsDefaults) {
+TEST_F(ConfigTest, PluginConnectorsTakeSettingsAUrlAndAPollSchedule) {
   ::setenv("CHUB_TEST_SECRET", "k", 1);
   const Config c = Load(R"(data_dir: ./var
+plugins: [./build/plugins, /opt/x/chub_erp.so]
 sources:
   shop:
     connector: shopify
-    mapping: builtin:shopify.order
-    auth: { secret: "${env:CHUB_TEST_SECRET}" }
+    mapping: shopify/orders_create.to_canon.yaml
+    settings: { secret: "${env:CHUB_TEST_SECRET}", max_age: 300 }
+  orders:
+    connector: kingdee
+    mapping: kingdee/sal_saleorder.to_canon.yaml
+    url: http://erp.local/k3cloud/
+    poll: { interval: 2m, timeout: 20s }
+    settings: { form_id: SAL_SaleOrder, lcid: 2052 }
+destinations:
+  erp:
+    type: connector
+    connector: kingdee
+    url: http://erp.local/k3cloud/
+    timeout: 30s
+    mapping: kingdee/sal_saleorder.from_canon.yaml
+    settings: { form_id: SAL_SaleOrder, operations: "save,submit,audit" }
 )");
-  const SourceAuth& auth = c.sources.at("shop").auth;
-  EXPECT_EQ(auth.kind, SourceAuth::Kind::kHmacSha256);
-  EXPECT_EQ(auth.secret, "k");
-  EXPECT_EQ(auth.header, "X-Shopify-Hmac-Sha256");
-  EXPECT_EQ(auth.encoding, SourceAuth::Encoding::kBase64);
-  EXPECT_EQ(c.sources.at("shop").event_id_header, "X-Shopify-Event-Id");
-}
-
-TEST_F(ConfigTest, ExplicitSettingsOverrideShopifyDefaults) {
-  const Config c = Load(R"(data_dir: ./var
-sources:
-  shop:
-    connector: shopify
-    mapping: builtin:shopify.order
-    auth: { secret: k, header: X-Sig, encoding: hex }
-    event_id: { field: /id }
-  unsigned:
-    connector: shopify
-    mapping: builtin:shopify.order
-    auth: { type: none }
-)");
+  EXPECT_THAT(c.plugins, ElementsAre("./build/plugins", "/opt/x/chub_erp.so"));
   const SourceConfig& shop = c.sources.at("shop");
-  EXPECT_EQ(shop.auth.header, "X-Sig");
-  EXPECT_EQ(shop.auth.encoding, SourceAuth::Encoding::kHex);
-  // The field is the fallback for requests without Shopify's header.
-  EXPECT_EQ(shop.event_id_header, "X-Shopify-Event-Id");
-  EXPECT_EQ(shop.event_id_field, "/id");
-  EXPECT_EQ(c.sources.at("unsigned").auth.kind, SourceAuth::Kind::kNone);
+  EXPECT_EQ(shop.settings.at("secret").value, "k");
+  EXPECT_TRUE(shop.settings.at("secret").secret);
+  EXPECT_EQ(shop.settings.at("max_age").value, "300");  // numbers are text to a connector
+  EXPECT_FALSE(shop.settings.at("max_age").secret);
+  EXPECT_EQ(shop.settings.at("max_age").line, 7);
+  EXPECT_FALSE(shop.poll.enabled);
+  const SourceConfig& orders = c.sources.at("orders");
+  EXPECT_TRUE(orders.poll.enabled);
+  EXPECT_EQ(orders.poll.interval, std::chrono::minutes(2));
+  EXPECT_EQ(orders.poll.timeout, std::chrono::seconds(20));
+  EXPECT_EQ(orders.url, "http://erp.local/k3cloud/");
+  const DestinationConfig& erp = c.destinations.at("erp");
+  EXPECT_EQ(erp.type, DestinationConfig::Type::kConnector);
+  EXPECT_EQ(erp.connector, "kingdee");
+  EXPECT_EQ(erp.mapping, "kingdee/sal_saleorder.from_canon.yaml");
+  EXPECT_EQ(erp.settings.at("operations").value, "save,submit,audit");
+  EXPECT_EQ(erp.timeout, std::chrono::seconds(30));
 }
 
-TEST_F(ConfigTest, ShopifyConnectorStillRequiresTheSecret) {
+TEST_F(ConfigTest, AuthAndEventIdBelongToTheGenericConnectorAndSettingsToPlugins) {
   EXPECT_THAT(Errors(R"(data_dir: ./var
 sources:
   shop:
     connector: shopify
-    mapping: builtin:shopify.order
-  shop2:
-    connector: shopify
-    mapping: builtin:shopify.order
-    auth:
-      type: hmac_sha256
+    mapping: shopify/orders_create.to_canon.yaml
+    auth: { secret: s }
+  web:
+    connector: generic
+    mapping: shopify/orders_create.to_canon.yaml
+    settings: { secret: s }
+  poller:
+    connector: kingdee
+    mapping: kingdee/sal_saleorder.to_canon.yaml
+    poll: { interval: 500ms }
+  Bad:
+    connector: Kingdee!
+    mapping: kingdee/sal_saleorder.to_canon.yaml
+destinations:
+  erp:
+    type: connector
+    headers: { X-A: b }
+  f:
+    type: file
+    path: /tmp/f
+    connector: kingdee
 )"),
-              ElementsAre("hub.yaml:3:3: sources.shop.auth.secret: missing; expected the app's "
-                          "signing secret, like secret: ${env:SHOPIFY_WEBHOOK_SECRET}; connector "
-                          "shopify checks the X-Shopify-Hmac-Sha256 signature (auth type none "
-                          "turns that off)",
-                          "hub.yaml:9:5: sources.shop2.auth.secret: missing; expected the app's "
-                          "signing secret, like secret: ${env:SHOPIFY_WEBHOOK_SECRET}; connector "
-                          "shopify checks the X-Shopify-Hmac-Sha256 signature (auth type none "
-                          "turns that off)"));
+              ElementsAre("hub.yaml:6:5: sources.shop.auth: \"auth\" is only used with connector generic; "
+                          "connector shopify checks requests itself and takes its secrets under settings:, "
+                          "like settings: { secret: ${env:SHOPIFY_WEBHOOK_SECRET} }",
+                          "hub.yaml:10:5: sources.web.settings: \"settings\" is for plugin connectors; "
+                          "connector generic is configured with auth: and event_id:",
+                          "hub.yaml:11:3: sources.poller.url: missing; expected the address of the system to "
+                          "poll, like url: http://erp.example.local/k3cloud/",
+                          "hub.yaml:14:23: sources.poller.poll.interval: expected an interval of at least 1s; got 500ms",
+                          "hub.yaml:15:3: sources.Bad: expected a source name of lower-case letters, digits, \"_\" "
+                          "and \"-\" (it becomes the URL /webhooks/<name>); got \"Bad\"",
+                          "hub.yaml:16:16: sources.Bad.connector: expected a connector name of lower-case letters, "
+                          "digits, \"_\" and \"-\"; got \"Kingdee!\"",
+                          "hub.yaml:19:3: destinations.erp.connector: missing; expected the plugin connector that "
+                          "delivers, like connector: kingdee",
+                          "hub.yaml:19:3: destinations.erp.url: missing; expected the system's address, like url: "
+                          "http://erp.example.local/k3cloud/",
+                          "hub.yaml:21:5: destinations.erp.headers: \"headers\" is only used with type http; a "
+                          "connector builds its own requests (set what it needs under settings:)",
+                          "hub.yaml:25:5: destinations.f.connector: \"connector\" is only used with type connector; "
+                          "this destination has type file"));
 }
 
 TEST_F(ConfigTest, ChecksAuthSettingsPerType) {
@@ -743,8 +774,9 @@ destinations:
   g: { type: http, url: "http://erp:99999/" }
 )"),
               ElementsAre("hub.yaml:3:3: destinations.a.type: missing; expected file (append "
-                          "events to a file) or http (post them to a URL), like type: http",
-                          "hub.yaml:4:14: destinations.b.type: expected file or http; got "
+                          "events to a file), http (post them to a URL) or connector (a plugin "
+                          "connector such as kingdee builds the requests), like type: http",
+                          "hub.yaml:4:14: destinations.b.type: expected file, http or connector; got "
                           "\"fiel\"; did you mean \"file\"?",
                           "hub.yaml:5:3: destinations.c.path: missing; expected the file to append "
                           "events to, like path: ${data_dir}/out/events.jsonl",

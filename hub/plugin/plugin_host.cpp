@@ -102,14 +102,14 @@ Result<std::vector<std::string>> ExpandPaths(const std::vector<std::string>& pat
       }
       std::sort(found.begin(), found.end());
       if (found.empty()) {
-        return Status::NotFound("plugins: " + p + " holds no plugin (*.so); build them with scripts/build.sh, "
+        return Status::NotFound(p + " holds no plugin (*.so); build them with scripts/build.sh, "
                                 "or correct the path");
       }
       files.insert(files.end(), found.begin(), found.end());
     } else if (fs::exists(p, ec)) {
       files.push_back(p);
     } else {
-      return Status::NotFound("plugins: " + p + " does not exist (relative paths start from the folder "
+      return Status::NotFound(p + " does not exist (relative paths start from the folder "
                               "channelhub runs in: " + fs::current_path(ec).string() + ")");
     }
   }

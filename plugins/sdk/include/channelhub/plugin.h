@@ -147,8 +147,9 @@ typedef struct chub_poll_sink {
   void (*payload)(void* ctx, chub_str event_id, chub_str kind, chub_str content_type, chub_str body);
   /* The cursor to keep once the payloads are durable; more != 0: poll again at once. */
   void (*cursor)(void* ctx, chub_str next_cursor, int more);
-  /* The poll failed: CHUB_VERDICT_RETRY, CHUB_VERDICT_TOKEN_EXPIRED or CHUB_VERDICT_PERMANENT
-   * (stops polling until the configuration changes). */
+  /* The poll failed: CHUB_VERDICT_RETRY (tried again with back-off), CHUB_VERDICT_TOKEN_EXPIRED
+   * (a new token, then at once) or CHUB_VERDICT_PERMANENT (reported as an error; polling pauses
+   * for ten intervals, time for an admin to fix a revoked authorisation). */
   void (*fail)(void* ctx, int verdict, chub_str message);
 } chub_poll_sink;
 

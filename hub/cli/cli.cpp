@@ -52,11 +52,46 @@ int Main(int argc, char** argv) {
   plugins_cmd->add_option("-c,--config", plugins_path, "Configuration file (YAML)")->required();
 
   DlqOptions dlq;
-  auto* dlq_cmd = app.add_subcommand("dlq", "List the dead letters: events that could not be mapped or delivered");
-  dlq_cmd->add_option("-c,--config", dlq.config_path, "Configuration file (YAML)")->required();
-  dlq_cmd->add_option("--data-dir", dlq.data_dir, "Override data_dir");
+  auto* dlq_cmd = app.add_subcommand(
+      "dlq", "Dead letters: events that could not be mapped or delivered (list, show, replay, drop, audit)");
+  dlq_cmd->require_subcommand(0, 1);
+  auto add_common = [&dlq](CLI::App* c) {
+    c->add_option("-c,--config", dlq.config_path, "Configuration file (YAML)");
+    c->add_option("--data-dir", dlq.data_dir, "Override data_dir");
+  };
+  auto add_filter = [&dlq](CLI::App* c) {
+    c->add_option("--id", dlq.id, "One dead letter, by the id dlq list shows");
+    c->add_option("--destination", dlq.destination, "Those of one destination");
+    c->add_option("--source", dlq.source, "Those of one source");
+    c->add_option("--stage", dlq.stage, "Those of one stage: mapping, routing or delivery");
+  };
+  // `channelhub dlq --config FILE` alone lists, as before.
+  add_common(dlq_cmd);
   dlq_cmd->add_option("--limit", dlq.limit, "How many at most (oldest first)")->check(CLI::PositiveNumber);
   dlq_cmd->add_flag("--payload", dlq.with_payload, "Include each event's payload");
+  auto* dlq_list = dlq_cmd->add_subcommand("list", "List them as JSON lines, oldest first");
+  auto* dlq_show = dlq_cmd->add_subcommand("show", "One dead letter with its payload and every delivery attempt");
+  auto* dlq_replay = dlq_cmd->add_subcommand(
+      "replay", "Send them again: deliveries to their destination (with its current outbound mapping), "
+                "mapping failures through the current mapping");
+  auto* dlq_drop = dlq_cmd->add_subcommand("drop", "Remove them for good, with a reason in the audit log");
+  auto* dlq_audit = dlq_cmd->add_subcommand("audit", "Who replayed or dropped what, and when");
+  for (CLI::App* c : {dlq_list, dlq_show, dlq_replay, dlq_drop, dlq_audit}) {
+    c->add_option("-c,--config", dlq.config_path, "Configuration file (YAML)");
+    c->add_option("--data-dir", dlq.data_dir, "Override data_dir");
+    c->add_option("--actor", dlq.actor, "Who does it, for the audit log (default cli:<user>@<host>)");
+  }
+  dlq_list->add_option("--limit", dlq.limit, "How many at most (oldest first)")->check(CLI::PositiveNumber);
+  dlq_list->add_flag("--payload", dlq.with_payload, "Include each event's payload");
+  dlq_list->add_option("--destination", dlq.destination, "Only those of one destination");
+  dlq_list->add_option("--source", dlq.source, "Only those of one source");
+  dlq_show->add_option("--id", dlq.id, "The id dlq list shows")->required();
+  add_filter(dlq_replay);
+  dlq_replay->add_flag("--all", dlq.all, "Every dead letter");
+  add_filter(dlq_drop);
+  dlq_drop->add_flag("--all", dlq.all, "Every dead letter");
+  dlq_drop->add_option("--reason", dlq.reason, "Why (written to the audit log)")->required();
+  dlq_audit->add_option("--limit", dlq.limit, "The last N entries")->check(CLI::PositiveNumber);
 
   try {
     app.parse(argc, argv);
@@ -68,7 +103,17 @@ int Main(int argc, char** argv) {
     if (*serve_cmd) return Serve(serve);
     if (*check_cmd) return Check(check_path);
     if (*plugins_cmd) return ListPlugins(plugins_path);
-    if (*dlq_cmd) return ListDeadLetters(dlq);
+    if (*dlq_cmd) {
+      for (auto [cmd, action] : {std::pair{dlq_list, "list"}, {dlq_show, "show"}, {dlq_replay, "replay"},
+                                 {dlq_drop, "drop"}, {dlq_audit, "audit"}}) {
+        if (*cmd) dlq.action = action;
+      }
+      if (dlq.config_path.empty()) {
+        std::fprintf(stderr, "channelhub: dlq %s needs --config FILE\n", dlq.action.c_str());
+        return 2;
+      }
+      return DeadLetters(dlq);
+    }
     if (*map_cmd) return Map(map);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "channelhub: fatal: %s\n", e.what());

@@ -34,11 +34,15 @@ namespace {
 constexpr auto kHttpGrace = std::chrono::seconds(10);
 constexpr auto kDeliveryDrain = std::chrono::seconds(5);
 
+}  // namespace
+
 void PrintDiagnostics(const std::vector<config::Diagnostic>& diags) {
   for (const auto& d : diags) std::fprintf(stderr, "%s\n", d.ToString().c_str());
   std::fprintf(stderr, "channelhub: %zu problem%s in the configuration; nothing was started\n",
                diags.size(), diags.size() == 1 ? "" : "s");
 }
+
+namespace {
 
 using DestinationMappings = std::map<std::string, std::shared_ptr<const mapping::CompiledMapping>>;
 
@@ -190,64 +194,6 @@ int ListPlugins(const std::string& config_path) {
   }
   for (const auto& [name, d] : cfg.destinations) {
     if (d.type == config::DestinationConfig::Type::kConnector) std::printf("destination %s uses %s\n", name.c_str(), d.connector.c_str());
-  }
-  return 0;
-}
-
-int ListDeadLetters(const DlqOptions& options) {
-  config::Overrides overrides;
-  overrides.data_dir = options.data_dir;
-  config::LoadResult loaded = config::LoadConfig(options.config_path, overrides);
-  if (!loaded.config) {
-    PrintDiagnostics(loaded.diagnostics);
-    return 2;
-  }
-  journal::JournalOptions jo;
-  jo.path = (std::filesystem::path(loaded.config->data_dir) / "journal.db").string();
-  if (!std::filesystem::exists(jo.path)) {
-    std::fprintf(stderr, "channelhub: no journal at %s (has the hub run with this data_dir?)\n",
-                 jo.path.c_str());
-    return 1;
-  }
-  auto journal = journal::Journal::Open(jo);
-  if (!journal.ok()) {
-    std::fprintf(stderr, "channelhub: %s\n", journal.status().ToString().c_str());
-    return 1;
-  }
-  auto reader = (*journal)->NewReader();
-  if (!reader.ok()) {
-    std::fprintf(stderr, "channelhub: %s\n", reader.status().ToString().c_str());
-    return 1;
-  }
-  auto rows = (*reader)->DeadLetters(options.limit);
-  if (!rows.ok()) {
-    std::fprintf(stderr, "channelhub: %s\n", rows.status().ToString().c_str());
-    return 1;
-  }
-  for (const auto& d : *rows) {
-    rapidjson::StringBuffer sb;
-    rapidjson::Writer<rapidjson::StringBuffer> w(sb);
-    w.StartObject();
-    w.Key("id");
-    w.Int64(d.id);
-    w.Key("stage");
-    w.String(d.stage);
-    w.Key("source");
-    w.String(d.source);
-    w.Key("destination");
-    w.String(d.destination);
-    w.Key("event_id");
-    w.String(d.event_id);
-    w.Key("reason");
-    w.String(d.reason);
-    w.Key("created_at");
-    w.String(FormatRfc3339(UtcTime(std::chrono::milliseconds(d.created_at_ms))));
-    if (options.with_payload) {
-      w.Key("payload");
-      w.String(d.payload);
-    }
-    w.EndObject();
-    std::printf("%s\n", sb.GetString());
   }
   return 0;
 }

@@ -1,6 +1,11 @@
 // `channelhub serve` and `channelhub check`.
 #pragma once
 
+#include <cstdint>
+#include <vector>
+
+#include "hub/config/config.hpp"
+
 #include <optional>
 #include <string>
 
@@ -19,14 +24,27 @@ struct ServeOptions {
 int Serve(const ServeOptions& options);
 
 struct DlqOptions {
+  std::string action = "list";  // list, show, replay, drop, audit
   std::string config_path;
   std::optional<std::string> data_dir;
   std::size_t limit = 100;
   bool with_payload = false;
+  // replay / drop / show: which dead letters.
+  std::optional<int64_t> id;
+  std::string destination;
+  std::string source;
+  std::string stage;
+  bool all = false;
+  std::string reason;  // drop: why (goes to the audit log)
+  std::string actor;   // who, for the audit log; default: cli:<user>@<host>
 };
 
-// Prints the dead letters as JSON lines, oldest first.
-int ListDeadLetters(const DlqOptions& options);
+// `channelhub dlq ...`: lists the dead letters as JSON lines (oldest first), shows one with its
+// attempts, replays or drops a filtered set (audited), or prints the audit log.
+int DeadLetters(const DlqOptions& options);
+
+// Prints configuration problems and the closing line.
+void PrintDiagnostics(const std::vector<config::Diagnostic>& diags);
 
 // Loads and checks a configuration; prints every problem as "file:line:column: key: message".
 int Check(const std::string& config_path);

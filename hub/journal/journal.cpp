@@ -68,6 +68,18 @@ CREATE TABLE IF NOT EXISTS dead_letters(
   reason TEXT NOT NULL,
   payload BLOB NOT NULL,
   created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS attempts(       -- failed delivery attempts, for dead letters' history
+  outbox_seq INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  error TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS attempts_by_row ON attempts(outbox_seq);
+CREATE TABLE IF NOT EXISTS audit(          -- append-only: who replayed or dropped what, and when
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  detail TEXT NOT NULL);
 )sql";
 
 constexpr const char* kProcessedSeq =
@@ -75,13 +87,40 @@ constexpr const char* kProcessedSeq =
 
 Status InsertDeadLetter(Database& db, const DeadLetter& d) {
   auto st = db.Cached(
-      "INSERT INTO dead_letters(stage, source, destination, event_id, reason, payload, created_at)"
-      " VALUES(?,?,?,?,?,?,?)");
+      "INSERT INTO dead_letters(stage, source, destination, event_id, reason, payload, created_at, outbox_seq)"
+      " VALUES(?,?,?,?,?,?,?,?)");
   if (!st.ok()) return st.status();
   Statement& s = **st;
   s.Bind(1, d.stage).Bind(2, d.source).Bind(3, d.destination).Bind(4, d.event_id);
-  s.Bind(5, d.reason).BindBlob(6, d.payload).Bind(7, d.created_at_ms);
+  s.Bind(5, d.reason).BindBlob(6, d.payload).Bind(7, d.created_at_ms).Bind(8, d.outbox_seq);
   return s.Run();
+}
+
+Status InsertAttempt(Database& db, int64_t outbox_seq, int64_t at_ms, const std::string& error) {
+  auto st = db.Cached("INSERT INTO attempts(outbox_seq, at, error) VALUES(?,?,?)");
+  if (!st.ok()) return st.status();
+  return (*st)->Bind(1, outbox_seq).Bind(2, at_ms).Bind(3, error).Run();
+}
+
+Status InsertAudit(Database& db, const std::string& actor, const std::string& action, const std::string& target,
+                   const std::string& detail) {
+  auto st = db.Cached("INSERT INTO audit(at, actor, action, target, detail) VALUES(?,?,?,?,?)");
+  if (!st.ok()) return st.status();
+  return (*st)->Bind(1, NowUnixMillis()).Bind(2, actor).Bind(3, action).Bind(4, target).Bind(5, detail).Run();
+}
+
+// Journals created before dead letters recorded their outbox row get the column.
+Status Migrate(Database& db) {
+  auto info = db.Prepare("SELECT count(*) FROM pragma_table_info('dead_letters') WHERE name='outbox_seq'");
+  if (!info.ok()) return info.status();
+  Status step;
+  int64_t has = 0;
+  if (info->Step(&step)) has = info->Int(0);
+  CHUB_RETURN_IF_ERROR(step);
+  if (has == 0) {
+    return db.Exec("ALTER TABLE dead_letters ADD COLUMN outbox_seq INTEGER NOT NULL DEFAULT 0");
+  }
+  return Status::Ok();
 }
 
 // Steps "s" to the end, turning each row into a Row with "fill"; resets "s" either way.
@@ -123,6 +162,7 @@ Result<std::unique_ptr<Journal>> Journal::Open(const JournalOptions& options) {
   // Checkpoints are the checkpointer thread's job, not the committing writer's.
   if (st.ok()) st = d.Exec("PRAGMA wal_autocheckpoint=0");
   if (st.ok()) st = d.Exec(kSchema);
+  if (st.ok()) st = Migrate(d);
   if (st.ok()) {
     auto ver = d.Prepare("SELECT value FROM meta WHERE key='schema_version'");
     if (!ver.ok()) return ver.status();
@@ -310,6 +350,124 @@ Status Journal::CommitProcessed(std::vector<ProcessedEvent> events) {
   });
 }
 
+namespace {
+
+// The WHERE clause and its bound values for a dead-letter filter.
+struct FilterSql {
+  std::string where = "1=1";
+  std::vector<std::string> texts;
+  std::optional<int64_t> id;
+};
+
+FilterSql ToSql(const DeadLetterFilter& f) {
+  FilterSql q;
+  if (f.id) {
+    q.where += " AND id=?1";
+    q.id = *f.id;
+  }
+  int n = 2;
+  for (const auto& [column, value] : {std::pair<const char*, const std::string*>{"destination", &f.destination},
+                                      {"source", &f.source}, {"stage", &f.stage}}) {
+    if (value->empty()) continue;
+    q.where += std::string(" AND ") + column + "=?" + std::to_string(n++);
+    q.texts.push_back(*value);
+  }
+  return q;
+}
+
+Result<std::vector<DeadLetterRow>> SelectDeadLetters(Database& db, const DeadLetterFilter& f) {
+  FilterSql q = ToSql(f);
+  auto st = db.Prepare("SELECT id, stage, source, destination, event_id, reason, outbox_seq FROM dead_letters WHERE " +
+                       q.where + " ORDER BY id");
+  if (!st.ok()) return st.status();
+  if (q.id) st->Bind(1, *q.id);
+  for (std::size_t i = 0; i < q.texts.size(); ++i) st->Bind(static_cast<int>(i) + 2, q.texts[i]);
+  return Collect<DeadLetterRow>(*st, [](Statement& s, DeadLetterRow& r) {
+    r.id = s.Int(0);
+    r.stage = s.Text(1);
+    r.source = s.Text(2);
+    r.destination = s.Text(3);
+    r.event_id = s.Text(4);
+    r.reason = s.Text(5);
+    r.outbox_seq = s.Int(6);
+  });
+}
+
+Status DeleteDeadLetter(Database& db, int64_t id) {
+  auto st = db.Cached("DELETE FROM dead_letters WHERE id=?");
+  if (!st.ok()) return st.status();
+  return (*st)->Bind(1, id).Run();
+}
+
+std::string Target(const DeadLetterRow& d) {
+  return "dead letter " + std::to_string(d.id) + " (" + d.stage + ", source " + d.source +
+         (d.destination.empty() ? "" : ", destination " + d.destination) + ", event " + d.event_id + ")";
+}
+
+}  // namespace
+
+Result<int64_t> Journal::ReplayDeadLetters(const DeadLetterFilter& filter, const std::string& actor) {
+  if (filter.empty()) return Status::Invalid("name the dead letters to replay (an id, a destination, a source) or all");
+  int64_t replayed = 0;
+  Status st = RunBlocking([&](Database& db) -> Status {
+    auto rows = SelectDeadLetters(db, filter);
+    if (!rows.ok()) return rows.status();
+    for (const DeadLetterRow& d : *rows) {
+      std::string detail;
+      if (d.stage == "delivery") {
+        // Back to the outbox: the same event, the same idempotency key, attempts from zero.
+        auto up = db.Cached(
+            "UPDATE outbox SET state=0, attempts=0, next_attempt_at=0, last_error='' WHERE state=2 AND"
+            " ((?1 > 0 AND seq=?1) OR (?1 = 0 AND destination=?2 AND event IN"
+            "  (SELECT id FROM events WHERE event_id=?3)))");
+        if (!up.ok()) return up.status();
+        CHUB_RETURN_IF_ERROR((*up)->Bind(1, d.outbox_seq).Bind(2, d.destination).Bind(3, d.event_id).Run());
+        if (db.Changes() == 0) {
+          return Status::NotFound("dead letter " + std::to_string(d.id) + ": its outbox row is gone; nothing to replay");
+        }
+        detail = "redelivered to " + d.destination;
+      } else {
+        // Journaled again under a new id, so that the current mapping runs on it.
+        auto copy = db.Cached(
+            "INSERT INTO inbox(source, event_id, received_at, content_type, topic, body)"
+            " SELECT source, event_id || '~replay' || ?1, ?2, content_type, topic, body FROM inbox"
+            " WHERE source=?3 AND event_id=?4");
+        if (!copy.ok()) return copy.status();
+        CHUB_RETURN_IF_ERROR((*copy)->Bind(1, d.id).Bind(2, NowUnixMillis()).Bind(3, d.source).Bind(4, d.event_id).Run());
+        if (db.Changes() == 0) {
+          return Status::NotFound("dead letter " + std::to_string(d.id) + ": its inbox row is gone; nothing to replay");
+        }
+        detail = "journaled again as " + d.event_id + "~replay" + std::to_string(d.id);
+      }
+      CHUB_RETURN_IF_ERROR(DeleteDeadLetter(db, d.id));
+      CHUB_RETURN_IF_ERROR(InsertAudit(db, actor, "dlq.replay", Target(d), detail + "; it failed with: " + d.reason));
+      ++replayed;
+    }
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  return replayed;  // the commit woke the listeners (processor, dispatcher): they look at once
+}
+
+Result<int64_t> Journal::DropDeadLetters(const DeadLetterFilter& filter, const std::string& actor,
+                                         const std::string& reason) {
+  if (filter.empty()) return Status::Invalid("name the dead letters to drop (an id, a destination, a source) or all");
+  if (reason.empty()) return Status::Invalid("say why the dead letters are dropped (it goes to the audit log)");
+  int64_t dropped = 0;
+  Status st = RunBlocking([&](Database& db) -> Status {
+    auto rows = SelectDeadLetters(db, filter);
+    if (!rows.ok()) return rows.status();
+    for (const DeadLetterRow& d : *rows) {
+      CHUB_RETURN_IF_ERROR(DeleteDeadLetter(db, d.id));
+      CHUB_RETURN_IF_ERROR(InsertAudit(db, actor, "dlq.drop", Target(d), reason + "; it had failed with: " + d.reason));
+      ++dropped;
+    }
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  return dropped;
+}
+
 Status Journal::SaveState(const std::string& name, const std::string& value, int64_t expires_at_ms) {
   return RunBlocking([&](Database& db) -> Status {
     auto st = db.Cached(
@@ -335,7 +493,9 @@ Status Journal::RecordDeliveries(const std::string& destination,
             "UPDATE outbox SET attempts=attempts+1, next_attempt_at=?, last_error=? WHERE seq=?");
         if (!st.ok()) return st.status();
         CHUB_RETURN_IF_ERROR((*st)->Bind(1, r.next_attempt_at_ms).Bind(2, r.error).Bind(3, r.seq).Run());
+        CHUB_RETURN_IF_ERROR(InsertAttempt(db, r.seq, NowUnixMillis(), r.error));
       } else {
+        CHUB_RETURN_IF_ERROR(InsertAttempt(db, r.seq, NowUnixMillis(), r.error));
         auto st = db.Cached(
             "UPDATE outbox SET state=2, attempts=attempts+1, last_error=? WHERE seq=?"
             " RETURNING (SELECT event_id FROM events WHERE id=outbox.event),"
@@ -355,6 +515,13 @@ Status Journal::RecordDeliveries(const std::string& destination,
         CHUB_RETURN_IF_ERROR(s.Run());
         if (found) {
           d.stage = "delivery";
+          d.outbox_seq = r.seq;
+          // The CloudEvent names its source first ("source":"/connectors/<name>", before data).
+          constexpr std::string_view kSource = "\"source\":\"/connectors/";
+          if (auto at = d.payload.find(kSource); at != std::string::npos) {
+            const std::size_t from = at + kSource.size();
+            d.source = d.payload.substr(from, d.payload.find('"', from) - from);
+          }
           d.destination = destination;
           d.reason = r.error;
           d.created_at_ms = r.next_attempt_at_ms;
@@ -574,6 +741,58 @@ Result<std::optional<ConnectorState>> JournalReader::LoadState(const std::string
   s.Reset();
   if (!step.ok()) return step;
   return out;
+}
+
+Result<std::optional<DeadLetterDetail>> JournalReader::DeadLetter(int64_t id) {
+  auto st = db_->Cached(
+      "SELECT id, stage, source, destination, event_id, reason, payload, created_at, outbox_seq"
+      " FROM dead_letters WHERE id=?");
+  if (!st.ok()) return st.status();
+  Statement& s = **st;
+  s.Bind(1, id);
+  auto rows = Collect<DeadLetterRow>(s, [](Statement& q, DeadLetterRow& r) {
+    r.id = q.Int(0);
+    r.stage = q.Text(1);
+    r.source = q.Text(2);
+    r.destination = q.Text(3);
+    r.event_id = q.Text(4);
+    r.reason = q.Text(5);
+    r.payload = q.Text(6);
+    r.created_at_ms = q.Int(7);
+    r.outbox_seq = q.Int(8);
+  });
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return std::optional<DeadLetterDetail>();
+  DeadLetterDetail out;
+  out.letter = std::move(rows->front());
+  if (out.letter.outbox_seq > 0) {
+    auto at = db_->Cached("SELECT at, error FROM attempts WHERE outbox_seq=? ORDER BY rowid");
+    if (!at.ok()) return at.status();
+    (*at)->Bind(1, out.letter.outbox_seq);
+    auto attempts = Collect<AttemptRow>(**at, [](Statement& q, AttemptRow& a) {
+      a.at_ms = q.Int(0);
+      a.error = q.Text(1);
+    });
+    if (!attempts.ok()) return attempts.status();
+    out.attempts = std::move(attempts).value();
+  }
+  return std::optional<DeadLetterDetail>(std::move(out));
+}
+
+Result<std::vector<AuditRow>> JournalReader::Audit(std::size_t limit) {
+  auto st = db_->Cached(
+      "SELECT id, at, actor, action, target, detail FROM"
+      " (SELECT * FROM audit ORDER BY id DESC LIMIT ?) ORDER BY id");
+  if (!st.ok()) return st.status();
+  (*st)->Bind(1, static_cast<int64_t>(limit));
+  return Collect<AuditRow>(**st, [](Statement& q, AuditRow& a) {
+    a.id = q.Int(0);
+    a.at_ms = q.Int(1);
+    a.actor = q.Text(2);
+    a.action = q.Text(3);
+    a.target = q.Text(4);
+    a.detail = q.Text(5);
+  });
 }
 
 Result<std::vector<DeadLetterRow>> JournalReader::DeadLetters(std::size_t limit) {

@@ -63,10 +63,43 @@ struct DeadLetter {
   std::string reason;       // what failed, naming the rule or the answer
   std::string payload;
   int64_t created_at_ms = 0;
+  int64_t outbox_seq = 0;   // "delivery": the outbox row that gave up
 };
 
 struct DeadLetterRow : DeadLetter {
   int64_t id = 0;
+};
+
+// One failed delivery attempt of an outbox row.
+struct AttemptRow {
+  int64_t at_ms = 0;
+  std::string error;
+};
+
+// A dead letter with the history of its delivery attempts.
+struct DeadLetterDetail {
+  DeadLetterRow letter;
+  std::vector<AttemptRow> attempts;  // oldest first ("delivery" only)
+};
+
+// Which dead letters an operation applies to: one id, or all that match the set fields.
+struct DeadLetterFilter {
+  std::optional<int64_t> id;
+  std::string destination;  // "" = any
+  std::string source;       // "" = any
+  std::string stage;        // "" = any
+  bool all = false;         // REQUIRED when no other field is set: an explicit "every one"
+
+  bool empty() const { return !id && destination.empty() && source.empty() && stage.empty() && !all; }
+};
+
+struct AuditRow {
+  int64_t id = 0;
+  int64_t at_ms = 0;
+  std::string actor;
+  std::string action;
+  std::string target;
+  std::string detail;
 };
 
 // The result of mapping and routing one inbox row: its outbox rows, or its dead letter.
@@ -122,6 +155,10 @@ class JournalReader {
   Result<std::optional<int64_t>> NextAttemptAt(const std::string& destination);
   Result<JournalStats> Stats();
   Result<std::vector<DeadLetterRow>> DeadLetters(std::size_t limit);
+  // One dead letter with its attempts, or nullopt.
+  Result<std::optional<DeadLetterDetail>> DeadLetter(int64_t id);
+  // The audit log, newest last.
+  Result<std::vector<AuditRow>> Audit(std::size_t limit);
   // A connector's saved state ("poll:<source>", "token:<name>"), if any.
   Result<std::optional<ConnectorState>> LoadState(const std::string& name);
 
@@ -154,6 +191,17 @@ class Journal {
   // Records delivery attempts of one destination's rows (delivered, retry later, dead). Blocks
   // until durable.
   Status RecordDeliveries(const std::string& destination, std::vector<DeliveryResult> results);
+
+  // Replays the dead letters that match "filter": a delivery dead letter goes back to its
+  // destination's outbox (attempts reset; sent with the destination's current outbound mapping);
+  // a mapping or routing dead letter is journaled again as a new inbox row of its source (so the
+  // current mapping runs on it). Each one leaves the dead letters and is written to the audit
+  // log with "actor". Returns how many were replayed. Blocks until durable.
+  Result<int64_t> ReplayDeadLetters(const DeadLetterFilter& filter, const std::string& actor);
+  // Removes the dead letters that match "filter" for good, each with an audit entry naming
+  // "actor" and "reason". Returns how many.
+  Result<int64_t> DropDeadLetters(const DeadLetterFilter& filter, const std::string& actor,
+                                  const std::string& reason);
 
   // Saves a connector's state (a poll cursor, a token) durably. Blocks until durable.
   Status SaveState(const std::string& name, const std::string& value, int64_t expires_at_ms);

@@ -665,6 +665,13 @@ class Emitter {
   }
 
   Status List(const PlanNode& n, const Node& at, const Where* where, int count, bool* wrote) {
+    if (!n.rule) {  // a list the model requires and no rule fills: empty
+      Separator(count);
+      out_->append(n.key_json);
+      out_->append("[]");
+      *wrote = true;
+      return Status::Ok();
+    }
     const Rule& r = *n.rule;
     if (r.when && !runner_.Holds(*r.when, r.when_equals, at)) return Status::Ok();
     std::vector<Node> elems;

@@ -395,6 +395,13 @@ rules:
   // Text that is not UTF-8 never reaches the canonical JSON.
   EXPECT_THAT(Run(head, "{\"no\":\"a\xC3(\",\"status\":\"paid\",\"currency\":\"CNY\",\"total\":\"1\"}"),
               HasSubstr("order_no: \"a\xC3(\" is not valid UTF-8"));
+  // An order mapping without lines: the model's lines may be empty, and are written so.
+  EXPECT_EQ(Run("format: json\ntarget: order\nrules:\n  order_no: $.no\n  source.system: { const: s }\n"
+                "  channel: { const: dealer }\n  status: { const: created }\n  currency: { const: CNY }\n"
+                "  totals.total: { from: $.t, transform: [decimal] }\n",
+                R"({"no":"A1","t":"1.5"})"),
+            R"({"order_no":"A1","source":{"system":"s"},"channel":"dealer","status":"created","currency":"CNY",)"
+            R"("lines":[],"totals":{"total":"1.5"}})");
   // A key the model requires and no rule fills is a load error, not a surprise at run time.
   EXPECT_THAT(Errors("format: json\ntarget: order\nrules:\n  order_no: $.no\n"),
               ::testing::Contains(HasSubstr("the canonical order requires \"source\"; add a rule for it")));

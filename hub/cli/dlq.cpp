@@ -1,0 +1,167 @@
+// `channelhub dlq list|show|replay|drop|audit`: the dead letters, read and changed in the
+// journal directly (the hub may be running: SQLite serialises the writers, and the hub's
+// dispatcher and processor pick replayed rows up at their next look).
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "hub/cli/serve.hpp"
+#include "hub/common/time.hpp"
+#include "hub/journal/journal.hpp"
+
+namespace channelhub::cli {
+namespace {
+
+std::string DefaultActor() {
+  const char* user = std::getenv("USER");
+  char host[256] = {0};
+  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  return std::string("cli:") + (user && *user ? user : "unknown") + "@" + (host[0] ? host : "localhost");
+}
+
+std::string Time(int64_t ms) { return FormatRfc3339(UtcTime(std::chrono::milliseconds(ms))); }
+
+void PrintLetter(const journal::DeadLetterRow& d, bool payload, const std::vector<journal::AttemptRow>* attempts) {
+  rapidjson::StringBuffer sb;
+  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+  w.StartObject();
+  w.Key("id");
+  w.Int64(d.id);
+  w.Key("stage");
+  w.String(d.stage);
+  w.Key("source");
+  w.String(d.source);
+  w.Key("destination");
+  w.String(d.destination);
+  w.Key("event_id");
+  w.String(d.event_id);
+  w.Key("reason");
+  w.String(d.reason);
+  w.Key("created_at");
+  w.String(Time(d.created_at_ms));
+  if (attempts) {
+    w.Key("attempts");
+    w.StartArray();
+    for (const auto& a : *attempts) {
+      w.StartObject();
+      w.Key("at");
+      w.String(Time(a.at_ms));
+      w.Key("error");
+      w.String(a.error);
+      w.EndObject();
+    }
+    w.EndArray();
+  }
+  if (payload) {
+    w.Key("payload");
+    w.String(d.payload);
+  }
+  w.EndObject();
+  std::printf("%s\n", sb.GetString());
+}
+
+}  // namespace
+
+int DeadLetters(const DlqOptions& options) {
+  config::Overrides overrides;
+  overrides.data_dir = options.data_dir;
+  config::LoadResult loaded = config::LoadConfig(options.config_path, overrides);
+  if (!loaded.config) {
+    PrintDiagnostics(loaded.diagnostics);
+    return 2;
+  }
+  journal::JournalOptions jo;
+  jo.path = (std::filesystem::path(loaded.config->data_dir) / "journal.db").string();
+  if (!std::filesystem::exists(jo.path)) {
+    std::fprintf(stderr, "channelhub: no journal at %s (has the hub run with this data_dir?)\n", jo.path.c_str());
+    return 1;
+  }
+  auto journal = journal::Journal::Open(jo);
+  if (!journal.ok()) {
+    std::fprintf(stderr, "channelhub: %s\n", journal.status().ToString().c_str());
+    return 1;
+  }
+  struct Close {
+    journal::Journal& j;
+    ~Close() { j.Shutdown(); }
+  } close{**journal};
+  auto reader = (*journal)->NewReader();
+  if (!reader.ok()) {
+    std::fprintf(stderr, "channelhub: %s\n", reader.status().ToString().c_str());
+    return 1;
+  }
+  journal::DeadLetterFilter filter;
+  filter.id = options.id;
+  filter.destination = options.destination;
+  filter.source = options.source;
+  filter.stage = options.stage;
+  filter.all = options.all;
+  const std::string actor = options.actor.empty() ? DefaultActor() : options.actor;
+
+  if (options.action == "show") {
+    if (!options.id) {
+      std::fprintf(stderr, "channelhub: dlq show needs --id N (the id from dlq list)\n");
+      return 2;
+    }
+    auto d = (*reader)->DeadLetter(*options.id);
+    if (!d.ok()) {
+      std::fprintf(stderr, "channelhub: %s\n", d.status().ToString().c_str());
+      return 1;
+    }
+    if (!*d) {
+      std::fprintf(stderr, "channelhub: no dead letter %lld (replayed or dropped already? see dlq audit)\n",
+                   static_cast<long long>(*options.id));
+      return 1;
+    }
+    PrintLetter((*d)->letter, true, &(*d)->attempts);
+    return 0;
+  }
+  if (options.action == "replay" || options.action == "drop") {
+    if (filter.empty()) {
+      std::fprintf(stderr,
+                   "channelhub: dlq %s needs --id N, --destination NAME, --source NAME, --stage STAGE, or --all\n",
+                   options.action.c_str());
+      return 2;
+    }
+    auto n = options.action == "replay" ? (*journal)->ReplayDeadLetters(filter, actor)
+                                        : (*journal)->DropDeadLetters(filter, actor, options.reason);
+    if (!n.ok()) {
+      std::fprintf(stderr, "channelhub: %s\n", n.status().message().c_str());
+      return n.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
+    }
+    std::printf("%s %lld dead letter%s (audited as %s)\n", options.action == "replay" ? "replayed" : "dropped",
+                static_cast<long long>(*n), *n == 1 ? "" : "s", actor.c_str());
+    return 0;
+  }
+  if (options.action == "audit") {
+    auto rows = (*reader)->Audit(options.limit);
+    if (!rows.ok()) {
+      std::fprintf(stderr, "channelhub: %s\n", rows.status().ToString().c_str());
+      return 1;
+    }
+    for (const auto& a : *rows) {
+      std::printf("%s %s %s: %s (%s)\n", Time(a.at_ms).c_str(), a.actor.c_str(), a.action.c_str(), a.target.c_str(),
+                  a.detail.c_str());
+    }
+    return 0;
+  }
+  auto rows = (*reader)->DeadLetters(options.limit);
+  if (!rows.ok()) {
+    std::fprintf(stderr, "channelhub: %s\n", rows.status().ToString().c_str());
+    return 1;
+  }
+  for (const auto& d : *rows) {
+    if (!filter.destination.empty() && d.destination != filter.destination) continue;
+    if (!filter.source.empty() && d.source != filter.source) continue;
+    if (!filter.stage.empty() && d.stage != filter.stage) continue;
+    PrintLetter(d, options.with_payload, nullptr);
+  }
+  return 0;
+}
+
+}  // namespace channelhub::cli

@@ -93,6 +93,19 @@ int Main(int argc, char** argv) {
   dlq_drop->add_option("--reason", dlq.reason, "Why (written to the audit log)")->required();
   dlq_audit->add_option("--limit", dlq.limit, "The last N entries")->check(CLI::PositiveNumber);
 
+  ResendOptions resend;
+  auto* resend_cmd = app.add_subcommand(
+      "resend", "Send processed events again to one destination (a new system, an ERP restored from backup)");
+  resend_cmd->add_option("-c,--config", resend.config_path, "Configuration file (YAML)")->required();
+  resend_cmd->add_option("--data-dir", resend.data_dir, "Override data_dir");
+  resend_cmd->add_option("--destination", resend.destination, "The destination to send them to")->required();
+  resend_cmd->add_option("--since", resend.since, "Events created at or after this time (RFC 3339)");
+  resend_cmd->add_option("--until", resend.until, "... and before this time (RFC 3339)");
+  resend_cmd->add_option("--event", resend.event_ids, "Exactly these CloudEvent ids (repeatable)");
+  resend_cmd->add_option("--type", resend.type, "Only this entity (order, customer, stock) or type (order.upserted)");
+  resend_cmd->add_option("--source", resend.source, "Only events of this source");
+  resend_cmd->add_option("--actor", resend.actor, "Who does it, for the audit log (default cli:<user>@<host>)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -103,6 +116,7 @@ int Main(int argc, char** argv) {
     if (*serve_cmd) return Serve(serve);
     if (*check_cmd) return Check(check_path);
     if (*plugins_cmd) return ListPlugins(plugins_path);
+    if (*resend_cmd) return Resend(resend);
     if (*dlq_cmd) {
       for (auto [cmd, action] : {std::pair{dlq_list, "list"}, {dlq_show, "show"}, {dlq_replay, "replay"},
                                  {dlq_drop, "drop"}, {dlq_audit, "audit"}}) {

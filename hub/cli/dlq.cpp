@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <tuple>
+#include <variant>
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -65,12 +67,13 @@ void PrintLetter(const journal::DeadLetterRow& d, bool payload, const std::vecto
   std::printf("%s\n", sb.GetString());
 }
 
-}  // namespace
-
-int DeadLetters(const DlqOptions& options) {
+// The journal of the configuration's data_dir, or the exit code after printing why not.
+std::variant<std::unique_ptr<journal::Journal>, int> OpenJournal(const std::string& config_path,
+                                                                 const std::optional<std::string>& data_dir,
+                                                                 config::Config* config) {
   config::Overrides overrides;
-  overrides.data_dir = options.data_dir;
-  config::LoadResult loaded = config::LoadConfig(options.config_path, overrides);
+  overrides.data_dir = data_dir;
+  config::LoadResult loaded = config::LoadConfig(config_path, overrides);
   if (!loaded.config) {
     PrintDiagnostics(loaded.diagnostics);
     return 2;
@@ -86,10 +89,62 @@ int DeadLetters(const DlqOptions& options) {
     std::fprintf(stderr, "channelhub: %s\n", journal.status().ToString().c_str());
     return 1;
   }
-  struct Close {
-    journal::Journal& j;
-    ~Close() { j.Shutdown(); }
-  } close{**journal};
+  if (config) *config = std::move(*loaded.config);
+  return std::move(journal).value();
+}
+
+struct CloseJournal {
+  journal::Journal& j;
+  ~CloseJournal() { j.Shutdown(); }
+};
+
+}  // namespace
+
+int Resend(const ResendOptions& options) {
+  config::Config cfg;
+  auto opened = OpenJournal(options.config_path, options.data_dir, &cfg);
+  if (auto* code = std::get_if<int>(&opened)) return *code;
+  auto& journal = std::get<std::unique_ptr<journal::Journal>>(opened);
+  CloseJournal close{*journal};
+  if (!cfg.destinations.count(options.destination)) {
+    std::string known;
+    for (const auto& [name, d] : cfg.destinations) known += (known.empty() ? "" : ", ") + name;
+    std::fprintf(stderr, "channelhub: no destination \"%s\" in %s (configured: %s)\n", options.destination.c_str(),
+                 options.config_path.c_str(), known.c_str());
+    return 2;
+  }
+  journal::Journal::ResendFilter f;
+  for (auto [text, out, name] : {std::tuple{&options.since, &f.since_ms, "--since"}, {&options.until, &f.until_ms, "--until"}}) {
+    if (text->empty()) continue;
+    auto t = ParseRfc3339(*text);
+    if (!t.ok()) {
+      std::fprintf(stderr, "channelhub: %s: expected a time like 2025-11-20T08:00:00+08:00, got \"%s\"\n", name,
+                   text->c_str());
+      return 2;
+    }
+    *out = std::chrono::duration_cast<std::chrono::milliseconds>(t->time_since_epoch()).count();
+  }
+  f.event_ids = options.event_ids;
+  if (!options.type.empty()) {
+    f.type_prefix = "com.channelhub." + options.type + (options.type.find('.') == std::string::npos ? "." : "");
+  }
+  f.source = options.source;
+  auto n = journal->Resend(options.destination, f, options.actor.empty() ? DefaultActor() : options.actor);
+  if (!n.ok()) {
+    std::fprintf(stderr, "channelhub: %s\n", n.status().message().c_str());
+    return n.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  std::printf("queued %lld event%s for %s again\n", static_cast<long long>(*n), *n == 1 ? "" : "s",
+              options.destination.c_str());
+  return 0;
+}
+
+int DeadLetters(const DlqOptions& options) {
+  auto opened = OpenJournal(options.config_path, options.data_dir, nullptr);
+  if (auto* code = std::get_if<int>(&opened)) return *code;
+  auto& journal_ptr = std::get<std::unique_ptr<journal::Journal>>(opened);
+  auto* journal = &journal_ptr;
+  CloseJournal close{*journal_ptr};
   auto reader = (*journal)->NewReader();
   if (!reader.ok()) {
     std::fprintf(stderr, "channelhub: %s\n", reader.status().ToString().c_str());

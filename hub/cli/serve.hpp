@@ -43,6 +43,21 @@ struct DlqOptions {
 // attempts, replays or drops a filtered set (audited), or prints the audit log.
 int DeadLetters(const DlqOptions& options);
 
+struct ResendOptions {
+  std::string config_path;
+  std::optional<std::string> data_dir;
+  std::string destination;
+  std::string since;  // RFC 3339
+  std::string until;
+  std::vector<std::string> event_ids;
+  std::string type;   // "order", "customer", "stock" or a full "order.upserted"
+  std::string source;
+  std::string actor;
+};
+
+// `channelhub resend`: queues already processed events again for one destination (re-sync).
+int Resend(const ResendOptions& options);
+
 // Prints configuration problems and the closing line.
 void PrintDiagnostics(const std::vector<config::Diagnostic>& diags);
 

@@ -48,6 +48,9 @@ struct JournalSettings {
   std::size_t max_batch = 512;       // appends that share one transaction at most
   std::size_t queue_limit = 10000;   // appends waiting for the writer; beyond: 503 + Retry-After
   bool synchronous_full = true;      // true: fsync on every commit (durable across power loss)
+  // Undelivered events (inbox not yet mapped plus outbox not yet delivered) beyond which
+  // webhooks are answered 503 with Retry-After: the disk never fills because an ERP is down.
+  std::size_t backlog_limit = 1000000;
 };
 
 struct SourceAuth {
@@ -107,6 +110,14 @@ struct RetryPolicy {
   double multiplier = 2.0;
 };
 
+// The circuit breaker of a destination: after "failures" attempts in a row that fail for the
+// destination's own reasons (unreachable, 5xx, timeouts), no attempt is made for "open_for";
+// then one probe decides whether it closes (success) or stays open.
+struct BreakerPolicy {
+  int failures = 5;
+  Millis open_for{30000};
+};
+
 struct DestinationConfig {
   enum class Type { kFile, kHttp, kConnector };
   std::string name;
@@ -122,6 +133,10 @@ struct DestinationConfig {
   std::string connector;
   std::map<std::string, Setting> settings;
   RetryPolicy retry;
+  BreakerPolicy breaker;
+  // Events of different subjects in flight at once (http and connector destinations); events of
+  // one subject always go one after the other, in order.
+  int concurrency = 4;
   int line = 0;
   int connector_line = 0;
   int connector_column = 0;

@@ -505,8 +505,11 @@ void Loader::ReadServer(const Value& v) {
 }
 
 void Loader::ReadJournal(const Value& v) {
-  MapReader m(v, {"max_batch", "queue_limit", "sync"}, sink_);
+  MapReader m(v, {"max_batch", "queue_limit", "sync", "backlog_limit"}, sink_);
   JournalSettings& j = config_.journal;
+  if (auto x = m.Get("backlog_limit")) {
+    if (auto n = ReadCount(*x, 100, 1000000000)) j.backlog_limit = *n;
+  }
   if (auto x = m.Get("max_batch")) {
     if (auto n = ReadCount(*x, 1, 100000)) j.max_batch = *n;
   }
@@ -806,7 +809,9 @@ void Loader::ReadDestinations(const Value& v) {
 }
 
 DestinationConfig Loader::ReadDestination(const NamedValue& entry) {
-  MapReader m(entry.value, {"type", "path", "url", "headers", "timeout", "retry", "mapping", "connector", "settings"},
+  MapReader m(entry.value,
+              {"type", "path", "url", "headers", "timeout", "retry", "mapping", "connector", "settings", "breaker",
+               "concurrency"},
               sink_);
   DestinationConfig d;
   d.name = entry.name;
@@ -887,6 +892,25 @@ DestinationConfig Loader::ReadDestination(const NamedValue& entry) {
     if (auto x = m.Get("mapping")) ReadOutboundMapping(*x, &d);
   }
   ReadRetry(GetOrEmpty(m, "retry"), &d.retry);
+  if (auto x = m.Get("breaker")) {
+    MapReader b(*x, {"failures", "open_for"}, sink_);
+    if (b.valid()) {
+      if (auto f = b.Get("failures")) {
+        if (auto n = ReadCount(*f, 1, 1000)) d.breaker.failures = static_cast<int>(*n);
+      }
+      if (auto o = b.Get("open_for")) {
+        if (auto dur = ReadDuration(*o)) d.breaker.open_for = *dur;
+      }
+    }
+  }
+  if (auto x = m.Get("concurrency")) {
+    if (d.type == DestinationConfig::Type::kFile) {
+      sink_.Add(x->key_where, x->key, "\"concurrency\" is for http and connector destinations; a file is written in order");
+    } else if (auto n = ReadCount(*x, 1, 64)) {
+      d.concurrency = static_cast<int>(*n);
+    }
+  }
+  if (d.type == DestinationConfig::Type::kFile) d.concurrency = 1;
   return d;
 }
 

@@ -2,7 +2,9 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
 
 #include "hub/common/time.hpp"
 #include "spdlog/spdlog.h"
@@ -17,7 +19,10 @@ constexpr int64_t kIdlePollMs = 1000;
 
 struct Dispatcher::Worker {
   const config::DestinationConfig* dest = nullptr;
-  std::unique_ptr<Sink> sink;
+  std::vector<std::unique_ptr<Sink>> sinks;  // one per lane
+  std::atomic<BreakerState> breaker{BreakerState::kClosed};
+  int failures_in_a_row = 0;   // worker thread only
+  int64_t open_until_ms = 0;   // worker thread only
   std::unique_ptr<journal::JournalReader> reader;
   std::mutex mu;
   std::condition_variable cv;
@@ -40,11 +45,13 @@ Status Dispatcher::Start() {
     w->dest = &dest;
     auto m = mappings_.find(name);
     auto c = connectors_.find(name);
-    auto sink = CreateSink(dest, m == mappings_.end() ? nullptr : m->second,
-                           c == connectors_.end() ? nullptr : c->second,
-                           std::make_unique<JournalStateStore>(journal_));
-    if (!sink.ok()) return sink.status();
-    w->sink = std::move(sink).value();
+    for (int lane = 0; lane < std::max(1, dest.concurrency); ++lane) {
+      auto sink = CreateSink(dest, m == mappings_.end() ? nullptr : m->second,
+                             c == connectors_.end() ? nullptr : c->second,
+                             std::make_unique<JournalStateStore>(journal_));
+      if (!sink.ok()) return sink.status();
+      w->sinks.push_back(std::move(sink).value());
+    }
     auto reader = journal_.NewReader();
     if (!reader.ok()) return reader.status();
     w->reader = std::move(reader).value();
@@ -83,6 +90,75 @@ void Dispatcher::Stop(std::chrono::milliseconds drain_for) {
   }
 }
 
+namespace {
+
+// A subject's lane: the same subject always in the same lane, so its events stay in order.
+std::size_t LaneOf(const std::string& subject, std::size_t lanes) {
+  return std::hash<std::string>{}(subject) % lanes;
+}
+
+}  // namespace
+
+DeliveryBatch Dispatcher::Deliver(Worker& w, const std::vector<journal::OutboxRow>& rows, int64_t now) {
+  const std::size_t lanes = w.sinks.size();
+  if (lanes == 1 || rows.size() == 1) return w.sinks[rows.size() == 1 ? LaneOf(rows[0].subject, lanes) : 0]->Deliver(rows, now);
+  std::vector<std::vector<journal::OutboxRow>> groups(lanes);
+  for (const auto& r : rows) groups[LaneOf(r.subject, lanes)].push_back(r);
+  std::vector<DeliveryBatch> results(lanes);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 1; i < lanes; ++i) {
+    if (groups[i].empty()) continue;
+    threads.emplace_back([&, i] { results[i] = w.sinks[i]->Deliver(groups[i], now); });
+  }
+  if (!groups[0].empty()) results[0] = w.sinks[0]->Deliver(groups[0], now);
+  for (auto& t : threads) t.join();
+  DeliveryBatch out;
+  for (auto& b : results) {
+    out.pause_until_ms = std::max(out.pause_until_ms, b.pause_until_ms);
+    for (auto& r : b.results) out.results.push_back(std::move(r));
+  }
+  return out;
+}
+
+void Dispatcher::UpdateBreaker(Worker& w, const DeliveryBatch& batch) {
+  // A delivery, or a refusal of one event (the system answered), shows the destination is up;
+  // retries of every attempted row show it is not.
+  bool any_answer = false;
+  bool any_failure = false;
+  for (const auto& r : batch.results) {
+    if (r.outcome == journal::DeliveryOutcome::kRetry) {
+      any_failure = true;
+    } else {
+      any_answer = true;
+    }
+  }
+  const std::string& name = w.dest->name;
+  if (any_answer) {
+    if (w.breaker != BreakerState::kClosed) spdlog::info("destination {}: circuit closed: it answers again", name);
+    w.breaker = BreakerState::kClosed;
+    w.failures_in_a_row = 0;
+    return;
+  }
+  if (!any_failure) return;
+  const config::BreakerPolicy& p = w.dest->breaker;
+  ++w.failures_in_a_row;
+  if (w.breaker == BreakerState::kHalfOpen || w.failures_in_a_row >= p.failures) {
+    w.open_until_ms = NowUnixMillis() + p.open_for.count();
+    if (w.breaker != BreakerState::kOpen) {
+      spdlog::warn("destination {}: circuit open for {}s after {} failed attempt(s) in a row: its queue waits", name,
+                   p.open_for.count() / 1000, w.failures_in_a_row);
+    }
+    w.breaker = BreakerState::kOpen;
+  }
+}
+
+Dispatcher::BreakerState Dispatcher::breaker(const std::string& destination) const {
+  for (const auto& w : workers_) {
+    if (w->dest->name == destination) return w->breaker;
+  }
+  return BreakerState::kClosed;
+}
+
 void Dispatcher::Run(Worker& w) {
   const std::string& name = w.dest->name;
   int64_t pause_until = 0;
@@ -109,10 +185,12 @@ void Dispatcher::Run(Worker& w) {
     if (rows.empty()) {
       if (stopping) return;  // drained what was due
       // Sleep until woken, the next retry is due, or the poll interval passes.
+      // While paused (a failed destination, an open breaker), rows already due wait too.
       int64_t wake_at = now + kIdlePollMs;
+      const int64_t not_before = std::max(pause_until, now + 1);
       if (pause_until > now) wake_at = std::min(wake_at, pause_until);
       auto next = w.reader->NextAttemptAt(name);
-      if (next.ok() && next->has_value()) wake_at = std::min(wake_at, std::max(**next, now + 1));
+      if (next.ok() && next->has_value()) wake_at = std::min(wake_at, std::max(**next, not_before));
       std::unique_lock lock(w.mu);
       w.cv.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(1, wake_at - now)),
                     [&w] { return w.wake || w.stopping; });
@@ -120,8 +198,21 @@ void Dispatcher::Run(Worker& w) {
       continue;
     }
 
-    DeliveryBatch batch = w.sink->Deliver(rows, now);
+    // The breaker: open -> no attempt until open_until; then one row as a probe.
+    if (w.breaker == BreakerState::kOpen) {
+      if (now < w.open_until_ms) {
+        pause_until = w.open_until_ms;
+        continue;
+      }
+      w.breaker = BreakerState::kHalfOpen;
+      spdlog::info("destination {}: circuit half-open: one probe", name);
+    }
+    if (w.breaker == BreakerState::kHalfOpen && rows.size() > 1) rows.resize(1);
+
+    DeliveryBatch batch = Deliver(w, rows, now);
     pause_until = batch.pause_until_ms;
+    UpdateBreaker(w, batch);
+    if (w.breaker == BreakerState::kOpen) pause_until = std::max(pause_until, w.open_until_ms);
     uint64_t ok = 0;
     for (const auto& r : batch.results) ok += r.outcome == journal::DeliveryOutcome::kDelivered;
     if (!batch.results.empty()) {

@@ -1,5 +1,8 @@
 // The dispatcher: one worker thread per destination that reads due outbox rows (in order per
-// subject), hands them to the destination's sink, and records the outcomes in the journal.
+// subject), hands them to the destination's sinks — up to "concurrency" subjects at once, one
+// sink per lane, a subject always in the same lane — and records the outcomes in the journal.
+// A circuit breaker per destination parks its queue after repeated failures instead of
+// spending retries on a system that is down.
 #pragma once
 
 #include "hub/plugin/plugin_host.hpp"
@@ -39,9 +42,16 @@ class Dispatcher {
 
   uint64_t delivered() const { return delivered_; }
 
+  enum class BreakerState { kClosed, kOpen, kHalfOpen };
+  // The breaker state of a destination (kClosed for an unknown name). Any thread.
+  BreakerState breaker(const std::string& destination) const;
+
  private:
   struct Worker;
   void Run(Worker& w);
+  // Delivers "rows" across the worker's lanes (subjects in parallel) and merges the results.
+  DeliveryBatch Deliver(Worker& w, const std::vector<journal::OutboxRow>& rows, int64_t now);
+  void UpdateBreaker(Worker& w, const DeliveryBatch& batch);
 
   const config::Config& config_;
   journal::Journal& journal_;

@@ -468,6 +468,49 @@ Result<int64_t> Journal::DropDeadLetters(const DeadLetterFilter& filter, const s
   return dropped;
 }
 
+Result<int64_t> Journal::Resend(const std::string& destination, const ResendFilter& f, const std::string& actor) {
+  if (destination.empty()) return Status::Invalid("name the destination to send the events to again");
+  if (f.since_ms == 0 && f.until_ms == 0 && f.event_ids.empty() && f.type_prefix.empty() && f.source.empty()) {
+    return Status::Invalid("name what to send again: a time range, event ids, a type or a source");
+  }
+  int64_t queued = 0;
+  Status st = RunBlocking([&](Database& db) -> Status {
+    std::string sql =
+        "INSERT INTO outbox(destination, event, subject)"
+        " SELECT ?1, id, COALESCE(json_extract(payload, '$.subject'), '') FROM events WHERE created_at >= ?2";
+    if (f.until_ms > 0) sql += " AND created_at < ?3";
+    if (!f.type_prefix.empty()) sql += " AND substr(type, 1, length(?4)) = ?4";
+    if (!f.source.empty()) sql += " AND json_extract(payload, '$.source') = '/connectors/' || ?5";
+    if (!f.event_ids.empty()) {
+      sql += " AND event_id IN (";
+      for (std::size_t i = 0; i < f.event_ids.size(); ++i) sql += (i ? ",?" : "?") + std::to_string(6 + i);
+      sql += ")";
+    }
+    sql += " ORDER BY id";
+    auto ins = db.Prepare(sql);
+    if (!ins.ok()) return ins.status();
+    ins->Bind(1, destination).Bind(2, f.since_ms);
+    if (f.until_ms > 0) ins->Bind(3, f.until_ms);
+    if (!f.type_prefix.empty()) ins->Bind(4, f.type_prefix);
+    if (!f.source.empty()) ins->Bind(5, f.source);
+    for (std::size_t i = 0; i < f.event_ids.size(); ++i) ins->Bind(static_cast<int>(6 + i), f.event_ids[i]);
+    CHUB_RETURN_IF_ERROR(ins->Run());
+    queued = db.Changes();
+    std::string what;
+    if (f.since_ms || f.until_ms) {
+      what += "created " + FormatRfc3339(UtcTime(std::chrono::milliseconds(f.since_ms))) + " to " +
+              (f.until_ms ? FormatRfc3339(UtcTime(std::chrono::milliseconds(f.until_ms))) : std::string("now"));
+    }
+    if (!f.event_ids.empty()) what += (what.empty() ? "" : ", ") + std::to_string(f.event_ids.size()) + " named event(s)";
+    if (!f.type_prefix.empty()) what += (what.empty() ? "" : ", ") + std::string("types ") + f.type_prefix + "*";
+    if (!f.source.empty()) what += (what.empty() ? "" : ", ") + std::string("source ") + f.source;
+    return InsertAudit(db, actor, "resend", "destination " + destination,
+                       std::to_string(queued) + " event(s) queued again: " + what);
+  });
+  if (!st.ok()) return st;
+  return queued;
+}
+
 Status Journal::SaveState(const std::string& name, const std::string& value, int64_t expires_at_ms) {
   return RunBlocking([&](Database& db) -> Status {
     auto st = db.Cached(

@@ -203,6 +203,19 @@ class Journal {
   Result<int64_t> DropDeadLetters(const DeadLetterFilter& filter, const std::string& actor,
                                   const std::string& reason);
 
+  // Re-sync: queues the events that match "filter" for "destination" again, whether it had them
+  // before or not (a newly connected system, an ERP restored from a backup). Each goes out with
+  // its own id as Idempotency-Key, in order per subject, and touches no other destination.
+  // Audited with "actor". Returns how many were queued.
+  struct ResendFilter {
+    int64_t since_ms = 0;                 // events created at or after (0: from the start)
+    int64_t until_ms = 0;                 // and before (0: until now)
+    std::vector<std::string> event_ids;   // or exactly these CloudEvent ids
+    std::string type_prefix;              // "com.channelhub.order." ("" = every type)
+    std::string source;                   // only events of this source ("" = any)
+  };
+  Result<int64_t> Resend(const std::string& destination, const ResendFilter& filter, const std::string& actor);
+
   // Saves a connector's state (a poll cursor, a token) durably. Blocks until durable.
   Status SaveState(const std::string& name, const std::string& value, int64_t expires_at_ms);
 

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <mutex>
+#include <thread>
 #include <cctype>
 
 #include "hub/common/ids.hpp"
@@ -100,9 +101,58 @@ Ingest::Ingest(const config::Config& config, journal::Journal& journal, IngestOp
     }
     sources_.emplace(name, std::move(state));
   }
+  watcher_ = std::thread([this] { WatchBacklog(); });
 }
 
-Ingest::~Ingest() = default;
+Ingest::~Ingest() {
+  {
+    std::lock_guard<std::mutex> lock(watch_mu_);
+    watch_stop_ = true;
+  }
+  watch_cv_.notify_all();
+  if (watcher_.joinable()) watcher_.join();
+}
+
+void Ingest::WatchBacklog() {
+  auto reader = journal_.NewReader();
+  if (!reader.ok()) {
+    spdlog::error("ingest: cannot watch the backlog: {}", reader.status().ToString());
+    return;
+  }
+  bool was_over = false;
+  std::unique_lock<std::mutex> lock(watch_mu_);
+  while (!watch_stop_) {
+    lock.unlock();
+    auto stats = (*reader)->Stats();
+    if (stats.ok()) {
+      backlog_ = stats->inbox_pending + stats->outbox_pending;
+      const bool over = backlog_ > static_cast<int64_t>(config_.journal.backlog_limit);
+      if (over != was_over) {
+        if (over) {
+          spdlog::warn("ingest: {} undelivered events, above journal.backlog_limit {}: webhooks are answered 503 "
+                       "until deliveries catch up", backlog_.load(), config_.journal.backlog_limit);
+        } else {
+          spdlog::info("ingest: the backlog is down to {}: accepting webhooks again", backlog_.load());
+        }
+        was_over = over;
+      }
+    }
+    lock.lock();
+    watch_cv_.wait_for(lock, std::chrono::milliseconds(500), [this] { return watch_stop_; });
+  }
+}
+
+bool Ingest::Overloaded(Reply& reply) {
+  if (backlog_ <= static_cast<int64_t>(config_.journal.backlog_limit)) return false;
+  ++counters_.overloaded;
+  auto resp = HttpResponse::Error(503, "backlog_full",
+                                  std::to_string(backlog_.load()) + " events wait for delivery (limit " +
+                                      std::to_string(config_.journal.backlog_limit) +
+                                      "); the event was not stored, send it again later");
+  resp.headers.emplace_back("Retry-After", "30");
+  reply(std::move(resp));
+  return true;
+}
 
 void Ingest::Handle(HttpRequest&& req, Reply reply) {
   const std::string& path = req.path;
@@ -142,6 +192,7 @@ void Ingest::HandleWebhook(const std::string& name, HttpRequest&& req, Reply rep
             "\" is configured; each key under sources: in the hub configuration is one "
             "endpoint POST /webhooks/<name>"));
   }
+  if (Overloaded(reply)) return;
   const SourceState& state = *it->second;
   if (state.connector) return HandleConnector(name, *state.connector, std::move(req), std::move(reply));
   if (state.config->poll.enabled) {

@@ -3,6 +3,12 @@
 // find the event id, append durably, and only then answer 202.
 #pragma once
 
+#include <thread>
+
+#include <mutex>
+
+#include <condition_variable>
+
 #include "hub/plugin/plugin_host.hpp"
 
 #include <atomic>
@@ -41,6 +47,9 @@ class Ingest {
   };
   const Counters& counters() const { return counters_; }
 
+  // Undelivered events as last counted (every half second, off the I/O threads).
+  int64_t backlog() const { return backlog_; }
+
  private:
   struct SourceState;
   void HandleWebhook(const std::string& name, server::HttpRequest&& req, server::Reply reply);
@@ -54,6 +63,15 @@ class Ingest {
   std::map<std::string, std::unique_ptr<SourceState>> sources_;
   std::atomic<bool> ready_{false};
   Counters counters_;
+  // Back-pressure: a thread counts the undelivered backlog; beyond journal.backlog_limit,
+  // webhooks are answered 503 with Retry-After until it drains.
+  void WatchBacklog();
+  bool Overloaded(server::Reply& reply);
+  std::atomic<int64_t> backlog_{0};
+  std::mutex watch_mu_;
+  std::condition_variable watch_cv_;
+  bool watch_stop_ = false;
+  std::thread watcher_;
 };
 
 }  // namespace channelhub::pipeline

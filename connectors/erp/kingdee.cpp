@@ -393,9 +393,63 @@ sdk::OutRequest KingdeeBase::Post(std::string_view service, std::string body,
   return r;
 }
 
+std::string KingdeeBase::BillNumberOf(std::string_view body) {
+  rapidjson::Document doc;
+  doc.Parse(body.data(), body.size());
+  if (doc.HasParseError() || !doc.IsObject()) return "";
+  const rapidjson::Value* model = Member(doc, "Model");
+  if (!model || !model->IsObject()) return "";
+  for (const char* key : {"FBillNo", "FNumber"}) {
+    if (const auto* n = Member(*model, key); n && n->IsString()) {
+      std::string number(Trim(StringOf(*n)));
+      if (!number.empty()) return number;
+    }
+  }
+  return "";
+}
+
+sdk::Verdict KingdeeBase::JudgeLookup(const sdk::Delivery& d, const sdk::Response& res) const {
+  const std::string number = BillNumberOf(d.body);
+  const std::string what = "Kingdee View " + form_id_ + " " + number;
+  if (res.status < 200 || res.status >= 300) {
+    if ((res.status == 401 || res.status == 403) && mode_ == Mode::kLogin) {
+      return sdk::Verdict::TokenExpired(what + ": the session is gone");
+    }
+    return sdk::Verdict::Retry(what + ": HTTP " + std::to_string(res.status), RetryAfterMs(res));
+  }
+  rapidjson::Document doc;
+  doc.Parse(res.body.data(), res.body.size());
+  if (doc.HasParseError()) return sdk::Verdict::Retry(what + ": the answer is not JSON: " + Snippet(res.body));
+  const rapidjson::Value* result = Member(doc, "Result");
+  const rapidjson::Value* bill = result ? Member(*result, "Result") : nullptr;
+  auto next_after_save = [&]() -> sdk::Verdict {
+    auto position = std::find(operations_.begin(), operations_.end(), std::string("save"));
+    auto next = position == operations_.end() ? operations_.end() : position + 1;
+    if (next == operations_.end()) return sdk::Verdict::Done();
+    return sdk::Verdict::Next(*next + ":" + number, "bill " + number + " was saved by an earlier attempt");
+  };
+  if (bill && bill->IsObject()) return next_after_save();  // saved before: not again
+  const rapidjson::Value* status = StatusOf(doc);
+  if (status) {
+    std::optional<KdError> error = ErrorOf(*status);
+    if (error && error->session_lost && mode_ == Mode::kLogin) return sdk::Verdict::TokenExpired(what + ": the session is gone");
+    if (error && (error->detail.find("不存在") != std::string::npos ||
+                  error->detail.find("not exist") != std::string::npos)) {
+      return sdk::Verdict::Next("save", "bill " + number + " is not in Kingdee yet");
+    }
+    if (error) return sdk::Verdict::Retry(what + " failed: " + error->detail);
+  }
+  return sdk::Verdict::Retry(what + ": unexpected answer: " + Snippet(res.body));
+}
+
 sdk::OutRequest KingdeeBase::BuildDelivery(const sdk::Delivery& d) {
   if (form_id_.empty()) throw sdk::Failure("missing setting \"form_id\"");
-  std::string_view step = d.step;
+  if (LooksUpFirst(d)) {
+    std::string body = "{\"formid\":" + JsonQuote(form_id_) + ",\"data\":{\"Number\":" +
+                       JsonQuote(BillNumberOf(d.body)) + "}}";
+    return Post(kingdee::kView, std::move(body), d.token);
+  }
+  std::string_view step = d.step == "save" ? std::string_view() : d.step;
   if (step.empty()) {
     rapidjson::Document doc;
     doc.Parse(d.body.data(), d.body.size());
@@ -420,7 +474,8 @@ sdk::OutRequest KingdeeBase::BuildDelivery(const sdk::Delivery& d) {
 }
 
 sdk::Verdict KingdeeBase::JudgeDelivery(const sdk::Delivery& d, const sdk::Response& res) {
-  std::string_view step = d.step;
+  if (LooksUpFirst(d)) return JudgeLookup(d, res);
+  std::string_view step = d.step == "save" ? std::string_view() : d.step;
   std::string op = step.empty() ? std::string("save") : std::string(step.substr(0, step.find(':')));
   std::string what = "Kingdee " + Title(op) + " " + form_id_;
   const bool login = mode_ == Mode::kLogin;

@@ -27,6 +27,7 @@ inline constexpr std::string_view kServiceSuffix = ".common.kdsvc";
 inline constexpr std::string_view kSave = "DynamicFormService.Save";
 inline constexpr std::string_view kSubmit = "DynamicFormService.Submit";
 inline constexpr std::string_view kAudit = "DynamicFormService.Audit";
+inline constexpr std::string_view kView = "DynamicFormService.View";
 inline constexpr std::string_view kExecuteBillQuery = "DynamicFormService.ExecuteBillQuery";
 inline constexpr std::string_view kValidateUser = "AuthService.ValidateUser";
 
@@ -94,6 +95,12 @@ class KingdeeBase : public sdk::Connector {
 
  protected:
   sdk::OutRequest Post(std::string_view service, std::string body, std::string_view token) const;
+  // A retried delivery whose bill carries its own number is looked up (View) before it is
+  // saved again: after an ambiguous failure (a timeout after the Save went out) the bill may
+  // exist, and saving it twice would book the order twice.
+  static std::string BillNumberOf(std::string_view body);
+  bool LooksUpFirst(const sdk::Delivery& d) const { return d.step.empty() && d.attempt > 1 && !BillNumberOf(d.body).empty(); }
+  sdk::Verdict JudgeLookup(const sdk::Delivery& d, const sdk::Response& res) const;
 
   Mode mode_;
   std::string base_path_;  // the url's path, ending in '/'

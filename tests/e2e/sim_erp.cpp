@@ -439,6 +439,14 @@ ScriptedReply KingdeeSimulator::Handle(const RecordedRequest& request) {
     }
     if (service == "Save") {
       a = Save(request.body);
+      if (lose_next_save_answer_) {
+        lose_next_save_answer_ = false;
+        ScriptedReply lost;
+        lost.hang_up = true;  // saved, but the caller never hears it
+        return lost;
+      }
+    } else if (service == "View") {
+      a = View(request.body);
     } else if (service == "Submit") {
       a = SubmitOrAudit(request.body, false);
     } else if (service == "Audit") {
@@ -500,6 +508,32 @@ KingdeeSimulator::Answer KingdeeSimulator::ValidateUser(const std::string& body)
       Quote(user_) + ",\"DBid\":" + Quote(acct_id_) + ",\"SessionId\":" + Quote(sid) +
       ",\"DisplayVersion\":\"8.2.0.0\"},\"KDSVCSessionId\":" + Quote(sid) +
       ",\"IsSuccessByAPI\":true}";
+  return a;
+}
+
+void KingdeeSimulator::LoseNextSaveAnswer() {
+  std::lock_guard<std::mutex> lock(mu_);
+  lose_next_save_answer_ = true;
+}
+
+KingdeeSimulator::Answer KingdeeSimulator::View(const std::string& body) {
+  Answer a;
+  rapidjson::Document d;
+  d.Parse(body.c_str());
+  const rapidjson::Value* data = d.HasParseError() ? nullptr : Get(d, "data");
+  std::string form = d.HasParseError() ? std::string() : Text(Get(d, "formid"));
+  std::string number = data ? Text(Get(*data, "Number")) : std::string();
+  if (form.empty() || number.empty()) {
+    a.body = FailureJson({{"", "请求参数格式错误：需要 formid 和 data.Number"}}, 8);
+    return a;
+  }
+  const Bill* bill = Find(form, number);
+  if (!bill) {
+    a.body = FailureJson({{"", "单据编号为" + number + "的单据不存在"}}, 11);
+    return a;
+  }
+  a.body = "{\"Result\":{\"ResponseStatus\":null,\"Result\":{\"Id\":" + std::to_string(bill->fid) +
+           ",\"Number\":" + Quote(bill->number) + ",\"DocumentStatus\":" + Quote(bill->status) + "}}}";
   return a;
 }
 
@@ -568,6 +602,16 @@ KingdeeSimulator::Answer KingdeeSimulator::Save(const std::string& body) {
       std::snprintf(number, sizeof number, "BILL%06d", seq);
     }
     b.number = number;
+    if (order) {  // a bill that brings its own number keeps it (coding rule "manual allowed")
+      std::string given = Text(Get(*model, "FBillNo"));
+      if (!given.empty()) {
+        if (Find(form, given)) {
+          a.body = FailureJson({{"FBillNo", "单据编号“" + given + "”已经存在"}}, 11);
+          return a;
+        }
+        b.number = given;
+      }
+    }
     if (customer_form) {
       std::string given = Text(Get(*model, "FNumber"));
       if (!given.empty()) {

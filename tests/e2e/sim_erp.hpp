@@ -56,6 +56,9 @@ class KingdeeSimulator {
   void RejectNextSave(std::vector<SaveError> errors, int msg_code = 11);
   // The next "n" requests (any service, before authentication) get HTTP 500.
   void FailNext(int n);
+  // The next Save is carried out, but its answer never arrives (the connection is dropped):
+  // the ambiguous failure after which a retry must not book the bill twice.
+  void LoseNextSaveAnswer();
   // A bill for ExecuteBillQuery. modified: "yyyy-MM-dd HH:mm:ss".
   void AddBill(int64_t fid, std::string number, std::string modified, std::string customer,
                std::string form_id = "SAL_SaleOrder", std::string status = "C");
@@ -96,6 +99,7 @@ class KingdeeSimulator {
   Answer Save(const std::string& body);
   Answer SubmitOrAudit(const std::string& body, bool audit);
   Answer Query(const std::string& body);
+  Answer View(const std::string& body);
   Bill* Find(std::string_view form_id, std::string_view number);
 
   mutable std::mutex mu_;
@@ -108,6 +112,7 @@ class KingdeeSimulator {
   std::vector<SaveError> reject_next_save_;
   int reject_msg_code_ = 11;
   int fail_next_ = 0;
+  bool lose_next_save_answer_ = false;
   std::string clock_;
   std::vector<Bill> bills_;
   std::vector<std::size_t> saved_;  // indexes into bills_
@@ -143,6 +148,7 @@ class SapIdocReceiver {
   std::string user_, password_;
   bool auth_ = false;
   int fail_next_ = 0;
+  bool lose_next_save_answer_ = false;
   int auth_failures_ = 0;
   std::vector<Received> received_;
 };

@@ -176,11 +176,13 @@ class Instance {
       o->step = std::string(sdk::View(s));
       o->retry_after_ms = r;
     };
-    std::string payload = "{}";
-    chub_delivery d = Delivery(payload, step, "");
+    chub_delivery d = Delivery(payload_, step, "");
     desc_.judge_delivery(inst_, &d, &res, &sink);
     return out;
   }
+  // The delivery body Judge() passes (the connector may read it: the bill number of a lookup).
+  void SetPayload(std::string payload) { payload_ = std::move(payload); }
+  std::string payload_ = "{}";
 
   BuiltRequest BuildPoll(const std::string& cursor, const std::string& token = "") {
     BuiltRequest out;
@@ -249,9 +251,16 @@ class Instance {
     d.body = sdk::Str(body);
     d.token = sdk::Str(token);
     d.step = sdk::Str(step);
-    d.attempt = 1;
+    d.attempt = attempt_;
     return d;
   }
+
+ public:
+  // The attempt number the next Build/Judge pass (1 unless a test says otherwise).
+  void SetAttempt(int attempt) { attempt_ = attempt; }
+
+ private:
+  int attempt_ = 1;
 
   HostState state_;
   chub_connector desc_;
@@ -345,6 +354,40 @@ TEST(KingdeeSigning, RandomNonceIsSigned) {
   std::string to_sign = "POST\n" + kd::EncodePath(r.target) + "\n\nx-api-nonce:" + nonce +
                         "\nx-api-timestamp:1700000000\n";
   EXPECT_EQ(r.Header("X-Api-Signature"), kd::KdHmac("31ecfd13effe724e7e78fc17f8f94b66", to_sign));
+}
+
+// After an ambiguous failure (the Save went out, no answer came), a retry must not book the
+// order twice: a bill that carries its own number is looked up first.
+TEST(KingdeeOutbound, ARetryLooksTheBillUpBeforeSavingItAgain) {
+  Signed c("kingdee", SignedSettings({{"operations", "save,audit"}}));
+  ASSERT_TRUE(c.ok()) << c.error();
+  const std::string order =
+      R"({"Model":{"FID":"0","FBillNo":"HD-PO-88017","FCustId":{"FNumber":"C-201234"}}})";
+  // The first attempt saves at once.
+  EXPECT_NE(c.Build(order).target.find("DynamicFormService.Save"), std::string::npos);
+  c.SetAttempt(2);
+  c.SetPayload(order);
+  BuiltRequest view = c.Build(order);
+  ASSERT_FALSE(view.failed) << view.reason;
+  EXPECT_NE(view.target.find("DynamicFormService.View"), std::string::npos);
+  EXPECT_EQ(view.body, R"({"formid":"SAL_SaleOrder","data":{"Number":"HD-PO-88017"}})");
+  // Found: the earlier Save went through; go on with the next operation, not a second Save.
+  VerdictOut found = c.Judge("", 200, R"({"Result":{"ResponseStatus":null,"Result":{"Id":100031,"Number":"HD-PO-88017"}}})");
+  EXPECT_EQ(found.verdict, CHUB_VERDICT_NEXT) << found.message;
+  EXPECT_EQ(found.step, "audit:HD-PO-88017");
+  // Not found: save it now.
+  VerdictOut missing = c.Judge("", 200, Failed(R"({"FieldName":"","Message":"单据编号为HD-PO-88017的单据不存在","DIndex":0})", 11));
+  ASSERT_EQ(missing.verdict, CHUB_VERDICT_NEXT) << missing.message;
+  EXPECT_EQ(missing.step, "save");
+  BuiltRequest save = c.Build(order, "save");
+  EXPECT_NE(save.target.find("DynamicFormService.Save"), std::string::npos);
+  EXPECT_EQ(c.Judge("save", 200, SaveOk("HD-PO-88017")).step, "audit:HD-PO-88017");
+  // Anything else: try the lookup again later.
+  EXPECT_EQ(c.Judge("", 502, "<html>bad gateway</html>").verdict, CHUB_VERDICT_RETRY);
+  // Without a bill number there is nothing to look up by: saved as on the first attempt.
+  EXPECT_NE(c.Build(kOrder).target.find("DynamicFormService.Save"), std::string::npos);
+  c.SetPayload(kOrder);
+  EXPECT_EQ(c.Judge("", 200, SaveOk("XSDD000009")).step, "audit:XSDD000009");
 }
 
 TEST(KingdeeOutbound, SaveSubmitAuditChain) {

@@ -73,6 +73,13 @@ struct Setting {
   int column = 0;
 };
 
+// A source's rate limit (a token bucket): beyond "rate" requests per second, with bursts of up
+// to "burst", webhooks are answered 429 with Retry-After. rate 0: no limit.
+struct RateLimit {
+  double rate = 0;
+  int burst = 0;
+};
+
 // A source whose connector pulls from a system instead of waiting for webhooks.
 struct PollSettings {
   bool enabled = false;
@@ -96,6 +103,7 @@ struct SourceConfig {
   std::map<std::string, Setting> settings;
   std::string url;
   PollSettings poll;
+  RateLimit rate_limit;
   int line = 0;                 // where the source is declared in the file
   int connector_line = 0;       // where connector: is written (0 when defaulted)
   int connector_column = 0;
@@ -108,7 +116,9 @@ struct RetryPolicy {
   Millis max{600000};
   Millis max_age{86400000};  // after this age an undelivered event goes to the dead letters
   double multiplier = 2.0;
+  int max_attempts = 0;      // after this many failed attempts too (0: no limit but max_age)
 };
+
 
 // The circuit breaker of a destination: after "failures" attempts in a row that fail for the
 // destination's own reasons (unreachable, 5xx, timeouts), no attempt is made for "open_for";

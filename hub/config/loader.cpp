@@ -535,7 +535,8 @@ void Loader::ReadSources(const Value& v) {
 }
 
 SourceConfig Loader::ReadSource(const NamedValue& entry) {
-  MapReader m(entry.value, {"connector", "mapping", "auth", "event_id", "settings", "url", "poll"}, sink_);
+  MapReader m(entry.value, {"connector", "mapping", "auth", "event_id", "settings", "url", "poll", "rate_limit"},
+              sink_);
   SourceConfig source;
   source.name = entry.name;
   source.line = entry.value.key_where.line;
@@ -544,6 +545,20 @@ SourceConfig Loader::ReadSource(const NamedValue& entry) {
   if (auto x = m.Get("connector")) {
     if (auto connector = ReadConnectorName(*x, &source.connector_line, &source.connector_column)) {
       source.connector = *connector;
+    }
+  }
+  if (auto x = m.Get("rate_limit")) {
+    MapReader r(*x, {"rate", "burst"}, sink_);
+    if (r.valid()) {
+      if (auto rate = r.Get("rate")) {
+        if (auto n = ReadCount(*rate, 1, 1000000)) source.rate_limit.rate = static_cast<double>(*n);
+      } else {
+        Missing(r.self(), "rate", "requests per second, like rate: 100");
+      }
+      source.rate_limit.burst = static_cast<int>(source.rate_limit.rate);
+      if (auto burst = r.Get("burst")) {
+        if (auto n = ReadCount(*burst, 1, 10000000)) source.rate_limit.burst = static_cast<int>(*n);
+      }
     }
   }
   if (auto x = m.Get("mapping")) {
@@ -947,8 +962,11 @@ void Loader::ReadHeaders(const Value& v, std::map<std::string, std::string>* hea
 }
 
 void Loader::ReadRetry(const Value& v, RetryPolicy* retry) {
-  MapReader m(v, {"initial", "max", "max_age", "multiplier"}, sink_);
+  MapReader m(v, {"initial", "max", "max_age", "multiplier", "max_attempts"}, sink_);
   if (!m.valid()) return;
+  if (auto x = m.Get("max_attempts")) {
+    if (auto n = ReadCount(*x, 1, 1000000)) retry->max_attempts = static_cast<int>(*n);
+  }
   std::optional<Value> initial = m.Get("initial");
   std::optional<Value> max = m.Get("max");
   std::optional<Value> max_age = m.Get("max_age");

@@ -48,6 +48,12 @@ DeliveryResult RetryOrDead(const config::RetryPolicy& policy, const OutboxRow& r
     r.next_attempt_at_ms = now_ms;
     return r;
   }
+  if (policy.max_attempts > 0 && row.attempts + 1 >= policy.max_attempts) {
+    r.outcome = DeliveryOutcome::kDead;
+    r.error += " (gave up after " + std::to_string(row.attempts + 1) + " attempts: max_attempts)";
+    r.next_attempt_at_ms = now_ms;
+    return r;
+  }
   r.outcome = DeliveryOutcome::kRetry;
   r.next_attempt_at_ms = now_ms + std::max(Backoff(policy, row.attempts), at_least).count();
   return r;

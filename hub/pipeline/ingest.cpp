@@ -10,7 +10,9 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <mutex>
 #include <thread>
 #include <cctype>
@@ -83,8 +85,36 @@ HttpResponse Accepted(std::string_view event_id, bool duplicate) {
 
 }  // namespace
 
+// A token bucket: "rate" tokens a second, at most "burst" saved up.
+class TokenBucket {
+ public:
+  TokenBucket(double rate, int burst) : rate_(rate), burst_(std::max(1, burst)), tokens_(burst_) {}
+  // Takes a token if there is one; else the seconds until the next one.
+  bool Take(int* retry_after_s) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const auto now = std::chrono::steady_clock::now();
+    const double elapsed = std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+    tokens_ = std::min<double>(burst_, tokens_ + elapsed * rate_);
+    if (tokens_ >= 1) {
+      tokens_ -= 1;
+      return true;
+    }
+    *retry_after_s = std::max(1, static_cast<int>(std::ceil((1 - tokens_) / rate_)));
+    return false;
+  }
+
+ private:
+  std::mutex mu_;
+  double rate_;
+  int burst_;
+  double tokens_;
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
+
 struct Ingest::SourceState {
   const config::SourceConfig* config = nullptr;
+  std::unique_ptr<TokenBucket> bucket;  // rate_limit, if any
   std::unique_ptr<rapidjson::Pointer> id_pointer;  // compiled event_id.field, if any
   std::shared_ptr<plugin::Instance> connector;     // a plugin connector's source
 };
@@ -96,6 +126,9 @@ Ingest::Ingest(const config::Config& config, journal::Journal& journal, IngestOp
     auto state = std::make_unique<SourceState>();
     state->config = &src;
     if (auto it = connectors.find(name); it != connectors.end()) state->connector = it->second;
+    if (src.rate_limit.rate > 0) {
+      state->bucket = std::make_unique<TokenBucket>(src.rate_limit.rate, src.rate_limit.burst);
+    }
     if (!src.event_id_field.empty()) {
       state->id_pointer = std::make_unique<rapidjson::Pointer>(src.event_id_field.c_str());
     }
@@ -192,8 +225,17 @@ void Ingest::HandleWebhook(const std::string& name, HttpRequest&& req, Reply rep
             "\" is configured; each key under sources: in the hub configuration is one "
             "endpoint POST /webhooks/<name>"));
   }
-  if (Overloaded(reply)) return;
   const SourceState& state = *it->second;
+  if (int wait = 0; state.bucket && !state.bucket->Take(&wait)) {
+    ++counters_.rate_limited;
+    auto resp = HttpResponse::Error(429, "rate_limited",
+                                    "source \"" + name + "\" takes at most " +
+                                        std::to_string(static_cast<int>(state.config->rate_limit.rate)) +
+                                        " requests a second; send it again later");
+    resp.headers.emplace_back("Retry-After", std::to_string(wait));
+    return reply(std::move(resp));
+  }
+  if (Overloaded(reply)) return;
   if (state.connector) return HandleConnector(name, *state.connector, std::move(req), std::move(reply));
   if (state.config->poll.enabled) {
     ++counters_.rejected;

@@ -179,5 +179,38 @@ TEST_F(ReliabilityE2E, ResendQueuesDeliveredEventsAgainForOneDestinationOnly) {
       << audit.out;
 }
 
+TEST_F(ReliabilityE2E, ASourcesRateLimitAnswers429AndMaxAttemptsEndsRetries) {
+  erp_.SetDefault({503, R"({"error":"down"})"});
+  ASSERT_TRUE(erp_.ok());
+  std::string yaml = Replace(kConfig, "@URL@", erp_.Url("/orders"));
+  yaml = Replace(Replace(yaml, "@LANES@", "1"), "@BACKLOG@", "1000000");
+  yaml = Replace(yaml, "    event_id: { header: X-Event-Id }",
+                 "    event_id: { header: X-Event-Id }\n    rate_limit: { rate: 5, burst: 5 }");
+  yaml = Replace(yaml, "retry: { initial: 20ms, max: 40ms, max_age: 1h }",
+                 "retry: { initial: 20ms, max: 40ms, max_age: 1h, max_attempts: 3 }");
+  yaml = Replace(yaml, "breaker: { failures: 3, open_for: 1500ms }", "breaker: { failures: 100, open_for: 1s }");
+  const std::string config = WriteConfig(yaml);
+  ASSERT_NO_FATAL_FAILURE(StartHub(config));
+  int accepted = 0;
+  Ack limited;
+  HttpConnection conn(port());
+  for (int i = 0; i < 20; ++i) {
+    Ack a = PostWebhook(conn, "orders", CanonicalOrderJson("SO-L" + std::to_string(i)), {{"X-Event-Id", "l-" + std::to_string(i)}});
+    if (a.status == 202) ++accepted;
+    if (a.status == 429) limited = a;
+  }
+  EXPECT_GE(accepted, 5);
+  EXPECT_LT(accepted, 20);
+  ASSERT_EQ(limited.status, 429);
+  EXPECT_EQ(limited.error, "rate_limited");
+  // max_attempts: three failed attempts, then a dead letter saying why.
+  std::string out;
+  ASSERT_TRUE(WaitFor([&] {
+    out = RunChannelhub({"dlq", "list", "--config", config}, tmp_.path()).out;
+    return out.find("l-0:0") != std::string::npos;
+  }, kDeliveryTimeout)) << out;
+  EXPECT_NE(out.find("(gave up after 3 attempts: max_attempts)"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace channelhub::e2e

@@ -607,6 +607,7 @@ sources:
     connector: shopify
     mapping: shopify/orders_create.to_canon.yaml
     settings: { secret: "${env:CHUB_TEST_SECRET}", max_age: 300 }
+    rate_limit: { rate: 50 }
   orders:
     connector: kingdee
     mapping: kingdee/sal_saleorder.to_canon.yaml
@@ -621,8 +622,17 @@ destinations:
     timeout: 30s
     mapping: kingdee/sal_saleorder.from_canon.yaml
     settings: { form_id: SAL_SaleOrder, operations: "save,submit,audit" }
+    retry: { max_attempts: 12 }
+    concurrency: 8
+    breaker: { failures: 3, open_for: 1m }
 )");
   EXPECT_THAT(c.plugins, ElementsAre("./build/plugins", "/opt/x/chub_erp.so"));
+  EXPECT_EQ(c.sources.at("shop").rate_limit.rate, 50);
+  EXPECT_EQ(c.sources.at("shop").rate_limit.burst, 50);  // the rate when not given
+  EXPECT_EQ(c.destinations.at("erp").retry.max_attempts, 12);
+  EXPECT_EQ(c.destinations.at("erp").concurrency, 8);
+  EXPECT_EQ(c.destinations.at("erp").breaker.failures, 3);
+  EXPECT_EQ(c.destinations.at("erp").breaker.open_for, std::chrono::minutes(1));
   const SourceConfig& shop = c.sources.at("shop");
   EXPECT_EQ(shop.settings.at("secret").value, "k");
   EXPECT_TRUE(shop.settings.at("secret").secret);

@@ -14,6 +14,7 @@ PACKAGES=(
   libssl-dev libsqlite3-dev sqlite3
   libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libutf8proc-dev libopencc-dev opencc
   wrk
 )
 

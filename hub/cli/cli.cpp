@@ -28,6 +28,8 @@ int Main(int argc, char** argv) {
   serve_cmd->add_option("--data-dir", serve.data_dir, "Override data_dir: where the journal lives");
   serve_cmd->add_option("--ready-file", serve.ready_file,
                         "Once listening, write HOST:PORT to this file (for scripts and tests)");
+  serve_cmd->add_option("--admin-ready-file", serve.admin_ready_file,
+                        "Once the admin API listens, write its HOST:PORT to this file");
   serve_cmd->add_flag("--bare-endpoint", serve.bare_endpoint,
                       "Also answer POST /_bench/bare with 202 and no journal (benchmark baseline)");
 

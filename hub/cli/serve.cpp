@@ -20,6 +20,7 @@
 #include "hub/mapping/engine.hpp"
 #include "hub/mapping/kind_mapper.hpp"
 #include "hub/mapping/mapper.hpp"
+#include "hub/pipeline/admin_api.hpp"
 #include "hub/pipeline/ingest.hpp"
 #include "hub/pipeline/poller.hpp"
 #include "hub/plugin/check.hpp"
@@ -292,6 +293,64 @@ int Serve(const ServeOptions& options) {
     dispatcher.Stop(std::chrono::milliseconds(0));
     return 1;
   }
+  // The admin API: its own listener and threads (its handlers may block on the journal).
+  std::unique_ptr<pipeline::AdminApi> admin;
+  std::unique_ptr<server::HttpServer> admin_http;
+  if (cfg.admin.enabled) {
+    admin = std::make_unique<pipeline::AdminApi>(cfg, j, [&cfg, &dispatcher, &connectors] {
+      rapidjson::StringBuffer sb;
+      rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+      w.StartObject();
+      w.Key("destinations");
+      w.StartArray();
+      for (const auto& [name, d] : cfg.destinations) {
+        w.StartObject();
+        w.Key("name");
+        w.String(name);
+        w.Key("breaker");
+        const auto b = dispatcher.breaker(name);
+        w.String(b == dispatch::Dispatcher::BreakerState::kOpen       ? "open"
+                 : b == dispatch::Dispatcher::BreakerState::kHalfOpen ? "half-open"
+                                                                       : "closed");
+        w.EndObject();
+      }
+      w.EndArray();
+      w.Key("plugins");
+      w.StartArray();
+      for (const auto& info : connectors.registry->List()) {
+        w.StartObject();
+        w.Key("connector");
+        w.String(info.name);
+        w.Key("plugin");
+        w.String(info.plugin);
+        w.Key("version");
+        w.String(info.plugin_version);
+        w.Key("capabilities");
+        w.String(plugin::CapabilityNames(info.capabilities));
+        w.EndObject();
+      }
+      w.EndArray();
+      w.EndObject();
+      return std::string(sb.GetString(), sb.GetSize());
+    });
+    server::ServerOptions ao = so;
+    ao.host = cfg.admin.listen.host;
+    ao.port = cfg.admin.listen.port;
+    ao.threads = 2;
+    admin_http = std::make_unique<server::HttpServer>(ao, [&admin](server::HttpRequest&& req, server::Reply reply) {
+      admin->Handle(std::move(req), std::move(reply));
+    });
+    if (Status st = admin_http->Start(); !st.ok()) {
+      spdlog::critical("admin API: {}", st.message());
+      http.Stop(std::chrono::milliseconds(0));
+      poller.Stop();
+      processor.Stop(false);
+      dispatcher.Stop(std::chrono::milliseconds(0));
+      return 1;
+    }
+    spdlog::info("admin API on http://{}/api/v1/ ({} token(s))", admin_http->address(), cfg.admin.tokens.size());
+    if (!options.admin_ready_file.empty()) WriteReadyFile(options.admin_ready_file, admin_http->address());
+  }
   ingest.SetReady(true);
   spdlog::info("channelhub listening on http://{} (config {}, journal {}, {} source(s), {} destination(s))",
                http.address(), cfg.file, jo.path, cfg.sources.size(), cfg.destinations.size());
@@ -305,6 +364,7 @@ int Serve(const ServeOptions& options) {
                sig == SIGTERM ? "SIGTERM" : "SIGINT");
   ingest.SetReady(false);
   http.Stop(kHttpGrace);
+  if (admin_http) admin_http->Stop(std::chrono::seconds(2));
   poller.Stop();
   processor.Stop(/*drain=*/true);
   dispatcher.Stop(kDeliveryDrain);

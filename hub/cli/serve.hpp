@@ -16,6 +16,7 @@ struct ServeOptions {
   std::optional<std::string> listen;
   std::optional<std::string> data_dir;
   std::string ready_file;
+  std::string admin_ready_file;  // once the admin API listens, HOST:PORT goes here
   bool bare_endpoint = false;
 };
 

@@ -160,6 +160,20 @@ struct RouteConfig {
   int line = 0;
 };
 
+// The admin API (/api/v1/...): its own listener, and who may use it. Tokens are kept as SHA-256
+// hashes once loaded; a request names itself with "Authorization: Bearer <token>".
+struct AdminToken {
+  std::string name;    // who, for the audit log ("ops-anna")
+  std::string sha256;  // hex SHA-256 of the token
+  enum class Role { kViewer, kOperator, kAdmin } role = Role::kViewer;
+};
+
+struct AdminSettings {
+  bool enabled = false;
+  ListenAddress listen{"127.0.0.1", 8081};
+  std::vector<AdminToken> tokens;
+};
+
 struct Config {
   std::string file;      // the path it was loaded from
   std::string data_dir;  // absolute or relative to the working directory
@@ -168,6 +182,7 @@ struct Config {
   std::string mappings_dir = "mappings";
   ServerSettings server;
   JournalSettings journal;
+  AdminSettings admin;
   std::string log_level = "info";
   // Plugin files or folders of them (relative to the working directory), loaded before use.
   std::vector<std::string> plugins;

@@ -9,6 +9,7 @@
 #include <functional>
 #include <utility>
 
+#include "hub/common/ids.hpp"
 #include "hub/config/config.hpp"
 #include "hub/config/secrets.hpp"
 #include "hub/config/text.hpp"
@@ -252,6 +253,7 @@ class Loader {
   std::optional<std::string> ReadUrl(const Value& v, std::string_view example);
   void ReadPoll(const Value& v, PollSettings* poll);
   void ReadPlugins(const Value& v);
+  void ReadAdmin(const Value& v);
   void ReadOutboundMapping(const Value& v, DestinationConfig* d);
   void ReadDestinations(const Value& v);
   DestinationConfig ReadDestination(const NamedValue& entry);
@@ -411,7 +413,7 @@ std::vector<std::string> Loader::ReadNameList(
 void Loader::ReadTop(const Value& root) {
   MapReader top(
       root,
-      {"listen", "data_dir", "mappings_dir", "log_level", "plugins", "server", "journal", "sources",
+      {"listen", "data_dir", "mappings_dir", "log_level", "plugins", "server", "journal", "admin", "sources",
        "destinations", "routes"},
       sink_);
   if (!top.valid()) return;  // a list or a scalar: every key would be reported missing
@@ -430,6 +432,7 @@ void Loader::ReadTop(const Value& root) {
   if (std::optional<Value> v = top.Get("plugins")) ReadPlugins(*v);
   ReadServer(GetOrEmpty(top, "server"));
   ReadJournal(GetOrEmpty(top, "journal"));
+  if (std::optional<Value> v = top.Get("admin")) ReadAdmin(*v);
   ReadSources(GetOrEmpty(top, "sources"));
   ReadDestinations(GetOrEmpty(top, "destinations"));
   // Last: routes name sources and destinations.
@@ -671,6 +674,61 @@ void Loader::ReadOutboundMapping(const Value& v, DestinationConfig* d) {
     } else {
       d->mapping = mapping;
     }
+  }
+}
+
+void Loader::ReadAdmin(const Value& v) {
+  MapReader m(v, {"listen", "tokens"}, sink_);
+  if (!m.valid()) return;
+  AdminSettings& a = config_.admin;
+  a.enabled = true;
+  if (auto x = m.Get("listen")) {
+    if (auto text = ReadString(*x, "HOST:PORT like 127.0.0.1:8081")) {
+      Result<ListenAddress> address = ParseListenAddress(text->value);
+      if (address.ok()) {
+        a.listen = *address;
+      } else {
+        Report(*x, address.status().message());
+      }
+    }
+  }
+  const std::string example = "[{name: ops, token: ${env:CHANNELHUB_ADMIN_TOKEN}, role: operator}]";
+  std::optional<Value> tokens = m.Get("tokens");
+  if (!tokens) {
+    Missing(m.self(), "tokens", "who may use the admin API, like tokens: " + example);
+    return;
+  }
+  for (const Value& item : detail::ListItems(*tokens, example, sink_)) {
+    MapReader t(item, {"name", "token", "role"}, sink_);
+    if (!t.valid()) continue;
+    AdminToken tok;
+    if (auto x = t.Get("name")) {
+      if (auto name = ReadNonEmpty(*x, "a name for the audit log, like ops-anna")) tok.name = name->value;
+    } else {
+      Missing(t.self(), "name", "a name for the audit log, like name: ops-anna");
+    }
+    if (auto x = t.Get("token")) {
+      if (auto token = ReadNonEmpty(*x, "the token, like ${env:CHANNELHUB_ADMIN_TOKEN}")) {
+        if (token->value.size() < 16) {
+          Report(*x, "a token of at least 16 characters is needed (generate one with: openssl rand -hex 24)");
+        } else {
+          if (!token->secret) {
+            Report(*x, "write the token as ${env:NAME} or ${file:/path}, not in the file itself");
+          }
+          tok.sha256 = Sha256Hex(token->value);
+        }
+      }
+    } else {
+      Missing(t.self(), "token", "the token, like token: ${env:CHANNELHUB_ADMIN_TOKEN}");
+    }
+    if (auto x = t.Get("role")) {
+      if (auto role = ReadChoice(*x, {"viewer", "operator", "admin"})) {
+        tok.role = *role == "admin" ? AdminToken::Role::kAdmin
+                   : *role == "operator" ? AdminToken::Role::kOperator
+                                         : AdminToken::Role::kViewer;
+      }
+    }
+    a.tokens.push_back(std::move(tok));
   }
 }
 

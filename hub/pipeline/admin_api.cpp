@@ -1,0 +1,265 @@
+#include "hub/pipeline/admin_api.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <charconv>
+
+#include "hub/common/ids.hpp"
+#include "hub/common/time.hpp"
+#include "spdlog/spdlog.h"
+
+namespace channelhub::pipeline {
+
+using server::HttpRequest;
+using server::HttpResponse;
+using server::Reply;
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+namespace {
+
+constexpr std::string_view kPrefix = "/api/v1/";
+
+std::string Time(int64_t ms) { return FormatRfc3339(UtcTime(std::chrono::milliseconds(ms))); }
+
+std::string QueryParam(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    std::size_t amp = query.find('&');
+    std::string_view part = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    std::size_t eq = part.find('=');
+    if (part.substr(0, eq) == name) return std::string(eq == std::string_view::npos ? "" : part.substr(eq + 1));
+  }
+  return "";
+}
+
+void WriteLetter(Writer& w, const journal::DeadLetterRow& d) {
+  w.Key("id");
+  w.Int64(d.id);
+  w.Key("stage");
+  w.String(d.stage);
+  w.Key("source");
+  w.String(d.source);
+  w.Key("destination");
+  w.String(d.destination);
+  w.Key("event_id");
+  w.String(d.event_id);
+  w.Key("reason");
+  w.String(d.reason);
+  w.Key("created_at");
+  w.String(Time(d.created_at_ms));
+}
+
+std::string RoleName(config::AdminToken::Role r) {
+  switch (r) {
+    case config::AdminToken::Role::kViewer: return "viewer";
+    case config::AdminToken::Role::kOperator: return "operator";
+    case config::AdminToken::Role::kAdmin: return "admin";
+  }
+  return "viewer";
+}
+
+// The filter of a replay or drop body: {"id": N} or {"destination", "source", "stage"} or
+// {"all": true}.
+journal::DeadLetterFilter FilterOf(const rapidjson::Value& body) {
+  journal::DeadLetterFilter f;
+  if (body.HasMember("id") && body["id"].IsInt64()) f.id = body["id"].GetInt64();
+  for (auto [key, out] : {std::pair{"destination", &f.destination}, {"source", &f.source}, {"stage", &f.stage}}) {
+    if (body.HasMember(key) && body[key].IsString()) *out = body[key].GetString();
+  }
+  f.all = body.HasMember("all") && body["all"].IsBool() && body["all"].GetBool();
+  return f;
+}
+
+}  // namespace
+
+AdminApi::AdminApi(const config::Config& config, journal::Journal& journal, std::function<std::string()> status)
+    : config_(config), journal_(journal), status_(std::move(status)) {}
+
+const config::AdminToken* AdminApi::Authenticate(const HttpRequest& req) const {
+  std::string_view h = req.Header("Authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (h.size() <= kBearer.size() || h.substr(0, kBearer.size()) != kBearer) return nullptr;
+  // Compared as hashes, in constant time, against every token (no early exit on a match).
+  const std::string given = Sha256Hex(h.substr(kBearer.size()));
+  const config::AdminToken* found = nullptr;
+  for (const auto& t : config_.admin.tokens) {
+    if (ConstantTimeEquals(given, t.sha256)) found = &t;
+  }
+  return found;
+}
+
+void AdminApi::Handle(HttpRequest&& req, Reply reply) {
+  if (!req.path.starts_with(kPrefix)) {
+    return reply(HttpResponse::Error(404, "not_found", "the admin API is under /api/v1/"));
+  }
+  const config::AdminToken* who = Authenticate(req);
+  if (!who) {
+    ++auth_failures_;
+    auto r = HttpResponse::Error(401, "unauthorized", "an admin token is needed: Authorization: Bearer <token>");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return reply(std::move(r));
+  }
+  const std::string path = req.path.substr(kPrefix.size());
+  const bool get = req.method == "GET";
+  const bool post = req.method == "POST";
+  auto needs = [&](config::AdminToken::Role role) {
+    if (static_cast<int>(who->role) >= static_cast<int>(role)) return true;
+    ++auth_failures_;
+    reply(HttpResponse::Error(403, "forbidden", "this needs the " + RoleName(role) + " role"));
+    return false;
+  };
+  const std::string actor = "api:" + who->name;
+  rapidjson::StringBuffer sb;
+  Writer w(sb);
+  auto reader = journal_.NewReader();
+  if (!reader.ok()) return reply(HttpResponse::Error(503, "journal_unavailable", reader.status().message()));
+
+  if (get && path == "status") {
+    auto stats = (*reader)->Stats();
+    if (!stats.ok()) return reply(HttpResponse::Error(503, "journal_unavailable", stats.status().message()));
+    w.StartObject();
+    w.Key("inbox_total");
+    w.Int64(stats->inbox_total);
+    w.Key("inbox_pending");
+    w.Int64(stats->inbox_pending);
+    w.Key("outbox_pending");
+    w.Int64(stats->outbox_pending);
+    w.Key("outbox_delivered");
+    w.Int64(stats->outbox_delivered);
+    w.Key("dead_letters");
+    w.Int64(stats->dead_letters);
+    w.Key("hub");
+    const std::string extra = status_ ? status_() : "{}";
+    w.RawValue(extra.data(), extra.size(), rapidjson::kObjectType);
+    w.EndObject();
+    return reply(HttpResponse::Json(200, sb.GetString()));
+  }
+  if (get && path == "dlq") {
+    std::size_t limit = 100;
+    if (std::string l = QueryParam(req.query, "limit"); !l.empty()) std::from_chars(l.data(), l.data() + l.size(), limit);
+    auto rows = (*reader)->DeadLetters(std::min<std::size_t>(limit, 10000));
+    if (!rows.ok()) return reply(HttpResponse::Error(503, "journal_unavailable", rows.status().message()));
+    const std::string dest = QueryParam(req.query, "destination");
+    const std::string source = QueryParam(req.query, "source");
+    w.StartObject();
+    w.Key("dead_letters");
+    w.StartArray();
+    for (const auto& d : *rows) {
+      if ((!dest.empty() && d.destination != dest) || (!source.empty() && d.source != source)) continue;
+      w.StartObject();
+      WriteLetter(w, d);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+    return reply(HttpResponse::Json(200, sb.GetString()));
+  }
+  if (get && path.starts_with("dlq/")) {
+    int64_t id = 0;
+    const std::string n = path.substr(4);
+    auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), id);
+    if (ec != std::errc() || end != n.data() + n.size()) {
+      return reply(HttpResponse::Error(400, "bad_id", "expected /api/v1/dlq/<number>"));
+    }
+    auto d = (*reader)->DeadLetter(id);
+    if (!d.ok()) return reply(HttpResponse::Error(503, "journal_unavailable", d.status().message()));
+    if (!*d) return reply(HttpResponse::Error(404, "not_found", "no dead letter " + n + " (replayed or dropped?)"));
+    w.StartObject();
+    WriteLetter(w, (*d)->letter);
+    w.Key("attempts");
+    w.StartArray();
+    for (const auto& a : (*d)->attempts) {
+      w.StartObject();
+      w.Key("at");
+      w.String(Time(a.at_ms));
+      w.Key("error");
+      w.String(a.error);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.Key("payload");
+    w.String((*d)->letter.payload);
+    w.EndObject();
+    return reply(HttpResponse::Json(200, sb.GetString()));
+  }
+  if (get && path == "audit") {
+    auto rows = (*reader)->Audit(200);
+    if (!rows.ok()) return reply(HttpResponse::Error(503, "journal_unavailable", rows.status().message()));
+    w.StartObject();
+    w.Key("audit");
+    w.StartArray();
+    for (const auto& a : *rows) {
+      w.StartObject();
+      w.Key("at");
+      w.String(Time(a.at_ms));
+      w.Key("actor");
+      w.String(a.actor);
+      w.Key("action");
+      w.String(a.action);
+      w.Key("target");
+      w.String(a.target);
+      w.Key("detail");
+      w.String(a.detail);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+    return reply(HttpResponse::Json(200, sb.GetString()));
+  }
+  if (post && (path == "dlq/replay" || path == "dlq/drop" || path == "resend")) {
+    rapidjson::Document body;
+    if (body.Parse(req.body.data(), req.body.size()).HasParseError() || !body.IsObject()) {
+      return reply(HttpResponse::Error(400, "malformed_body", "expected a JSON object"));
+    }
+    Result<int64_t> n = Status::Ok();
+    if (path == "dlq/replay") {
+      if (!needs(config::AdminToken::Role::kOperator)) return;
+      n = journal_.ReplayDeadLetters(FilterOf(body), actor);
+    } else if (path == "dlq/drop") {
+      if (!needs(config::AdminToken::Role::kAdmin)) return;
+      const std::string reason = body.HasMember("reason") && body["reason"].IsString() ? body["reason"].GetString() : "";
+      n = journal_.DropDeadLetters(FilterOf(body), actor, reason);
+    } else {
+      if (!needs(config::AdminToken::Role::kOperator)) return;
+      journal::Journal::ResendFilter f;
+      const std::string dest = body.HasMember("destination") && body["destination"].IsString() ? body["destination"].GetString() : "";
+      if (!config_.destinations.count(dest)) {
+        return reply(HttpResponse::Error(400, "unknown_destination", "no destination \"" + dest + "\""));
+      }
+      for (auto [key, out] : {std::pair{"since", &f.since_ms}, {"until", &f.until_ms}}) {
+        if (!body.HasMember(key)) continue;
+        auto t = body[key].IsString() ? ParseRfc3339(body[key].GetString()) : Result<UtcTime>(Status::Invalid(""));
+        if (!t.ok()) return reply(HttpResponse::Error(400, "bad_time", std::string(key) + ": expected an RFC 3339 time"));
+        *out = std::chrono::duration_cast<std::chrono::milliseconds>(t->time_since_epoch()).count();
+      }
+      if (body.HasMember("events") && body["events"].IsArray()) {
+        for (const auto& e : body["events"].GetArray()) {
+          if (e.IsString()) f.event_ids.emplace_back(e.GetString());
+        }
+      }
+      if (body.HasMember("type") && body["type"].IsString()) {
+        const std::string type = body["type"].GetString();
+        f.type_prefix = "com.channelhub." + type + (type.find('.') == std::string::npos ? "." : "");
+      }
+      if (body.HasMember("source") && body["source"].IsString()) f.source = body["source"].GetString();
+      n = journal_.Resend(dest, f, actor);
+    }
+    if (!n.ok()) {
+      const bool bad = n.status().code() == StatusCode::kInvalidArgument;
+      return reply(HttpResponse::Error(bad ? 400 : 503, bad ? "bad_request" : "failed", n.status().message()));
+    }
+    spdlog::info("admin API: {} by {}: {} affected", path, actor, *n);
+    w.StartObject();
+    w.Key(path == "resend" ? "queued" : path == "dlq/drop" ? "dropped" : "replayed");
+    w.Int64(*n);
+    w.EndObject();
+    return reply(HttpResponse::Json(200, sb.GetString()));
+  }
+  reply(HttpResponse::Error(404, "not_found",
+                            "no " + req.method + " /api/v1/" + path +
+                                "; see GET status, dlq, dlq/<id>, audit; POST dlq/replay, dlq/drop, resend"));
+}
+
+}  // namespace channelhub::pipeline

@@ -1,0 +1,42 @@
+// The admin API (JSON under /api/v1/), served on its own listener (admin.listen), never on the
+// webhook port. Every request needs "Authorization: Bearer <token>" of a configured admin token;
+// its role decides what it may do:
+//   viewer    GET  /api/v1/status, /api/v1/dlq, /api/v1/dlq/{id}, /api/v1/audit
+//   operator  + POST /api/v1/dlq/replay, /api/v1/resend
+//   admin     + POST /api/v1/dlq/drop
+// Every change is written to the audit log as "api:<token name>". Unknown or missing tokens get
+// 401 and a too-weak role 403, both without saying more.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <string>
+
+#include "hub/config/config.hpp"
+#include "hub/journal/journal.hpp"
+#include "hub/server/http_types.hpp"
+
+namespace channelhub::pipeline {
+
+class AdminApi {
+ public:
+  // "status": extra members of GET /api/v1/status (destination breaker states, plugins), as a
+  // JSON object text; called per request.
+  AdminApi(const config::Config& config, journal::Journal& journal, std::function<std::string()> status);
+
+  // The server's handler. Blocks on the journal for changes: run it on the admin listener's own
+  // threads, never on the webhook ones.
+  void Handle(server::HttpRequest&& req, server::Reply reply);
+
+  uint64_t auth_failures() const { return auth_failures_; }
+
+ private:
+  const config::AdminToken* Authenticate(const server::HttpRequest& req) const;
+
+  const config::Config& config_;
+  journal::Journal& journal_;
+  std::function<std::string()> status_;
+  std::atomic<uint64_t> auth_failures_{0};
+};
+
+}  // namespace channelhub::pipeline

@@ -1,0 +1,162 @@
+// The admin API on its own listener: tokens with roles (viewer, operator, admin), dead letters
+// and re-sync over HTTP, every change audited with the token's name; the webhook port serves
+// none of it.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "tests/e2e/harness.hpp"
+#include "tests/e2e/payloads.hpp"
+
+namespace channelhub::e2e {
+namespace {
+
+std::string Replace(std::string text, const std::string& from, const std::string& to) {
+  for (std::size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size()) {
+    text.replace(at, from.size(), to);
+  }
+  return text;
+}
+
+constexpr char kViewer[] = "viewer-token-0123456789abcdef";
+constexpr char kOperator[] = "operator-token-0123456789abcdef";
+constexpr char kAdmin[] = "admin-token-0123456789abcdef";
+
+constexpr char kConfig[] = R"(listen: 127.0.0.1:0
+data_dir: @DIR@/var
+admin:
+  listen: 127.0.0.1:0
+  tokens:
+    - { name: dash, token: "${env:CHUB_T_VIEWER}", role: viewer }
+    - { name: ops-anna, token: "${env:CHUB_T_OPERATOR}", role: operator }
+    - { name: root, token: "${env:CHUB_T_ADMIN}", role: admin }
+sources:
+  orders:
+    connector: generic
+    mapping: builtin:canonical.order
+    event_id: { header: X-Event-Id }
+destinations:
+  erp:
+    type: http
+    url: @URL@
+    retry: { initial: 20ms, max: 50ms, max_age: 1h }
+routes:
+  - { from: [orders], types: ["order.*"], to: [erp] }
+)";
+
+class AdminE2E : public HubTest {
+ protected:
+  void SetUp() override {
+    ::setenv("CHUB_T_VIEWER", kViewer, 1);
+    ::setenv("CHUB_T_OPERATOR", kOperator, 1);
+    ::setenv("CHUB_T_ADMIN", kAdmin, 1);
+    ASSERT_TRUE(erp_.ok());
+    config_ = WriteConfig(Replace(kConfig, "@URL@", erp_.Url("/orders")));
+    const std::string ready = tmp_.Join("admin.ready");
+    ASSERT_NO_FATAL_FAILURE(StartHub(config_, {"--admin-ready-file", ready}));
+    ASSERT_TRUE(WaitFor([&] { return !ReadFile(ready).empty(); }, Millis(5000)));
+    const std::string addr = ReadFile(ready);
+    admin_port_ = static_cast<uint16_t>(std::stoi(addr.substr(addr.rfind(':') + 1)));
+  }
+  Result<HttpResponse> Call(const std::string& method, const std::string& target, const std::string& token,
+                            const std::string& body = "") {
+    HttpRequest r;
+    r.method = method;
+    r.target = target;
+    if (!token.empty()) r.headers.emplace_back("Authorization", "Bearer " + token);
+    if (!body.empty()) {
+      r.headers.emplace_back("Content-Type", "application/json");
+      r.body = body;
+    }
+    return HttpCall(admin_port_, r);
+  }
+
+  FakeHttpServer erp_;
+  std::string config_;
+  uint16_t admin_port_ = 0;
+};
+
+TEST_F(AdminE2E, RolesGuardTheDeadLettersAndEveryChangeIsAudited) {
+  erp_.SetDefault({422, R"({"error":"bad customer"})"});
+  ASSERT_EQ(PostWebhook(port(), "orders", CanonicalOrderJson("SO-A1"), {{"X-Event-Id", "a-1"}}).status, 202);
+  ASSERT_TRUE(WaitFor([&] {
+    auto r = Call("GET", "/api/v1/dlq", kViewer);
+    return r.ok() && r->body.find("a-1:0") != std::string::npos;
+  }, kDeliveryTimeout));
+
+  // Who may do what.
+  auto anonymous = Call("GET", "/api/v1/status", "");
+  ASSERT_TRUE(anonymous.ok());
+  EXPECT_EQ(anonymous->status, 401);
+  EXPECT_EQ(Call("GET", "/api/v1/status", "not-a-token-at-all-0000")->status, 401);
+  auto status = Call("GET", "/api/v1/status", kViewer);
+  ASSERT_EQ(status->status, 200) << status->body;
+  auto st = status->Json();
+  EXPECT_EQ(st["dead_letters"].GetInt64(), 1);
+  EXPECT_TRUE(st["hub"]["destinations"].IsArray());
+  EXPECT_EQ(std::string(st["hub"]["destinations"][0]["breaker"].GetString()), "closed");
+  EXPECT_EQ(Call("POST", "/api/v1/dlq/replay", kViewer, R"({"destination":"erp"})")->status, 403);
+  EXPECT_EQ(Call("POST", "/api/v1/dlq/drop", kOperator, R"({"all":true,"reason":"x"})")->status, 403);
+  // The webhook port has no admin API.
+  EXPECT_EQ(HttpGet(port(), "/api/v1/status")->status, 404);
+
+  // One dead letter, with its attempts.
+  auto list = Call("GET", "/api/v1/dlq?destination=erp", kViewer)->Json();
+  ASSERT_EQ(list["dead_letters"].Size(), 1u);
+  const int64_t id = list["dead_letters"][0]["id"].GetInt64();
+  auto one = Call("GET", "/api/v1/dlq/" + std::to_string(id), kViewer);
+  ASSERT_EQ(one->status, 200);
+  EXPECT_NE(one->body.find("\"attempts\":[{\"at\""), std::string::npos) << one->body;
+  EXPECT_EQ(Call("GET", "/api/v1/dlq/99999", kViewer)->status, 404);
+
+  // The ERP is fixed; the operator replays.
+  erp_.SetDefault({200, "{}"});
+  EXPECT_EQ(Call("POST", "/api/v1/dlq/replay", kOperator, "{}")->status, 400);  // no filter: refused
+  auto replay = Call("POST", "/api/v1/dlq/replay", kOperator, R"({"destination":"erp"})");
+  ASSERT_EQ(replay->status, 200) << replay->body;
+  EXPECT_EQ(replay->body, R"({"replayed":1})");
+  ASSERT_TRUE(WaitFor([&] {
+    for (const auto& r : erp_.Requests()) {
+      if (r.replied_status == 200) return true;
+    }
+    return false;
+  }, kDeliveryTimeout));
+
+  // Re-sync everything to the ERP; the admin drops nothing (there is nothing left).
+  auto resend = Call("POST", "/api/v1/resend", kOperator, R"({"destination":"erp","since":"2000-01-01T00:00:00Z"})");
+  ASSERT_EQ(resend->status, 200) << resend->body;
+  EXPECT_EQ(resend->body, R"({"queued":1})");
+  EXPECT_EQ(Call("POST", "/api/v1/resend", kOperator, R"({"destination":"nope","type":"order"})")->status, 400);
+  auto drop = Call("POST", "/api/v1/dlq/drop", kAdmin, R"({"all":true,"reason":"cleanup"})");
+  ASSERT_EQ(drop->status, 200) << drop->body;
+  EXPECT_EQ(drop->body, R"({"dropped":0})");
+
+  auto audit = Call("GET", "/api/v1/audit", kViewer);
+  ASSERT_EQ(audit->status, 200);
+  EXPECT_NE(audit->body.find("\"actor\":\"api:ops-anna\",\"action\":\"dlq.replay\""), std::string::npos) << audit->body;
+  EXPECT_NE(audit->body.find("\"actor\":\"api:ops-anna\",\"action\":\"resend\""), std::string::npos) << audit->body;
+}
+
+TEST_F(HubTest, AdminTokensMustComeFromTheEnvironmentOrAFile) {
+  const std::string config = WriteConfig(R"(listen: 127.0.0.1:0
+data_dir: @DIR@/var
+admin:
+  tokens:
+    - { name: x, token: plain-text-token-in-the-file, role: admin }
+    - { name: y, token: short, role: boss }
+sources:
+  s: { mapping: builtin:canonical.order }
+)");
+  RunResult r = RunChannelhub({"check", "--config", config}, tmp_.path());
+  EXPECT_EQ(r.status.code, 2);
+  EXPECT_NE(r.err.find("admin.tokens[0].token: write the token as ${env:NAME} or ${file:/path}, not in the file itself"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("admin.tokens[1].token: a token of at least 16 characters is needed"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("admin.tokens[1].role: expected viewer, operator or admin; got \"boss\""), std::string::npos)
+      << r.err;
+}
+
+}  // namespace
+}  // namespace channelhub::e2e

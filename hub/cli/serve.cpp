@@ -297,7 +297,7 @@ int Serve(const ServeOptions& options) {
   std::unique_ptr<pipeline::AdminApi> admin;
   std::unique_ptr<server::HttpServer> admin_http;
   if (cfg.admin.enabled) {
-    admin = std::make_unique<pipeline::AdminApi>(cfg, j, [&cfg, &dispatcher, &connectors] {
+    std::function<std::string()> status_json = [&cfg, &dispatcher, &connectors] {
       rapidjson::StringBuffer sb;
       rapidjson::Writer<rapidjson::StringBuffer> w(sb);
       w.StartObject();
@@ -332,7 +332,40 @@ int Serve(const ServeOptions& options) {
       w.EndArray();
       w.EndObject();
       return std::string(sb.GetString(), sb.GetSize());
-    });
+    };
+    admin = std::make_unique<pipeline::AdminApi>(
+        cfg, j, std::move(status_json), [&ingest, &dispatcher, &poller, &cfg, &processor] {
+          std::string m;
+          auto counter = [&m](const std::string& name, const std::string& help, const std::vector<std::pair<std::string, uint64_t>>& rows,
+                              const char* type = "counter") {
+            m += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+            for (const auto& [labels, v] : rows) m += name + labels + " " + std::to_string(v) + "\n";
+          };
+          const auto& c = ingest.counters();
+          counter("channelhub_webhooks_total", "Webhook requests by outcome.",
+                  {{"{outcome=\"accepted\"}", c.accepted.load()},
+                   {"{outcome=\"duplicate\"}", c.duplicates.load()},
+                   {"{outcome=\"rejected\"}", c.rejected.load()},
+                   {"{outcome=\"overloaded\"}", c.overloaded.load()},
+                   {"{outcome=\"rate_limited\"}", c.rate_limited.load()}});
+          counter("channelhub_mapped_total", "Journaled payloads mapped and routed.", {{"", processor.processed()}});
+          counter("channelhub_delivered_total", "Events delivered, all destinations.", {{"", dispatcher.delivered()}});
+          counter("channelhub_polled_total", "New payloads journaled by polling sources.", {{"", poller.journaled()}});
+          std::vector<std::pair<std::string, uint64_t>> breakers;
+          for (const auto& [name, d] : cfg.destinations) {
+            breakers.emplace_back("{destination=\"" + name + "\"}", static_cast<uint64_t>(dispatcher.breaker(name)));
+          }
+          counter("channelhub_breaker_state", "Circuit breaker per destination: 0 closed, 1 open, 2 half-open.", breakers,
+                  "gauge");
+          long pages = 0, resident = 0;
+          if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+            if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+            std::fclose(f);
+          }
+          counter("process_resident_memory_bytes", "Resident memory of the hub process.",
+                  {{"", static_cast<uint64_t>(resident) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE))}}, "gauge");
+          return m;
+        });
     server::ServerOptions ao = so;
     ao.host = cfg.admin.listen.host;
     ao.port = cfg.admin.listen.port;

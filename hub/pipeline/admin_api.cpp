@@ -74,8 +74,9 @@ journal::DeadLetterFilter FilterOf(const rapidjson::Value& body) {
 
 }  // namespace
 
-AdminApi::AdminApi(const config::Config& config, journal::Journal& journal, std::function<std::string()> status)
-    : config_(config), journal_(journal), status_(std::move(status)) {}
+AdminApi::AdminApi(const config::Config& config, journal::Journal& journal, std::function<std::string()> status,
+                   std::function<std::string()> metrics)
+    : config_(config), journal_(journal), status_(std::move(status)), metrics_(std::move(metrics)) {}
 
 const config::AdminToken* AdminApi::Authenticate(const HttpRequest& req) const {
   std::string_view h = req.Header("Authorization");
@@ -91,6 +92,26 @@ const config::AdminToken* AdminApi::Authenticate(const HttpRequest& req) const {
 }
 
 void AdminApi::Handle(HttpRequest&& req, Reply reply) {
+  if (req.path == "/metrics" && (req.method == "GET" || req.method == "HEAD")) {
+    std::string out = metrics_ ? metrics_() : "";
+    auto reader = journal_.NewReader();
+    if (reader.ok()) {
+      if (auto stats = (*reader)->Stats(); stats.ok()) {
+        auto gauge = [&out](const char* name, const char* help, int64_t v) {
+          out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " gauge\n" + name + " " +
+                 std::to_string(v) + "\n";
+        };
+        gauge("channelhub_inbox_pending", "Journaled payloads not yet mapped.", stats->inbox_pending);
+        gauge("channelhub_outbox_pending", "Events not yet delivered, all destinations.", stats->outbox_pending);
+        gauge("channelhub_dead_letters", "Dead letters waiting for a replay or a drop.", stats->dead_letters);
+      }
+    }
+    HttpResponse r;
+    r.status = 200;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = std::move(out);
+    return reply(std::move(r));
+  }
   if (!req.path.starts_with(kPrefix)) {
     return reply(HttpResponse::Error(404, "not_found", "the admin API is under /api/v1/"));
   }

@@ -4,6 +4,8 @@
 //   viewer    GET  /api/v1/status, /api/v1/dlq, /api/v1/dlq/{id}, /api/v1/audit
 //   operator  + POST /api/v1/dlq/replay, /api/v1/resend
 //   admin     + POST /api/v1/dlq/drop
+// and, without a token (it holds counts only, no data): GET /metrics in the Prometheus text
+// format, for a scraper on the internal network.
 // Every change is written to the audit log as "api:<token name>". Unknown or missing tokens get
 // 401 and a too-weak role 403, both without saying more.
 #pragma once
@@ -22,7 +24,10 @@ class AdminApi {
  public:
   // "status": extra members of GET /api/v1/status (destination breaker states, plugins), as a
   // JSON object text; called per request.
-  AdminApi(const config::Config& config, journal::Journal& journal, std::function<std::string()> status);
+  // "metrics": the hub's own metric lines (Prometheus text format); the journal's gauges are
+  // added here.
+  AdminApi(const config::Config& config, journal::Journal& journal, std::function<std::string()> status,
+           std::function<std::string()> metrics = {});
 
   // The server's handler. Blocks on the journal for changes: run it on the admin listener's own
   // threads, never on the webhook ones.
@@ -36,6 +41,7 @@ class AdminApi {
   const config::Config& config_;
   journal::Journal& journal_;
   std::function<std::string()> status_;
+  std::function<std::string()> metrics_;
   std::atomic<uint64_t> auth_failures_{0};
 };
 

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <regex>
+#include <sstream>
 #include <string>
 
 #include "tests/e2e/harness.hpp"
@@ -131,6 +133,23 @@ TEST_F(AdminE2E, RolesGuardTheDeadLettersAndEveryChangeIsAudited) {
   auto drop = Call("POST", "/api/v1/dlq/drop", kAdmin, R"({"all":true,"reason":"cleanup"})");
   ASSERT_EQ(drop->status, 200) << drop->body;
   EXPECT_EQ(drop->body, R"({"dropped":0})");
+
+  // Metrics for a scraper: no token needed on the admin port, the Prometheus text format.
+  auto metrics = Call("GET", "/metrics", "");
+  ASSERT_EQ(metrics->status, 200);
+  EXPECT_NE(metrics->body.find("# TYPE channelhub_webhooks_total counter\nchannelhub_webhooks_total{outcome=\"accepted\"} 1\n"),
+            std::string::npos)
+      << metrics->body;
+  EXPECT_NE(metrics->body.find("channelhub_breaker_state{destination=\"erp\"} 0"), std::string::npos);
+  EXPECT_NE(metrics->body.find("\nchannelhub_dead_letters 0\n"), std::string::npos) << metrics->body;
+  EXPECT_NE(metrics->body.find("\nprocess_resident_memory_bytes "), std::string::npos);
+  // Every sample line is "name{labels} value" and every family has HELP and TYPE.
+  std::istringstream lines(metrics->body);
+  std::regex sample(R"(^[a-z_]+(\{[a-z_]+="[^"]*"\})? [0-9]+$)");
+  for (std::string line; std::getline(lines, line);) {
+    if (line.starts_with("# HELP ") || line.starts_with("# TYPE ")) continue;
+    EXPECT_TRUE(std::regex_match(line, sample)) << line;
+  }
 
   auto audit = Call("GET", "/api/v1/audit", kViewer);
   ASSERT_EQ(audit->status, 200);

@@ -19,7 +19,10 @@ namespace channelhub::cli {
 int Main(int argc, char** argv) {
   CLI::App app{"channelhub: the integration gateway for your sales channels"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "channelhub 0.1.0");
+#ifndef CHUB_VERSION_INFO
+#define CHUB_VERSION_INFO "0.1.0"
+#endif
+  app.set_version_flag("--version", std::string("channelhub ") + CHUB_VERSION_INFO);
 
   ServeOptions serve;
   auto* serve_cmd = app.add_subcommand("serve", "Run the hub: webhooks in, canonical events out");

@@ -33,6 +33,8 @@ int Main(int argc, char** argv) {
                         "Once listening, write HOST:PORT to this file (for scripts and tests)");
   serve_cmd->add_option("--admin-ready-file", serve.admin_ready_file,
                         "Once the admin API listens, write its HOST:PORT to this file");
+  serve_cmd->add_option("--bus-ready-file", serve.bus_ready_file,
+                        "Once the event bus is bound, write its endpoint to this file");
   serve_cmd->add_flag("--bare-endpoint", serve.bare_endpoint,
                       "Also answer POST /_bench/bare with 202 and no journal (benchmark baseline)");
 

@@ -21,6 +21,7 @@
 #include "hub/mapping/kind_mapper.hpp"
 #include "hub/mapping/mapper.hpp"
 #include "hub/pipeline/admin_api.hpp"
+#include "hub/pipeline/event_bus.hpp"
 #include "hub/pipeline/ingest.hpp"
 #include "hub/pipeline/poller.hpp"
 #include "hub/plugin/check.hpp"
@@ -247,9 +248,21 @@ int Serve(const ServeOptions& options) {
   }
   journal::Journal& j = **journal;
 
+  std::unique_ptr<pipeline::EventBus> bus;
+  if (!cfg.bus_publish.empty()) {
+    auto b = pipeline::EventBus::Bind(cfg.bus_publish);
+    if (!b.ok()) {
+      spdlog::critical("{}", b.status().message());
+      return 1;
+    }
+    bus = std::move(b).value();
+    spdlog::info("event bus: every canonical event is published on {} (topic = event type)", bus->endpoint());
+    if (!options.bus_ready_file.empty()) WriteReadyFile(options.bus_ready_file, bus->endpoint());
+  }
   pipeline::Processor processor(cfg, j, std::move(mappers));
   dispatch::Dispatcher dispatcher(cfg, j, std::move(destination_mappings), connectors.destinations);
   pipeline::Poller poller(cfg, j, connectors.sources);
+  if (bus) processor.SetBus(bus.get());
   j.AddCommitListener([&processor, &dispatcher] {
     processor.Wake();
     dispatcher.Wake();

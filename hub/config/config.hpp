@@ -183,6 +183,8 @@ struct Config {
   ServerSettings server;
   JournalSettings journal;
   AdminSettings admin;
+  // bus.publish: the ZeroMQ endpoint every canonical event is published on ("" = no bus).
+  std::string bus_publish;
   std::string log_level = "info";
   // Plugin files or folders of them (relative to the working directory), loaded before use.
   std::vector<std::string> plugins;

@@ -413,8 +413,8 @@ std::vector<std::string> Loader::ReadNameList(
 void Loader::ReadTop(const Value& root) {
   MapReader top(
       root,
-      {"listen", "data_dir", "mappings_dir", "log_level", "plugins", "server", "journal", "admin", "sources",
-       "destinations", "routes"},
+      {"listen", "data_dir", "mappings_dir", "log_level", "plugins", "server", "journal", "admin", "bus",
+       "sources", "destinations", "routes"},
       sink_);
   if (!top.valid()) return;  // a list or a scalar: every key would be reported missing
   // First: every ${data_dir} below depends on it.
@@ -433,6 +433,24 @@ void Loader::ReadTop(const Value& root) {
   ReadServer(GetOrEmpty(top, "server"));
   ReadJournal(GetOrEmpty(top, "journal"));
   if (std::optional<Value> v = top.Get("admin")) ReadAdmin(*v);
+  if (std::optional<Value> v = top.Get("bus")) {
+    MapReader b(*v, {"publish"}, sink_);
+    if (b.valid()) {
+      if (auto x = b.Get("publish")) {
+        if (auto text = ReadNonEmpty(*x, "a ZeroMQ endpoint like tcp://127.0.0.1:5556")) {
+          const std::string& e = text->value;
+          if (!e.starts_with("tcp://") && !e.starts_with("ipc://")) {
+            Report(*x, "expected a ZeroMQ endpoint like tcp://127.0.0.1:5556 or ipc:///run/channelhub/bus; got " +
+                           text->shown);
+          } else {
+            config_.bus_publish = e;
+          }
+        }
+      } else {
+        Missing(b.self(), "publish", "the endpoint to publish events on, like publish: tcp://127.0.0.1:5556");
+      }
+    }
+  }
   ReadSources(GetOrEmpty(top, "sources"));
   ReadDestinations(GetOrEmpty(top, "destinations"));
   // Last: routes name sources and destinations.

@@ -107,6 +107,9 @@ struct ProcessedEvent {
   int64_t inbox_seq = 0;
   std::vector<OutboxEntry> outbox;
   std::optional<DeadLetter> dead;
+  // Every canonical event made (type, CloudEvent JSON), routed or not: for the event bus, once
+  // committed. Not stored.
+  std::vector<std::pair<std::string, std::string>> published;
 };
 
 enum class DeliveryOutcome { kDelivered, kRetry, kDead };

@@ -426,6 +426,8 @@ CompanyName SplitCompanyName(std::string_view name) {
   bool stripped = true;
   while (stripped) {
     stripped = false;
+    // A name that is nothing but a legal form ("有限公司") keeps it as its base.
+    if (std::find(kChineseForms.begin(), kChineseForms.end(), compact) != kChineseForms.end()) break;
     for (std::string_view f : kChineseForms) {
       if (compact.size() > f.size() && compact.substr(compact.size() - f.size()) == f) {
         forms.insert(0, f);

@@ -1,5 +1,7 @@
 #include "hub/pipeline/processor.hpp"
 
+#include "hub/pipeline/event_bus.hpp"
+
 #include <pthread.h>
 
 #include <chrono>
@@ -57,6 +59,7 @@ journal::ProcessedEvent ProcessOne(const journal::InboxRow& row, const mapping::
     ce.datacontenttype = "application/json";
     ce.data_json = ev.data_json;
     std::string payload = model::ToJson(ce);
+    out.published.emplace_back(ce.type, payload);
     for (const std::string& dest : router.Destinations(row.source, ev.type)) {
       journal::OutboxEntry o;
       o.destination = dest;
@@ -133,11 +136,21 @@ void Processor::Loop() {
       }
       int64_t last = rows->back().seq;
       std::size_t count = batch.size();
+      std::vector<std::pair<std::string, std::string>> published;
+      if (bus_) {
+        for (auto& ev : batch) {
+          for (auto& p : ev.published) published.push_back(std::move(p));
+        }
+      }
       Status st = journal_.CommitProcessed(std::move(batch));
       if (!st.ok()) {
         // Nothing was marked: the same rows are read again on the next wake.
         spdlog::error("pipeline: storing mapped events failed: {}", st.ToString());
         break;
+      }
+      // Only what is committed goes on the bus (after a crash, at most the last batch again).
+      if (bus_) {
+        for (const auto& [type, payload] : published) bus_->Publish(type, payload);
       }
       after = last;
       processed_ += count;

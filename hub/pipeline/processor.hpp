@@ -19,6 +19,8 @@
 
 namespace channelhub::pipeline {
 
+class EventBus;
+
 // The canonical events of one inbox entry, ready for the outbox; pure, for tests and `map`.
 journal::ProcessedEvent ProcessOne(const journal::InboxRow& row, const mapping::Mapper* mapper,
                                    const Router& router);
@@ -38,6 +40,9 @@ class Processor {
 
   uint64_t processed() const { return processed_; }
 
+  // Publishes every committed canonical event on "bus" (may be null). Before Start().
+  void SetBus(EventBus* bus) { bus_ = bus; }
+
  private:
   void Loop();
 
@@ -53,6 +58,7 @@ class Processor {
   bool stopping_ = false;  // GUARDED_BY(mu_)
   bool drain_ = false;     // GUARDED_BY(mu_)
   std::atomic<uint64_t> processed_{0};
+  EventBus* bus_ = nullptr;
   std::thread thread_;
 };
 

@@ -14,13 +14,6 @@
 namespace channelhub::e2e {
 namespace {
 
-std::string Replace(std::string text, const std::string& from, const std::string& to) {
-  for (std::size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size()) {
-    text.replace(at, from.size(), to);
-  }
-  return text;
-}
-
 constexpr char kViewer[] = "viewer-token-0123456789abcdef";
 constexpr char kOperator[] = "operator-token-0123456789abcdef";
 constexpr char kAdmin[] = "admin-token-0123456789abcdef";

@@ -15,13 +15,6 @@
 namespace channelhub::e2e {
 namespace {
 
-std::string Replace(std::string text, const std::string& from, const std::string& to) {
-  for (std::size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size()) {
-    text.replace(at, from.size(), to);
-  }
-  return text;
-}
-
 // "Application/CloudEvents+JSON; charset=utf-8" -> "application/cloudevents+json": parameters
 // such as charset do not change the media type.
 std::string MediaType(const std::string& content_type) {

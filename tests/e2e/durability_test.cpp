@@ -41,13 +41,6 @@ routes:
   - { from: [orders], types: ["order.*"], to: [@TO@] }
 )";
 
-std::string Replace(std::string text, const std::string& from, const std::string& to) {
-  for (std::size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size()) {
-    text.replace(at, from.size(), to);
-  }
-  return text;
-}
-
 // One POST and its answer.
 struct Posted {
   std::string header_id;  // the X-Event-Id sent

@@ -23,13 +23,6 @@ const std::string kPlugin = std::string(CHUB_PLUGIN_DIR) + "/chub_ecommerce.so";
 const std::string kMappingsDir = std::string(CHUB_SOURCE_DIR) + "/mappings";
 constexpr char kYouzanSuccess[] = R"({"code":0,"msg":"success"})";
 
-std::string Replace(std::string text, const std::string& from, const std::string& to) {
-  for (std::size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size()) {
-    text.replace(at, from.size(), to);
-  }
-  return text;
-}
-
 // "yyyy-MM-dd HH:mm:ss" in GMT+8, TOP's clock.
 std::string Gmt8(std::chrono::system_clock::time_point t) {
   const std::time_t secs = std::chrono::system_clock::to_time_t(t) + 8 * 3600;

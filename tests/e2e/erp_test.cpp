@@ -40,13 +40,6 @@ constexpr char kKdAppSecret[] = "fb7d46647ac346dbb5fcd45b65512a45";
 constexpr char kKdAcct[] = "5db25ac8d2b819";
 constexpr char kKdUser[] = "webapi";
 
-std::string Replace(std::string text, const std::string& from, const std::string& to) {
-  for (std::size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size()) {
-    text.replace(at, from.size(), to);
-  }
-  return text;
-}
-
 std::string BasicAuth(const std::string& user, const std::string& password) {
   const std::string raw = user + ":" + password;
   std::string out(4 * ((raw.size() + 2) / 3) + 1, '\0');

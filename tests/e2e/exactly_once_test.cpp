@@ -16,13 +16,6 @@ constexpr char kAppId[] = "204399_72epSbtEQMC92Vwt2d3LRa9LRqSc1tqJ";
 constexpr char kAppSecret[] = "fb7d46647ac346dbb5fcd45b65512a45";
 constexpr char kAcct[] = "5db25ac8d2b819";
 
-std::string Replace(std::string text, const std::string& from, const std::string& to) {
-  for (std::size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size()) {
-    text.replace(at, from.size(), to);
-  }
-  return text;
-}
-
 constexpr char kConfig[] = R"(listen: 127.0.0.1:0
 data_dir: @DIR@/var
 mappings_dir: @MAPPINGS@

@@ -934,4 +934,11 @@ void HubTest::StartHub(const std::string& config_path, std::vector<std::string> 
   ASSERT_EQ(hubs_.back()->host(), "127.0.0.1");
 }
 
+std::string Replace(std::string text, const std::string& from, const std::string& to) {
+  for (std::size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size()) {
+    text.replace(at, from.size(), to);
+  }
+  return text;
+}
+
 }  // namespace channelhub::e2e

@@ -71,6 +71,9 @@ class TempDir {
   std::string path_;
 };
 
+// Every occurrence of "from" in "text" replaced by "to" (for filling in configuration templates).
+std::string Replace(std::string text, const std::string& from, const std::string& to);
+
 // ---------------------------------------------------------------------------------------------
 // JSON and crypto helpers
 

@@ -13,13 +13,6 @@ namespace {
 
 const std::string kPlugin = std::string(CHUB_PLUGIN_DIR) + "/chub_example_echo.so";
 
-std::string Replace(std::string text, const std::string& from, const std::string& to) {
-  for (std::size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size()) {
-    text.replace(at, from.size(), to);
-  }
-  return text;
-}
-
 constexpr char kConfig[] = R"(listen: 127.0.0.1:0
 data_dir: @DIR@/var
 plugins: [@PLUGIN@]

@@ -15,13 +15,6 @@
 namespace channelhub::e2e {
 namespace {
 
-std::string Replace(std::string text, const std::string& from, const std::string& to) {
-  for (std::size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size()) {
-    text.replace(at, from.size(), to);
-  }
-  return text;
-}
-
 constexpr char kConfig[] = R"(listen: 127.0.0.1:0
 data_dir: @DIR@/var
 journal: { backlog_limit: @BACKLOG@ }

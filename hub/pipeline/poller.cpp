@@ -24,6 +24,7 @@ constexpr std::size_t kMaxEventIdLength = 200;
 
 struct Poller::Worker {
   const config::SourceConfig* source = nullptr;
+  std::unique_ptr<journal::JournalReader> reader;  // for the backlog
   std::shared_ptr<plugin::Instance> connector;
   std::unique_ptr<dispatch::JournalStateStore> state;
   std::unique_ptr<dispatch::ConnectorClient> client;
@@ -47,6 +48,9 @@ Status Poller::Start() {
     w->source = &src;
     w->connector = it->second;
     w->state = std::make_unique<dispatch::JournalStateStore>(journal_);
+    auto reader = journal_.NewReader();
+    if (!reader.ok()) return reader.status();
+    w->reader = std::move(reader).value();
     w->client = std::make_unique<dispatch::ConnectorClient>("sources." + name, it->second, std::move(url).value(),
                                                             src.poll.timeout, w->state.get());
     workers_.push_back(std::move(w));
@@ -97,6 +101,14 @@ void Poller::Run(Worker& w) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) return;
+    }
+    // Back-pressure: while the undelivered backlog is above its limit, take nothing new in.
+    if (auto stats = w.reader->Stats();
+        stats.ok() && stats->inbox_pending + stats->outbox_pending > static_cast<int64_t>(config_.journal.backlog_limit)) {
+      spdlog::warn("source {}: {} events wait for delivery (journal.backlog_limit {}): not polling for now", name,
+                   stats->inbox_pending + stats->outbox_pending, config_.journal.backlog_limit);
+      if (!Sleep(std::max<int64_t>(interval, 5000))) return;
+      continue;
     }
     auto saved = w.state->Load(key);
     if (!saved.ok()) {

@@ -12,6 +12,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "hub/common/log.hpp"
 #include "hub/common/time.hpp"
 #include "hub/config/config.hpp"
 #include "hub/dispatch/dispatcher.hpp"
@@ -130,12 +131,6 @@ bool CheckWiring(const config::Config& cfg,
   return true;
 }
 
-void SetUpLogging(const std::string& level) {
-  auto logger = spdlog::stderr_color_mt("channelhub");
-  spdlog::set_default_logger(logger);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
-  spdlog::set_level(spdlog::level::from_str(level));
-}
 
 bool WriteReadyFile(const std::string& path, const std::string& address) {
   std::string tmp = path + ".tmp";
@@ -218,7 +213,7 @@ int Serve(const ServeOptions& options) {
     return 2;
   }
   const config::Config& cfg = *loaded.config;
-  SetUpLogging(cfg.log_level);
+  SetUpLogging(cfg.log_level, cfg.log_format == "json" ? LogFormat::kJson : LogFormat::kText);
 
   std::map<std::string, std::unique_ptr<mapping::Mapper>> mappers;
   DestinationMappings destination_mappings;

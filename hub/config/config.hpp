@@ -186,6 +186,7 @@ struct Config {
   // bus.publish: the ZeroMQ endpoint every canonical event is published on ("" = no bus).
   std::string bus_publish;
   std::string log_level = "info";
+  std::string log_format = "text";  // text, or json (one JSON object per line)
   // Plugin files or folders of them (relative to the working directory), loaded before use.
   std::vector<std::string> plugins;
   int plugins_line = 0;

@@ -413,7 +413,7 @@ std::vector<std::string> Loader::ReadNameList(
 void Loader::ReadTop(const Value& root) {
   MapReader top(
       root,
-      {"listen", "data_dir", "mappings_dir", "log_level", "plugins", "server", "journal", "admin", "bus",
+      {"listen", "data_dir", "mappings_dir", "log_level", "log_format", "plugins", "server", "journal", "admin", "bus",
        "sources", "destinations", "routes"},
       sink_);
   if (!top.valid()) return;  // a list or a scalar: every key would be reported missing
@@ -425,6 +425,9 @@ void Loader::ReadTop(const Value& root) {
     if (std::optional<Text> text = ReadNonEmpty(*v, "a directory like ./mappings")) {
       config_.mappings_dir = std::move(text->value);
     }
+  }
+  if (std::optional<Value> v = top.Get("log_format")) {
+    if (std::optional<std::string> f = ReadChoice(*v, {"text", "json"})) config_.log_format = *f;
   }
   if (std::optional<Value> v = top.Get("log_level")) {
     if (std::optional<std::string> level = ReadChoice(*v, kLogLevels)) config_.log_level = *level;

@@ -42,6 +42,18 @@ double Comparison::Weigh(double similarity) const {
   return else_weight;
 }
 
+namespace {
+// CJK Unified Ideographs and their extensions (A, B..), and the compatibility block.
+bool HasIdeograph(std::u32string_view s) {
+  for (char32_t c : s) {
+    if ((c >= 0x3400 && c <= 0x9FFF) || (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x20000 && c <= 0x3134F)) {
+      return true;
+    }
+  }
+  return false;
+}
+}  // namespace
+
 double Comparison::Similarity(std::string_view a, std::string_view b) const {
   switch (method) {
     case SimilarityMethod::kExact:
@@ -50,6 +62,11 @@ double Comparison::Similarity(std::string_view a, std::string_view b) const {
       return JaroWinkler(a, b);
     case SimilarityMethod::kEdit:
       return EditSimilarity(a, b);
+    case SimilarityMethod::kName: {
+      const std::u32string x = ToCodePoints(a);
+      const std::u32string y = ToCodePoints(b);
+      return HasIdeograph(x) || HasIdeograph(y) ? EditSimilarity(x, y) : JaroWinkler(x, y);
+    }
   }
   return 0.0;
 }
@@ -232,6 +249,11 @@ ScoreResult Score(const NormalizedCustomer& a, const NormalizedCustomer& b, cons
       config.branch_conflict_weight != 0.0) {
     score += config.branch_conflict_weight;
     if (explain != nullptr) explain->push_back({"branch_conflict", 0.0, config.branch_conflict_weight});
+  }
+  if (IsOrganisation(a.kind) && IsOrganisation(b.kind) && !a.name_region.empty() &&
+      !b.name_region.empty() && a.name_region != b.name_region && config.region_conflict_weight != 0.0) {
+    score += config.region_conflict_weight;
+    if (explain != nullptr) explain->push_back({"region_conflict", 0.0, config.region_conflict_weight});
   }
   for (const AttributeRule& rule : config.attributes) {
     const std::string_view x = a.Attribute(rule.attribute);

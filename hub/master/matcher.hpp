@@ -15,7 +15,7 @@
 //    a weight: the first level (in order) whose min_similarity the similarity reaches gives its
 //    weight, else else_weight. A comparison contributes 0 when either side lacks the value, so a
 //    missing field is no evidence either way. The comparisons (defaults in MatchConfig):
-//      name             Jaro-Winkler on name_key (simplified, no punctuation, no legal form)
+//      name             kName similarity on name_key (simplified, no punctuation, no legal form)
 //      mobile / email   1 when the sets share a number / address, else 0
 //      address          best Jaro-Winkler between the two records' address lines
 //      city             exact equality of NormalizedCustomer::city (the first address's city)
@@ -26,6 +26,8 @@
 //      kind_conflict    a person against a company or dealer: a fixed weight
 //      branch_conflict  two organisations whose branch suffixes differ ("北京分公司" vs head
 //                       office): a fixed weight
+//      region_conflict  two organisations whose names carry different regions ("深圳市..." vs
+//                       "上海..."; a name without one is no conflict): a fixed weight
 //      attributes       one Comparison per named attribute (date of birth, id numbers, ...)
 // 3. Decide(score): >= match_threshold -> kMatch (auto-merge), >= review_threshold -> kReview,
 //    below -> kNew.
@@ -46,6 +48,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -61,7 +64,11 @@ enum class Decision { kNew, kReview, kMatch };
 // "new", "review", "match".
 std::string_view DecisionName(Decision d);
 
-enum class SimilarityMethod { kExact, kJaroWinkler, kEdit };
+// kExact: 1 or 0. kJaroWinkler, kEdit: see similarity.hpp. kName: Jaro-Winkler for names in
+// alphabetic scripts, edit similarity when either name contains a CJK ideograph — each Chinese
+// character is a syllable, so "张嘉" and "张嘉萍" are different given names (edit 0.67), while
+// Jaro-Winkler would rate the shared prefix 0.91.
+enum class SimilarityMethod { kExact, kJaroWinkler, kEdit, kName };
 
 struct ComparisonLevel {
   double min_similarity = 1.0;
@@ -96,10 +103,11 @@ struct MatchConfig {
   bool same_external_userid_matches = true;
   double deterministic_score = 100.0;
 
-  // Step 2: weighted comparisons (see the file comment). Chinese two-character names differing
-  // in one character reach a Jaro-Winkler of 0.70, three-character ones 0.82.
-  Comparison name{SimilarityMethod::kJaroWinkler, {{0.97, 5.0}, {0.90, 3.0}, {0.80, 1.0}, {0.70, 0.0}},
-                  -5.0};
+  // Step 2: weighted comparisons (see the file comment). Chinese names differing in one
+  // character (a typo, or a relative sharing the family phone) reach an edit similarity of
+  // 0.5 (two characters), 0.67 (three) or 0.75 (four): that level is weak negative evidence, so
+  // phone + address alone send such a pair to review rather than merging it.
+  Comparison name{SimilarityMethod::kName, {{0.97, 5.0}, {0.90, 3.0}, {0.80, 1.0}, {0.66, -1.0}}, -5.0};
   Comparison mobile{SimilarityMethod::kExact, {{1.0, 4.0}}, -1.0};
   Comparison email{SimilarityMethod::kExact, {{1.0, 4.0}}, -0.5};
   Comparison address{SimilarityMethod::kJaroWinkler, {{0.97, 2.5}, {0.90, 1.0}}, -0.5};
@@ -111,6 +119,8 @@ struct MatchConfig {
   Comparison wecom_external_userid{SimilarityMethod::kExact, {{1.0, 8.0}}, -3.0};
   double kind_conflict_weight = -4.0;
   double branch_conflict_weight = -8.0;
+  // Two organisations whose names carry different regions ("北京某某" vs "上海某某").
+  double region_conflict_weight = -4.0;
   std::vector<AttributeRule> attributes;
 
   // Step 3.
@@ -203,7 +213,7 @@ class Matcher {
     bool live = false;
   };
   MatchConfig config_;
-  std::vector<Slot> slots_;
+  std::deque<Slot> slots_;  // a deque: no copy of every record when it grows
   std::unordered_map<std::string, std::uint32_t> by_id_;
   std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> blocks_;
   std::size_t live_ = 0;

@@ -375,13 +375,32 @@ CompanyName SplitCompanyName(std::string_view name) {
   static constexpr std::array<std::string_view, 15> kLatinForms = {
       "co", "ltd", "limited", "inc", "incorporated", "corp", "corporation", "llc",
       "gmbh", "company", "plc", "pte", "ag", "sa", "group"};
+  // A bracketed region: "华为技术(深圳)有限公司", "华为技术(中国)有限公司".
+  std::string lowered = AsciiLower(name);
+  {
+    const size_t open = lowered.find('(');
+    const size_t close = open == std::string::npos ? std::string::npos : lowered.find(')', open);
+    if (close != std::string::npos) {
+      const std::u32string inside = ToCodePoints(std::string_view(lowered).substr(open + 1, close - open - 1));
+      const bool cjk = !inside.empty() && std::all_of(inside.begin(), inside.end(), [](char32_t c) {
+        return c >= 0x4E00 && c <= 0x9FFF;
+      });
+      if (cjk && inside.size() >= 2 && inside.size() <= 5) {
+        std::string region = FromCodePoints(inside);
+        const std::string province = CanonicalProvince(region);
+        const Province* p = province.empty() ? nullptr : FindProvince(province);
+        out.region = p != nullptr ? std::string(p->short_form) : CityKey(region);
+        lowered.erase(open, close - open + 1);
+      }
+    }
+  }
   std::vector<std::string> words;
   std::string word;
   auto flush = [&] {
     if (!word.empty()) words.push_back(std::move(word));
     word.clear();
   };
-  for (char32_t cp : ToCodePoints(AsciiLower(name))) {
+  for (char32_t cp : ToCodePoints(lowered)) {
     if (IsWordCp(cp)) {
       AppendUtf8(word, cp);
     } else {
@@ -414,7 +433,24 @@ CompanyName SplitCompanyName(std::string_view name) {
         if (cut == std::string::npos || end > cut) cut = end;
       }
     }
-    if (cut == std::string::npos) cut = head.size();
+    if (cut == std::string::npos) {
+      // No legal form before the branch word ("华为北京分公司"): the place is the last two
+      // characters, or a longer city or province name that the head ends with.
+      static constexpr std::array<std::string_view, 28> kLongPlaces = {
+          "哈尔滨", "石家庄", "呼和浩特", "乌鲁木齐", "齐齐哈尔", "张家口", "秦皇岛",
+          "连云港", "马鞍山", "景德镇", "平顶山", "驻马店", "张家界", "攀枝花",
+          "六盘水", "嘉峪关", "克拉玛依", "吐鲁番", "牡丹江", "佳木斯", "葫芦岛",
+          "鄂尔多斯", "黑龙江", "内蒙古", "防城港", "石嘴山", "双鸭山", "满洲里"};
+      std::size_t place = 0;
+      for (std::string_view lp : kLongPlaces) {
+        if (head.size() > lp.size() && head.substr(head.size() - lp.size()) == lp) place = lp.size();
+      }
+      const std::u32string head_cps = ToCodePoints(head);
+      if (place == 0 && head_cps.size() >= 4) {
+        place = FromCodePoints(std::u32string_view(head_cps).substr(head_cps.size() - 2)).size();
+      }
+      cut = head.size() - place;
+    }
     out.branch = compact.substr(cut);
     compact.resize(cut);
     break;
@@ -440,6 +476,29 @@ CompanyName SplitCompanyName(std::string_view name) {
   for (const std::string& f : latin_forms) {
     if (!forms.empty()) forms += ' ';
     forms += f;
+  }
+  // A leading region: "广东省深圳市...", "深圳市...", "北京...". At least two characters stay.
+  if (out.region.empty()) {
+    std::size_t consumed = 0;
+    std::string region;
+    std::string_view rest = compact;
+    if (const Province* p = ProvinceAtStart(rest, &consumed)) {
+      region = std::string(p->short_form);
+      rest.remove_prefix(consumed);
+      if (p->municipality && rest.substr(0, 3) == "市") rest.remove_prefix(3);
+    }
+    const std::u32string cps = ToCodePoints(rest);
+    const std::size_t n = SegmentEndingWith(cps, {U"市"}, 2, 4);
+    // "...超市" is a supermarket, not a city ("盐城市", "厦门市" are cities).
+    const bool word = n >= 2 && cps[n - 2] == U'超';
+    if (n > 0 && !word) {
+      region = CityKey(FromCodePoints(std::u32string_view(cps).substr(0, n)));
+      rest = std::string_view(rest).substr(FromCodePoints(std::u32string_view(cps).substr(0, n)).size());
+    }
+    if (!region.empty() && ToCodePoints(rest).size() >= 2) {
+      out.region = std::move(region);
+      compact = std::string(rest);
+    }
   }
   out.base = std::move(compact);
   out.legal_form = std::move(forms);
@@ -553,6 +612,7 @@ NormalizedCustomer Normalize(const model::Customer& c, const NormalizeOptions& o
   out.name_key = std::move(key);
   out.legal_form = std::move(company.legal_form);
   out.branch = std::move(company.branch);
+  out.name_region = std::move(company.region);
 
   for (const std::string& m : c.mobiles) {
     if (std::optional<std::string> e164 = NormalizeMobile(m)) {

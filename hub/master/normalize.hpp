@@ -7,7 +7,8 @@
 //   name         + traditional -> simplified Chinese (OpenCC t2s), ASCII lower-cased
 //   name_key     the name without spaces or punctuation; for companies and dealers also without
 //                the legal form ("有限公司", "股份有限公司", "集团", "Co., Ltd.") and without a
-//                branch suffix ("北京分公司"), which go to legal_form and branch. For persons in
+//                branch suffix ("北京分公司") and a leading or bracketed region ("深圳市...",
+//                "...(深圳)"), which go to legal_form, branch and name_region. For persons in
 //                Latin script the words are sorted ("smith john" == "john smith").
 //   mobiles      E.164 through the mapping transform phone_e164 (+86 default; 0086/86 prefixes,
 //                spaces, dashes, full-width digits); unreadable numbers go to invalid_mobiles
@@ -74,9 +75,14 @@ struct CompanyName {
   std::string base;        // "华为技术"
   std::string legal_form;  // "有限公司", "集团股份有限公司", "co ltd"; "" when none
   std::string branch;      // "北京分公司"; "" for a head office
+  // The administrative region the name starts with or names in brackets ("深圳市腾讯计算机系统",
+  // "华为技术(深圳)", "北京华为"): the city without 市, or the province's short form.
+  std::string region;
 };
 // Splits a name already passed through NormalizeText/ToSimplified/AsciiLower.
-// "华为技术有限公司北京分公司" -> {"华为技术", "有限公司", "北京分公司"}.
+// "华为技术有限公司北京分公司" -> {"华为技术", "有限公司", "北京分公司", ""};
+// "深圳市腾讯计算机系统有限公司" -> {"腾讯计算机系统", "有限公司", "", "深圳"}.
+// A region is only removed when at least two characters of the name remain.
 CompanyName SplitCompanyName(std::string_view name);
 
 // ---- Addresses ----
@@ -117,6 +123,7 @@ struct NormalizedCustomer {
   std::string name_key;    // blocking and comparison key (see above)
   std::string legal_form;  // companies: the legal-form suffix that was removed
   std::string branch;      // companies: the branch-office suffix that was removed
+  std::string name_region;  // companies: the region removed from the name ("深圳")
   std::vector<std::string> mobiles;  // E.164, sorted, unique
   std::vector<std::string> emails;   // sorted, unique
   std::vector<std::string> invalid_mobiles;  // as given, for review

@@ -170,5 +170,41 @@ sources:
       << r.err;
 }
 
+TEST_F(HubTest, JsonLogsAreOneObjectPerLineWithPersonalDataMasked) {
+  const std::string config = WriteConfig(R"(listen: 127.0.0.1:0
+data_dir: @DIR@/var
+log_format: json
+sources:
+  orders:
+    connector: generic
+    mapping: builtin:canonical.order
+    event_id: { header: X-Event-Id }
+)");
+  ASSERT_NO_FATAL_FAILURE(StartHub(config));
+  // A mapping failure whose reason quotes the buyer's mobile and e-mail: both masked in the log.
+  ASSERT_EQ(PostWebhook(port(), "orders",
+                        R"({"order_no":"SO-1","source":{"system":"s"},"channel":"dealer","status":"created",)"
+                        R"("currency":"CNY","lines":[],"totals":{"total":"1"},"buyer":{"mobile":"13800138000x",)"
+                        R"("email":"wang.fang@example.cn"}})",
+                        {{"X-Event-Id", "pii-1"}})
+                .status,
+            202);
+  ASSERT_TRUE(WaitFor([&] { return hub().Log().find("dead letter") != std::string::npos; }, kDeliveryTimeout))
+      << hub().Log();
+  ASSERT_TRUE(hub().Terminate().Succeeded());
+  int lines = 0;
+  std::istringstream log(hub().Log());
+  for (std::string line; std::getline(log, line);) {
+    if (line.empty()) continue;
+    ++lines;
+    rapidjson::Document d = ParseJson(line);
+    ASSERT_FALSE(d.HasParseError()) << line;
+    EXPECT_TRUE(d.HasMember("time") && d.HasMember("level") && d.HasMember("msg")) << line;
+    EXPECT_EQ(line.find("13800138000"), std::string::npos) << line;
+    EXPECT_EQ(line.find("wang.fang@"), std::string::npos) << line;
+  }
+  EXPECT_GE(lines, 3);
+}
+
 }  // namespace
 }  // namespace channelhub::e2e

@@ -4,7 +4,9 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
 #include <charconv>
+#include <iterator>
 
 #include "hub/common/ids.hpp"
 #include "hub/common/time.hpp"
@@ -226,6 +228,27 @@ void AdminApi::Handle(HttpRequest&& req, Reply reply) {
       w.EndObject();
     }
     w.EndArray();
+    w.EndObject();
+    return reply(HttpResponse::Json(200, sb.GetString()));
+  }
+  if ((post || req.method == "PUT") && path == "log-level") {
+    if (!needs(config::AdminToken::Role::kAdmin)) return;
+    rapidjson::Document body;
+    const char* levels[] = {"trace", "debug", "info", "warn", "error"};
+    std::string level;
+    if (!body.Parse(req.body.data(), req.body.size()).HasParseError() && body.IsObject() && body.HasMember("level") &&
+        body["level"].IsString()) {
+      level = body["level"].GetString();
+    }
+    if (std::find(std::begin(levels), std::end(levels), level) == std::end(levels)) {
+      return reply(HttpResponse::Error(400, "bad_level", "expected {\"level\": \"trace|debug|info|warn|error\"}"));
+    }
+    spdlog::set_level(spdlog::level::from_str(level));
+    spdlog::info("admin API: log level set to {} by {}", level, actor);
+    (void)journal_.SaveState("log_level", level, 0);  // seen in the journal; the config file still rules at start
+    w.StartObject();
+    w.Key("level");
+    w.String(level);
     w.EndObject();
     return reply(HttpResponse::Json(200, sb.GetString()));
   }

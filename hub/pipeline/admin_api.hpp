@@ -3,7 +3,7 @@
 // its role decides what it may do:
 //   viewer    GET  /api/v1/status, /api/v1/dlq, /api/v1/dlq/{id}, /api/v1/audit
 //   operator  + POST /api/v1/dlq/replay, /api/v1/resend
-//   admin     + POST /api/v1/dlq/drop
+//   admin     + POST /api/v1/dlq/drop, PUT /api/v1/log-level {"level": "debug"} (until restart)
 // and, without a token (it holds counts only, no data): GET /metrics in the Prometheus text
 // format, for a scraper on the internal network.
 // Every change is written to the audit log as "api:<token name>". Unknown or missing tokens get

@@ -144,6 +144,14 @@ TEST_F(AdminE2E, RolesGuardTheDeadLettersAndEveryChangeIsAudited) {
     EXPECT_TRUE(std::regex_match(line, sample)) << line;
   }
 
+  // The log level changes at run time (admin only).
+  EXPECT_EQ(Call("PUT", "/api/v1/log-level", kOperator, R"({"level":"debug"})")->status, 403);
+  EXPECT_EQ(Call("PUT", "/api/v1/log-level", kAdmin, R"({"level":"loud"})")->status, 400);
+  auto level = Call("PUT", "/api/v1/log-level", kAdmin, R"({"level":"debug"})");
+  ASSERT_EQ(level->status, 200) << level->body;
+  EXPECT_TRUE(WaitFor([&] { return hub().Log().find("log level set to debug by api:root") != std::string::npos; },
+                      Millis(2000)));
+
   auto audit = Call("GET", "/api/v1/audit", kViewer);
   ASSERT_EQ(audit->status, 200);
   EXPECT_NE(audit->body.find("\"actor\":\"api:ops-anna\",\"action\":\"dlq.replay\""), std::string::npos) << audit->body;

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
+#include <tuple>
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -201,6 +202,7 @@ int Serve(const ServeOptions& options) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
@@ -291,6 +293,9 @@ int Serve(const ServeOptions& options) {
   so.read_timeout = cfg.server.read_timeout;
   so.idle_timeout = cfg.server.idle_timeout;
   so.max_connections = cfg.server.max_connections;
+  so.tls_cert = cfg.server.tls.cert;
+  so.tls_key = cfg.server.tls.key;
+  so.tls_client_ca = cfg.server.tls.client_ca;
   server::HttpServer http(so, [&ingest](server::HttpRequest&& req, server::Reply reply) {
     ingest.Handle(std::move(req), std::move(reply));
   });
@@ -378,6 +383,9 @@ int Serve(const ServeOptions& options) {
     ao.host = cfg.admin.listen.host;
     ao.port = cfg.admin.listen.port;
     ao.threads = 2;
+    ao.tls_cert = cfg.admin.tls.cert;
+    ao.tls_key = cfg.admin.tls.key;
+    ao.tls_client_ca = cfg.admin.tls.client_ca;
     admin_http = std::make_unique<server::HttpServer>(ao, [&admin](server::HttpRequest&& req, server::Reply reply) {
       admin->Handle(std::move(req), std::move(reply));
     });
@@ -393,14 +401,29 @@ int Serve(const ServeOptions& options) {
     if (!options.admin_ready_file.empty()) WriteReadyFile(options.admin_ready_file, admin_http->address());
   }
   ingest.SetReady(true);
-  spdlog::info("channelhub listening on http://{} (config {}, journal {}, {} source(s), {} destination(s))",
-               http.address(), cfg.file, jo.path, cfg.sources.size(), cfg.destinations.size());
+  spdlog::info("channelhub listening on {}://{} (config {}, journal {}, {} source(s), {} destination(s))",
+               cfg.server.tls.enabled() ? "https" : "http", http.address(), cfg.file, jo.path, cfg.sources.size(),
+               cfg.destinations.size());
   if (!options.ready_file.empty() && !WriteReadyFile(options.ready_file, http.address())) {
     spdlog::error("cannot write the ready file {}", options.ready_file);
   }
 
   int sig = 0;
-  sigwait(&signals, &sig);
+  for (;;) {
+    sigwait(&signals, &sig);
+    if (sig != SIGHUP) break;
+    // SIGHUP: certificates renewed on disk are taken for new connections; a bad file keeps the
+    // old ones in use.
+    for (auto [server, what, on] : {std::tuple{&http, "webhook listener", cfg.server.tls.enabled()},
+                                    {admin_http.get(), "admin listener", cfg.admin.tls.enabled()}}) {
+      if (!server || !on) continue;
+      if (Status st = server->ReloadTls(); !st.ok()) {
+        spdlog::error("SIGHUP: {} keeps its old TLS certificate: {}", what, st.message());
+      } else {
+        spdlog::info("SIGHUP: {} TLS certificate reloaded", what);
+      }
+    }
+  }
   spdlog::info("received {}: draining (no new requests; in-flight ones finish)",
                sig == SIGTERM ? "SIGTERM" : "SIGINT");
   ingest.SetReady(false);

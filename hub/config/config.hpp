@@ -35,8 +35,18 @@ struct ListenAddress {
   uint16_t port = 8080;  // 0 = an ephemeral port (tests)
 };
 
+// TLS for a listener: a PEM certificate chain and its key; with client_ca, clients must present a
+// certificate signed by it (mutual TLS, for dealer systems).
+struct TlsSettings {
+  std::string cert;
+  std::string key;
+  std::string client_ca;
+  bool enabled() const { return !cert.empty(); }
+};
+
 struct ServerSettings {
   ListenAddress listen;
+  TlsSettings tls;
   int threads = 0;                     // 0 = number of cores
   std::size_t body_limit = 1 << 20;    // bytes of one request body; larger is answered 413
   Millis read_timeout{10000};          // for reading one request (header and body)
@@ -171,6 +181,7 @@ struct AdminToken {
 struct AdminSettings {
   bool enabled = false;
   ListenAddress listen{"127.0.0.1", 8081};
+  TlsSettings tls;
   std::vector<AdminToken> tokens;
 };
 

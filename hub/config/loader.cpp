@@ -254,6 +254,7 @@ class Loader {
   void ReadPoll(const Value& v, PollSettings* poll);
   void ReadPlugins(const Value& v);
   void ReadAdmin(const Value& v);
+  void ReadTls(const Value& v, TlsSettings* tls);
   void ReadOutboundMapping(const Value& v, DestinationConfig* d);
   void ReadDestinations(const Value& v);
   DestinationConfig ReadDestination(const NamedValue& entry);
@@ -413,7 +414,7 @@ std::vector<std::string> Loader::ReadNameList(
 void Loader::ReadTop(const Value& root) {
   MapReader top(
       root,
-      {"listen", "data_dir", "mappings_dir", "log_level", "log_format", "plugins", "server", "journal", "admin", "bus",
+      {"listen", "tls", "data_dir", "mappings_dir", "log_level", "log_format", "plugins", "server", "journal", "admin", "bus",
        "sources", "destinations", "routes"},
       sink_);
   if (!top.valid()) return;  // a list or a scalar: every key would be reported missing
@@ -436,6 +437,7 @@ void Loader::ReadTop(const Value& root) {
   ReadServer(GetOrEmpty(top, "server"));
   ReadJournal(GetOrEmpty(top, "journal"));
   if (std::optional<Value> v = top.Get("admin")) ReadAdmin(*v);
+  if (std::optional<Value> v = top.Get("tls")) ReadTls(*v, &config_.server.tls);
   if (std::optional<Value> v = top.Get("bus")) {
     MapReader b(*v, {"publish"}, sink_);
     if (b.valid()) {
@@ -698,11 +700,39 @@ void Loader::ReadOutboundMapping(const Value& v, DestinationConfig* d) {
   }
 }
 
+void Loader::ReadTls(const Value& v, TlsSettings* tls) {
+  MapReader m(v, {"cert", "key", "client_ca"}, sink_);
+  if (!m.valid()) return;
+  auto file = [&](const char* key, std::string_view example, std::string* out, bool required) {
+    std::optional<Value> x = m.Get(key);
+    if (!x) {
+      if (required) Missing(m.self(), key, std::string(example));
+      return;
+    }
+    auto text = ReadNonEmpty(*x, "a PEM file");
+    if (!text) return;
+    std::string content;
+    if (std::optional<std::string> failure = detail::ReadFileText(text->value, 1 << 20, &content)) {
+      Report(*x, "cannot read " + text->value + ": " + *failure);
+      return;
+    }
+    if (content.find("-----BEGIN ") == std::string::npos) {
+      Report(*x, text->value + " is not a PEM file (no -----BEGIN line)");
+      return;
+    }
+    *out = text->value;
+  };
+  file("cert", "the certificate chain, like cert: /etc/channelhub/tls/hub.crt", &tls->cert, true);
+  file("key", "its private key, like key: /etc/channelhub/tls/hub.key", &tls->key, true);
+  file("client_ca", "", &tls->client_ca, false);
+}
+
 void Loader::ReadAdmin(const Value& v) {
-  MapReader m(v, {"listen", "tokens"}, sink_);
+  MapReader m(v, {"listen", "tls", "tokens"}, sink_);
   if (!m.valid()) return;
   AdminSettings& a = config_.admin;
   a.enabled = true;
+  if (auto x = m.Get("tls")) ReadTls(*x, &a.tls);
   if (auto x = m.Get("listen")) {
     if (auto text = ReadString(*x, "HOST:PORT like 127.0.0.1:8081")) {
       Result<ListenAddress> address = ParseListenAddress(text->value);

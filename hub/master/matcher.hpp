@@ -177,6 +177,7 @@ struct MatchResult {
 // An in-memory index of normalised customers by blocking key.
 class Matcher {
  public:
+  // REQUIRES: config.Check() is "" (the configuration loader reports its message otherwise).
   explicit Matcher(MatchConfig config = {});
   ~Matcher();
   Matcher(Matcher&&) noexcept;

@@ -239,6 +239,12 @@ ParsedLine ParseLine(std::string_view line) {
       ++pos;
     }
     std::size_t n = SegmentEndingWith(rest, {U"区", U"县", U"旗", U"市"}, 1, 6);
+    // Housing estates and communities ("阳光小区", "东湖社区") and markets ("农贸市") are street
+    // parts, not districts.
+    const std::u32string_view seg = rest.substr(0, n);
+    if (n >= 2 && (seg.substr(n - 2) == U"小区" || seg.substr(n - 2) == U"社区" || seg.substr(n - 2) == U"贸市")) {
+      n = 0;
+    }
     if (n > 0) {
       out.district = FromCodePoints(rest.substr(0, n));
       pos += n;

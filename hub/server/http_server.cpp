@@ -13,7 +13,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <condition_variable>
+#include <functional>
 #include <list>
 #include <mutex>
 #include <thread>
@@ -27,6 +29,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+namespace ssl = asio::ssl;
 
 namespace {
 
@@ -59,13 +62,39 @@ auto AsyncHandle(const Handler& handler, HttpRequest req, Token&& token) {
 
 }  // namespace
 
+// A TLS server context from PEM files: TLS 1.2+ only, the library's modern cipher defaults,
+// optionally requiring client certificates signed by "client_ca".
+Result<std::shared_ptr<ssl::context>> MakeTlsContext(const ServerOptions& o) {
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                   ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+  beast::error_code ec;
+  ctx->use_certificate_chain_file(o.tls_cert, ec);
+  if (ec) return Status::Invalid("TLS certificate " + o.tls_cert + " cannot be used: " + ec.message());
+  ctx->use_private_key_file(o.tls_key, ssl::context::pem, ec);
+  if (ec) return Status::Invalid("TLS key " + o.tls_key + " cannot be used: " + ec.message());
+  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+    return Status::Invalid("TLS key " + o.tls_key + " does not belong to the certificate " + o.tls_cert);
+  }
+  if (!o.tls_client_ca.empty()) {
+    ctx->load_verify_file(o.tls_client_ca, ec);
+    if (ec) return Status::Invalid("TLS client CA " + o.tls_client_ca + " cannot be used: " + ec.message());
+    ctx->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+  }
+  return ctx;
+}
+
 struct HttpServer::Impl {
   // One open connection, known to the server so that Stop() can close it when idle.
   struct Conn {
-    beast::tcp_stream* stream = nullptr;
+    std::function<void()> cancel;  // closes the idle connection; set while the session runs
     asio::strand<asio::io_context::executor_type>* strand = nullptr;
     bool busy = false;  // a request is being handled; touched on the strand only
   };
+
+  std::mutex tls_mu;
+  std::shared_ptr<ssl::context> tls;  // GUARDED_BY(tls_mu); null: plain HTTP
 
   ServerOptions options;
   Handler handler;
@@ -145,24 +174,22 @@ struct HttpServer::Impl {
     return res;
   }
 
-  asio::awaitable<void> WriteError(beast::tcp_stream& stream, int status, std::string_view code,
-                                   std::string_view message) {
+  template <typename Stream>
+  asio::awaitable<void> WriteError(Stream& stream, int status, std::string_view code, std::string_view message) {
     auto res = ToBeast(HttpResponse::Error(status, code, message), 11, false);
-    stream.expires_after(options.read_timeout);
+    beast::get_lowest_layer(stream).expires_after(options.read_timeout);
     co_await http::async_write(stream, res, kUseTuple);
   }
 
   asio::awaitable<void> Session(tcp::socket socket,
                                 std::shared_ptr<asio::strand<asio::io_context::executor_type>> strand) {
-    beast::tcp_stream stream(std::move(socket));
     std::string remote;
     {
       beast::error_code ec;
-      auto ep = stream.socket().remote_endpoint(ec);
+      auto ep = socket.remote_endpoint(ec);
       if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
     }
     auto conn = std::make_shared<Conn>();
-    conn->stream = &stream;
     conn->strand = strand.get();
     std::list<std::shared_ptr<Conn>>::iterator self;
     {
@@ -170,7 +197,49 @@ struct HttpServer::Impl {
       conns.push_front(conn);
       self = conns.begin();
     }
+    std::shared_ptr<ssl::context> tls_ctx;
+    {
+      std::lock_guard lock(tls_mu);
+      tls_ctx = tls;
+    }
+    if (!tls_ctx) {
+      beast::tcp_stream stream(std::move(socket));
+      {
+        std::lock_guard lock(mu);
+        conn->cancel = [&stream] { stream.cancel(); };
+      }
+      co_await Serve(stream, remote, *conn);
+      beast::error_code ignored;
+      stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    } else {
+      beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *tls_ctx);
+      {
+        std::lock_guard lock(mu);
+        conn->cancel = [&stream] { beast::get_lowest_layer(stream).cancel(); };
+      }
+      beast::get_lowest_layer(stream).expires_after(options.read_timeout);
+      auto [hec] = co_await stream.async_handshake(ssl::stream_base::server, kUseTuple);
+      if (!hec) {
+        co_await Serve(stream, remote, *conn);
+        beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
+        co_await stream.async_shutdown(kUseTuple);
+      } else if (!stopping) {
+        spdlog::info("https: TLS handshake with {} failed: {}", remote, hec.message());
+      }
+    }
+    {
+      std::lock_guard lock(mu);
+      conn->cancel = nullptr;
+      conns.erase(self);
+    }
+    cv.notify_all();
+  }
 
+  // Requests and answers on one connection until it closes, times out or the server stops.
+  template <typename Stream>
+  asio::awaitable<void> Serve(Stream& stream, const std::string& remote, Conn& conn_state) {
+    Conn* conn = &conn_state;
+    auto& lowest = beast::get_lowest_layer(stream);
     beast::flat_buffer buffer;
     for (;;) {
       if (stopping) break;
@@ -178,12 +247,12 @@ struct HttpServer::Impl {
       parser.body_limit(options.body_limit);
       parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
 
-      stream.expires_after(options.idle_timeout);
+      lowest.expires_after(options.idle_timeout);
       auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kUseTuple);
       (void)hn;
       if (!hec) {
         conn->busy = true;
-        stream.expires_after(options.read_timeout);
+        lowest.expires_after(options.read_timeout);
         if (!parser.is_done() && beast::iequals(parser.get()[http::field::expect], "100-continue")) {
           // The client waits for this before it sends the body (curl with large bodies, .NET).
           http::response<http::empty_body> cont{http::status::continue_, parser.get().version()};
@@ -220,21 +289,12 @@ struct HttpServer::Impl {
           co_await AsyncHandle(handler, ToRequest(std::move(req), remote), asio::use_awaitable);
       const bool keep = keep_alive && !stopping;
       auto res = ToBeast(std::move(resp), version, keep);
-      stream.expires_after(options.read_timeout);
+      lowest.expires_after(options.read_timeout);
       auto [wec, wn] = co_await http::async_write(stream, res, kUseTuple);
       (void)wn;
       conn->busy = false;
       if (wec || !keep) break;
     }
-
-    beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    {
-      std::lock_guard lock(mu);
-      conn->stream = nullptr;
-      conns.erase(self);
-    }
-    cv.notify_all();
   }
 };
 
@@ -243,8 +303,19 @@ HttpServer::HttpServer(ServerOptions options, Handler handler)
 
 HttpServer::~HttpServer() { Stop(std::chrono::milliseconds(0)); }
 
+Status HttpServer::ReloadTls() {
+  Impl& m = *impl_;
+  if (m.options.tls_cert.empty()) return Status::Ok();
+  auto ctx = MakeTlsContext(m.options);
+  if (!ctx.ok()) return ctx.status();
+  std::lock_guard lock(m.tls_mu);
+  m.tls = std::move(ctx).value();
+  return Status::Ok();
+}
+
 Status HttpServer::Start() {
   Impl& m = *impl_;
+  if (!m.options.tls_cert.empty()) CHUB_RETURN_IF_ERROR(ReloadTls());
   beast::error_code ec;
   auto addr = asio::ip::make_address(m.options.host, ec);
   if (ec) return Status::Invalid("listen: \"" + m.options.host + "\" is not an IP address");
@@ -302,7 +373,7 @@ void HttpServer::Stop(std::chrono::milliseconds grace) {
       auto conn = c;
       asio::post(*conn->strand, [&m, conn] {
         std::lock_guard l(m.mu);
-        if (conn->stream && !conn->busy) conn->stream->cancel();
+        if (conn->cancel && !conn->busy) conn->cancel();
       });
     }
     m.cv.wait_for(lock, grace, [&m] { return m.conns.empty(); });

@@ -22,6 +22,11 @@ struct ServerOptions {
   std::chrono::milliseconds read_timeout{10000};
   std::chrono::milliseconds idle_timeout{60000};
   std::size_t max_connections = 1024;
+  // TLS: a PEM certificate chain and key make this an HTTPS listener (TLS 1.2 and 1.3 only).
+  // With "tls_client_ca", clients must present a certificate signed by it (mutual TLS).
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;
 };
 
 // Thread-safe: Start, Stop and the accessors may be called from any thread.
@@ -30,8 +35,12 @@ class HttpServer {
   HttpServer(ServerOptions options, Handler handler);
   ~HttpServer();  // stops and joins
 
-  // Binds, listens and starts the thread pool. IoError naming the address when binding fails.
+  // Binds, listens and starts the thread pool. IoError naming the address when binding fails;
+  // InvalidArgument naming the file when a TLS certificate or key cannot be used.
   Status Start();
+  // Loads the TLS certificate and key again (after a renewal) for new connections; the running
+  // ones keep theirs. The old ones stay in use when the new files are bad.
+  Status ReloadTls();
   // The bound port (the real one when options.port was 0). REQUIRES: Start() succeeded.
   uint16_t port() const;
   std::string address() const;  // "host:port"

@@ -174,6 +174,10 @@ Result<ClientResponse> HttpClient::SendTo(const std::string& method, const std::
   if (http::string_to_verb(method) == http::verb::unknown) {
     return Status::Invalid("unknown HTTP method \"" + method + "\"");
   }
+  bool retry_safe = method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" || method == "OPTIONS";
+  for (const auto& [k, v] : headers) {
+    if (beast::iequals(k, "Idempotency-Key") && !v.empty()) retry_safe = true;
+  }
   for (int attempt = 0;; ++attempt) {
     std::optional<Result<ClientResponse>> out;
     bool reused = false;
@@ -186,8 +190,11 @@ Result<ClientResponse> HttpClient::SendTo(const std::string& method, const std::
     m.ioc.restart();
     m.ioc.run();
     if (!out) return Status::Internal("HTTP client did not complete");
-    // A kept-alive connection the peer closed meanwhile fails on first use: try once on a fresh one.
-    if (!out->ok() && reused && attempt == 0) continue;
+    // A kept-alive connection the peer closed meanwhile fails on first use: try once on a fresh
+    // one, but only when sending the request twice cannot do harm. A POST may have reached the
+    // system before the connection broke; without an Idempotency-Key it is left to the caller,
+    // which retries it as a new attempt (a connector can then look before it writes again).
+    if (!out->ok() && reused && attempt == 0 && retry_safe) continue;
     return std::move(*out);
   }
 }

@@ -414,8 +414,8 @@ std::vector<std::string> Loader::ReadNameList(
 void Loader::ReadTop(const Value& root) {
   MapReader top(
       root,
-      {"listen", "tls", "data_dir", "mappings_dir", "log_level", "log_format", "plugins", "server", "journal", "admin", "bus",
-       "sources", "destinations", "routes"},
+{"listen", "data_dir", "mappings_dir", "log_level", "log_format", "tls", "plugins", "server", "journal", "admin",
+       "bus", "sources", "destinations", "routes"},
       sink_);
   if (!top.valid()) return;  // a list or a scalar: every key would be reported missing
   // First: every ${data_dir} below depends on it.

@@ -358,8 +358,8 @@ destinations:
 TEST_F(ConfigTest, RejectsUnknownKeyListingTheAllowedOnes) {
   EXPECT_THAT(Errors(std::string(kBase) + "colour: blue\n"),
               ElementsAre("hub.yaml:14:1: colour: unknown key \"colour\"; expected one of listen, "
-                          "data_dir, mappings_dir, log_level, plugins, server, journal, sources, "
-                          "destinations, routes"));
+                          "data_dir, mappings_dir, log_level, log_format, tls, plugins, server, "
+                          "journal, admin, bus, sources, destinations, routes"));
 }
 
 TEST_F(ConfigTest, MappingsDirDefaultsToMappingsAndCanBeSet) {

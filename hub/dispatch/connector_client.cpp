@@ -3,6 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
+#include <mutex>
+
+#include "hub/common/ids.hpp"
 
 #include "hub/common/time.hpp"
 
@@ -15,7 +19,31 @@ constexpr int64_t kRenewAheadMs = 60000;
 
 std::string Origin(const Url& u) { return u.scheme + "://" + u.host + ":" + u.port; }
 
+// Tokens shared by every client of the process that logs in the same way: one login, one
+// renewal, however many lanes, sources and destinations use it.
+struct SharedTokens {
+  std::mutex mu;
+  std::map<std::string, journal::ConnectorState> tokens;            // GUARDED_BY(mu)
+  std::map<std::string, std::shared_ptr<std::mutex>> fetching;      // GUARDED_BY(mu): one login at a time per key
+};
+
+SharedTokens& Tokens() {
+  static SharedTokens t;
+  return t;
+}
+
+bool Fresh(const journal::ConnectorState& t, int64_t now) {
+  return !t.value.empty() && (t.expires_at_ms == 0 || now < t.expires_at_ms);
+}
+
 }  // namespace
+
+std::string TokenKey(const std::string& connector, const std::map<std::string, config::Setting>& settings,
+                     const std::string& url) {
+  std::string material = connector + "\n" + url + "\n";
+  for (const auto& [k, v] : settings) material += k + "=" + v.value + "\n";  // std::map: sorted
+  return "token:" + connector + ":" + Sha256Hex(material).substr(0, 16);
+}
 
 Result<std::optional<journal::ConnectorState>> JournalStateStore::Load(const std::string& name) {
   if (!reader_) {
@@ -31,8 +59,12 @@ Status JournalStateStore::Save(const std::string& name, const std::string& value
 }
 
 ConnectorClient::ConnectorClient(std::string owner, std::shared_ptr<plugin::Instance> connector, Url base,
-                                 std::chrono::milliseconds timeout, StateStore* state)
-    : owner_(std::move(owner)), connector_(std::move(connector)), base_(std::move(base)), timeout_(timeout),
+                                 std::chrono::milliseconds timeout, StateStore* state, std::string token_key)
+    : owner_(std::move(owner)),
+      token_key_(token_key.empty() ? "token:" + owner_ : std::move(token_key)),
+      connector_(std::move(connector)),
+      base_(std::move(base)),
+      timeout_(timeout),
       state_(state) {}
 
 Result<plugin::HttpReply> ConnectorClient::Execute(const plugin::OutRequest& request) {
@@ -65,15 +97,40 @@ Result<plugin::HttpReply> ConnectorClient::Execute(const plugin::OutRequest& req
 
 Result<std::string> ConnectorClient::Token() {
   if (!connector_->Has(plugin::kToken)) return std::string();
-  const std::string name = "token:" + owner_;
-  if (!token_loaded_ && state_) {
-    auto saved = state_->Load(name);
-    if (saved.ok()) token_ = *saved;
-    token_loaded_ = true;
+  const std::string& name = token_key_;
+  SharedTokens& shared = Tokens();
+  std::shared_ptr<std::mutex> login;
+  {
+    std::lock_guard<std::mutex> lock(shared.mu);
+    auto it = shared.tokens.find(name);
+    if (it != shared.tokens.end() && Fresh(it->second, NowUnixMillis())) {
+      token_ = it->second;
+      return it->second.value;
+    }
+    auto& m = shared.fetching[name];
+    if (!m) m = std::make_shared<std::mutex>();
+    login = m;
   }
+  // One login per key at a time; whoever waited finds the fresh token.
+  std::lock_guard<std::mutex> one_login(*login);
   const int64_t now = NowUnixMillis();
-  if (token_ && !token_->value.empty() && (token_->expires_at_ms == 0 || now < token_->expires_at_ms)) {
-    return token_->value;
+  {
+    std::lock_guard<std::mutex> lock(shared.mu);
+    auto it = shared.tokens.find(name);
+    if (it != shared.tokens.end() && Fresh(it->second, now)) {
+      token_ = it->second;
+      return it->second.value;
+    }
+  }
+  if (!token_loaded_ && state_) {  // after a restart: the token saved before it, if still good
+    token_loaded_ = true;
+    auto saved = state_->Load(name);
+    if (saved.ok() && *saved && Fresh(**saved, now)) {
+      std::lock_guard<std::mutex> lock(shared.mu);
+      shared.tokens[name] = **saved;
+      token_ = **saved;
+      return (*saved)->value;
+    }
   }
   auto req = connector_->BuildToken();
   if (!req.ok()) return req.status();
@@ -90,14 +147,24 @@ Result<std::string> ConnectorClient::Token() {
     Status st = state_->Save(name, fresh.value, fresh.expires_at_ms);
     if (!st.ok()) spdlog::warn("{}: the new token was not saved ({}); it is used anyway", owner_, st.message());
   }
+  {
+    std::lock_guard<std::mutex> lock(shared.mu);
+    shared.tokens[name] = fresh;
+  }
   token_ = fresh;
   spdlog::info("{}: new token, valid for {}s", owner_, ttl / 1000);
   return fresh.value;
 }
 
 void ConnectorClient::InvalidateToken() {
+  // Drop the shared token only if it is still the one this client was refused with; another
+  // client may have renewed it meanwhile.
+  SharedTokens& shared = Tokens();
+  std::lock_guard<std::mutex> lock(shared.mu);
+  auto it = shared.tokens.find(token_key_);
+  if (it != shared.tokens.end() && (!token_ || it->second.value == token_->value)) shared.tokens.erase(it);
   token_.reset();
-  token_loaded_ = true;  // do not reload the stale one
+  token_loaded_ = true;  // do not reload the stale one from the journal
 }
 
 }  // namespace channelhub::dispatch

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "hub/common/status.hpp"
+#include "hub/config/config.hpp"
 #include "hub/dispatch/http_client.hpp"
 #include "hub/journal/journal.hpp"
 #include "hub/plugin/plugin_host.hpp"
@@ -37,11 +38,17 @@ class JournalStateStore final : public StateStore {
   std::unique_ptr<journal::JournalReader> reader_;
 };
 
+// The name a token is kept under: the connector and what it logs in with (its settings and
+// url), so every source, destination and lane that logs in the same way shares one token, in
+// memory and in the journal.
+std::string TokenKey(const std::string& connector, const std::map<std::string, config::Setting>& settings,
+                     const std::string& url);
+
 class ConnectorClient {
  public:
-  // "owner": the configuration entry ("destinations.erp"), which also names the saved token.
+  // "owner": the configuration entry ("destinations.erp") for logs; "token_key": see TokenKey().
   ConnectorClient(std::string owner, std::shared_ptr<plugin::Instance> connector, Url base,
-                  std::chrono::milliseconds timeout, StateStore* state);
+                  std::chrono::milliseconds timeout, StateStore* state, std::string token_key = "");
 
   plugin::Instance& connector() { return *connector_; }
 
@@ -56,6 +63,7 @@ class ConnectorClient {
 
  private:
   std::string owner_;
+  std::string token_key_;
   std::shared_ptr<plugin::Instance> connector_;
   Url base_;
   std::chrono::milliseconds timeout_;

@@ -266,7 +266,8 @@ class ConnectorSink final : public Sink {
       : dest_(d),
         mapping_(std::move(mapping)),
         state_(std::move(state)),
-        client_("destinations." + d.name, std::move(connector), std::move(url), d.timeout, state_.get()) {}
+        client_("destinations." + d.name, std::move(connector), std::move(url), d.timeout, state_.get(),
+                TokenKey(d.connector, d.settings, d.url)) {}
 
   DeliveryBatch Deliver(const std::vector<OutboxRow>& rows, int64_t /*batch_start_ms*/) override {
     DeliveryBatch out;

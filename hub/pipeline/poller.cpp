@@ -52,7 +52,8 @@ Status Poller::Start() {
     if (!reader.ok()) return reader.status();
     w->reader = std::move(reader).value();
     w->client = std::make_unique<dispatch::ConnectorClient>("sources." + name, it->second, std::move(url).value(),
-                                                            src.poll.timeout, w->state.get());
+                                                            src.poll.timeout, w->state.get(),
+                                                            dispatch::TokenKey(src.connector, src.settings, src.url));
     workers_.push_back(std::move(w));
   }
   for (auto& w : workers_) {

@@ -12,6 +12,8 @@
 #pragma once
 
 #include <channelhub/plugin.hpp>
+
+#include "connectors/common/kingdee_sign.hpp"
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -31,28 +33,13 @@ inline constexpr std::string_view kView = "DynamicFormService.View";
 inline constexpr std::string_view kExecuteBillQuery = "DynamicFormService.ExecuteBillQuery";
 inline constexpr std::string_view kValidateUser = "AuthService.ValidateUser";
 
-// The client secret hidden in the second part of an AppID ("<clientId>_<this>"): Base64-decoded,
-// XORed with the SDK's fixed key, Base64-encoded again. Throws sdk::Failure when it is not Base64.
-std::string DecodeAppSecret(std::string_view encoded);
-
-// Base64(lowercase hex(HMAC-SHA256(key, message))): Kingdee's signature encoding.
-std::string KdHmac(std::string_view key, std::string_view message);
-
-// The request path as signed: percent-encoded, '/' included ("/k3cloud/x" -> "%2Fk3cloud%2Fx").
-std::string EncodePath(std::string_view path);
-
-struct AppCredentials {
-  std::string app_id;  // "<clientId>_<encoded client secret>"
-  std::string app_secret;
-  std::string acct_id;
-  std::string user;
-  std::string lcid = "2052";
-  std::string org_num = "0";
-};
-
-// The signature headers of a POST to "path" (without scheme, host and query).
-sdk::Headers SignatureHeaders(const AppCredentials& app, std::string_view path,
-                              std::string_view timestamp, std::string_view nonce);
+// The signing (DecodeAppSecret, KdHmac, EncodePath, AppCredentials, SignatureHeaders) is shared
+// with the finance connector: connectors/common/kingdee_sign.hpp.
+using connectors::kingdee::AppCredentials;
+using connectors::kingdee::DecodeAppSecret;
+using connectors::kingdee::EncodePath;
+using connectors::kingdee::KdHmac;
+using connectors::kingdee::SignatureHeaders;
 
 // The session the login mode keeps as its token.
 struct Session {

@@ -14,7 +14,6 @@ namespace channelhub::connectors::finance {
 namespace {
 
 // The XOR key of Kingdee's SDKs for the secret part of an AppID (protocols.md §4.2).
-constexpr std::string_view kXorKey = "0054f397c6234378b09ca7d3e5debce7";
 constexpr std::string_view kServicePrefix = "Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.";
 constexpr std::string_view kServiceSuffix = ".common.kdsvc";
 
@@ -146,40 +145,6 @@ bool LooksUpFirst(const sdk::Delivery& d, std::string_view data) {
 }  // namespace
 
 namespace kd {
-
-std::string KdHmac(std::string_view key, std::string_view message) {
-  return Base64Encode(HexLower(HmacSha256(key, message)));
-}
-
-std::string ClientSecret(std::string_view part) {
-  std::string bytes;
-  if (part.empty() || !Base64Decode(part, &bytes)) throw sdk::Failure("setting \"app_id\": the part after '_' is not Base64");
-  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(bytes[i] ^ kXorKey[i % kXorKey.size()]);
-  return Base64Encode(bytes);
-}
-
-sdk::Headers Sign(const App& app, std::string_view path, std::string_view timestamp, std::string_view nonce) {
-  const std::size_t underscore = app.app_id.find('_');
-  if (underscore == std::string::npos) throw sdk::Failure("setting \"app_id\": expected <clientId>_<secret>");
-  const std::string secret = ClientSecret(std::string_view(app.app_id).substr(underscore + 1));
-  std::string text = "POST\n";
-  text += sdk::UrlEncode(path);
-  text += "\n\nx-api-nonce:";
-  text += nonce;
-  text += "\nx-api-timestamp:";
-  text += timestamp;
-  text += "\n";
-  const std::string plain = app.acct_id + "," + app.user + "," + app.lcid + "," + app.org_num;
-  return {{"X-Api-ClientID", app.app_id.substr(0, underscore)},
-          {"X-Api-Auth-Version", "2.0"},
-          {"x-api-timestamp", std::string(timestamp)},
-          {"x-api-nonce", std::string(nonce)},
-          {"x-api-signheaders", "x-api-timestamp,x-api-nonce"},
-          {"X-Api-Signature", KdHmac(secret, text)},
-          {"X-Kd-Appkey", app.app_id},
-          {"X-Kd-Appdata", Base64Encode(plain)},
-          {"X-Kd-Signature", KdHmac(app.app_secret, app.app_id + plain)}};
-}
 
 std::string FormatCursor(const Cursor& c) {
   return "{\"since\":" + Quote(c.since) + ",\"skip\":" + std::to_string(c.skip) + "}";

@@ -29,6 +29,8 @@
 #pragma once
 
 #include <channelhub/plugin.hpp>
+
+#include "connectors/common/kingdee_sign.hpp"
 #include <cstdint>
 #include <map>
 #include <string>
@@ -39,17 +41,15 @@ namespace channelhub::connectors::finance {
 
 namespace kd {
 
-// Base64(lowercase hex(HMAC-SHA256(key, message))).
-std::string KdHmac(std::string_view key, std::string_view message);
-// The client secret hidden in the part of the AppID after '_'. Throws sdk::Failure when it is
-// not Base64.
-std::string ClientSecret(std::string_view app_id_secret_part);
-
-struct App {
-  std::string app_id, app_secret, acct_id, user, lcid = "2052", org_num = "0";
-};
-// The signature headers of a POST to "path" (no scheme, host or query).
-sdk::Headers Sign(const App& app, std::string_view path, std::string_view timestamp, std::string_view nonce);
+// Kingdee's signature headers, shared with the ERP connector (connectors/common/kingdee_sign.hpp).
+using App = connectors::kingdee::AppCredentials;
+using connectors::kingdee::KdHmac;
+inline std::string ClientSecret(std::string_view app_id_secret_part) {
+  return connectors::kingdee::DecodeAppSecret(app_id_secret_part);
+}
+inline sdk::Headers Sign(const App& app, std::string_view path, std::string_view timestamp, std::string_view nonce) {
+  return connectors::kingdee::SignatureHeaders(app, path, timestamp, nonce);
+}
 
 // The credit poll's position: rows with modified >= since (second precision), skipping the first
 // "skip" of those (only while paging through more rows of one second than a page holds).

@@ -257,7 +257,7 @@ void AdminApi::Handle(HttpRequest&& req, Reply reply) {
     if (body.Parse(req.body.data(), req.body.size()).HasParseError() || !body.IsObject()) {
       return reply(HttpResponse::Error(400, "malformed_body", "expected a JSON object"));
     }
-    Result<int64_t> n = Status::Ok();
+    Result<int64_t> n = Status::Internal("no operation ran");
     if (path == "dlq/replay") {
       if (!needs(config::AdminToken::Role::kOperator)) return;
       n = journal_.ReplayDeadLetters(FilterOf(body), actor);

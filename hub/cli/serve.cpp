@@ -361,6 +361,8 @@ int Serve(const ServeOptions& options) {
                    {"{outcome=\"rejected\"}", c.rejected.load()},
                    {"{outcome=\"overloaded\"}", c.overloaded.load()},
                    {"{outcome=\"rate_limited\"}", c.rate_limited.load()}});
+          counter("channelhub_auth_failures_total", "Webhook requests refused for authentication or address.",
+                  {{"", c.auth_failures.load()}});
           counter("channelhub_mapped_total", "Journaled payloads mapped and routed.", {{"", processor.processed()}});
           counter("channelhub_delivered_total", "Events delivered, all destinations.", {{"", dispatcher.delivered()}});
           counter("channelhub_polled_total", "New payloads journaled by polling sources.", {{"", poller.journaled()}});

@@ -67,11 +67,16 @@ struct SourceAuth {
   enum class Kind { kNone, kBearer, kHmacSha256 };
   enum class Encoding { kHex, kBase64 };
   Kind kind = Kind::kNone;
-  std::string token;    // kBearer: the expected token (resolved secret)
+  std::string token_sha256;  // kBearer: hex SHA-256 of the expected token (the token itself is not kept)
   std::string secret;   // kHmacSha256: the key (resolved secret)
   std::string header;   // kHmacSha256: the header carrying the signature, e.g. X-Shopify-Hmac-Sha256
   Encoding encoding = Encoding::kHex;
   std::string prefix;   // kHmacSha256: a prefix stripped from the header value, e.g. "sha256="
+  // kHmacSha256 with a timestamp: the signature covers "<timestamp>.<body>", the timestamp (Unix
+  // seconds) comes from this header and must be within "window" of now, and a signature is
+  // accepted once within the window (replays are refused).
+  std::string timestamp_header;
+  Millis window{300000};
 };
 
 // One value of a connector's "settings:" map, with where it was written (for checks that run
@@ -114,6 +119,8 @@ struct SourceConfig {
   std::string url;
   PollSettings poll;
   RateLimit rate_limit;
+  // Only these addresses may post (empty: any): "10.0.0.0/8", "203.0.113.7", "2001:db8::/32".
+  std::vector<std::string> allow_from;
   int line = 0;                 // where the source is declared in the file
   int connector_line = 0;       // where connector: is written (0 when defaulted)
   int connector_column = 0;

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "hub/common/ids.hpp"
+#include "hub/common/ip_range.hpp"
 #include "hub/config/config.hpp"
 #include "hub/config/secrets.hpp"
 #include "hub/config/text.hpp"
@@ -561,7 +562,8 @@ void Loader::ReadSources(const Value& v) {
 }
 
 SourceConfig Loader::ReadSource(const NamedValue& entry) {
-  MapReader m(entry.value, {"connector", "mapping", "auth", "event_id", "settings", "url", "poll", "rate_limit"},
+  MapReader m(entry.value,
+              {"connector", "mapping", "auth", "event_id", "settings", "url", "poll", "rate_limit", "allow_from"},
               sink_);
   SourceConfig source;
   source.name = entry.name;
@@ -571,6 +573,18 @@ SourceConfig Loader::ReadSource(const NamedValue& entry) {
   if (auto x = m.Get("connector")) {
     if (auto connector = ReadConnectorName(*x, &source.connector_line, &source.connector_column)) {
       source.connector = *connector;
+    }
+  }
+  if (auto x = m.Get("allow_from")) {
+    for (const Value& item : detail::ListItems(*x, "[10.0.0.0/8, 203.0.113.7]", sink_)) {
+      if (auto text = ReadNonEmpty(item, "an IP address or ADDRESS/PREFIX like 10.0.0.0/8")) {
+        auto range = IpRange::Parse(text->value);
+        if (range.ok()) {
+          source.allow_from.push_back(text->value);
+        } else {
+          Report(item, range.status().message());
+        }
+      }
     }
   }
   if (auto x = m.Get("rate_limit")) {
@@ -840,7 +854,7 @@ void Loader::ReadMapping(const Value& v, SourceConfig* source) {
 }
 
 void Loader::ReadAuth(const Value& v, SourceAuth* auth) {
-  MapReader m(v, {"type", "token", "secret", "header", "encoding", "prefix"}, sink_);
+  MapReader m(v, {"type", "token", "secret", "header", "encoding", "prefix", "timestamp_header", "window"}, sink_);
   if (!m.valid()) return;
   std::string type = "none";
   if (auto x = m.Get("type")) {
@@ -851,18 +865,18 @@ void Loader::ReadAuth(const Value& v, SourceAuth* auth) {
   if (type == "none") {
     auth->kind = SourceAuth::Kind::kNone;
     NotUsed(m, "token", "bearer", "auth", type);
-    for (const char* key : {"secret", "header", "encoding", "prefix"}) {
+    for (const char* key : {"secret", "header", "encoding", "prefix", "timestamp_header", "window"}) {
       NotUsed(m, key, "hmac_sha256", "auth", type);
     }
     return;
   }
   if (type == "bearer") {
     auth->kind = SourceAuth::Kind::kBearer;
-    for (const char* key : {"secret", "header", "encoding", "prefix"}) {
+    for (const char* key : {"secret", "header", "encoding", "prefix", "timestamp_header", "window"}) {
       NotUsed(m, key, "hmac_sha256", "auth", type);
     }
     if (auto x = m.Get("token")) {
-      if (auto token = ReadNonEmpty(*x, "the token")) auth->token = std::move(token->value);
+      if (auto token = ReadNonEmpty(*x, "the token")) auth->token_sha256 = Sha256Hex(token->value);
     } else {
       Missing(m.self(), "token",
               "the token senders put in \"Authorization: Bearer <token>\", like token: "
@@ -895,6 +909,21 @@ void Loader::ReadAuth(const Value& v, SourceAuth* auth) {
   if (auto x = m.Get("prefix")) {
     if (auto prefix = ReadString(*x, "the text before the signature, like \"sha256=\"")) {
       auth->prefix = std::move(prefix->value);
+    }
+  }
+  if (auto x = m.Get("timestamp_header")) {
+    if (auto header = ReadHeaderName(*x)) auth->timestamp_header = *header;
+  }
+  if (auto x = m.Get("window")) {
+    if (auto d = ReadDuration(*x)) {
+      if (d->count() < 1000 || d->count() > 86400000) {
+        Report(*x, "expected a window of 1s to 24h, like 5m; got " + FormatDuration(*d));
+      } else {
+        auth->window = *d;
+      }
+    }
+    if (auth->timestamp_header.empty()) {
+      Report(*x, "\"window\" needs timestamp_header: the header with the request's Unix time");
     }
   }
 }

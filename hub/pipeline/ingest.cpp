@@ -12,12 +12,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <charconv>
+#include <unordered_set>
+#include <deque>
 #include <cmath>
 #include <mutex>
 #include <thread>
 #include <cctype>
 
 #include "hub/common/ids.hpp"
+#include "hub/common/ip_range.hpp"
 #include "hub/common/time.hpp"
 #include "spdlog/spdlog.h"
 
@@ -112,8 +116,33 @@ class TokenBucket {
   std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
 };
 
+// Signatures seen within their window: a signed request is accepted once.
+class ReplayCache {
+ public:
+  static constexpr std::size_t kMaxEntries = 200000;
+  // True the first time "key" is seen within "window_ms".
+  bool FirstSeen(const std::string& key, int64_t window_ms) {
+    const int64_t now = NowUnixMillis();
+    std::lock_guard<std::mutex> lock(mu_);
+    while (!order_.empty() && (order_.front().first <= now || order_.size() > kMaxEntries)) {
+      seen_.erase(order_.front().second);
+      order_.pop_front();
+    }
+    if (!seen_.insert(key).second) return false;
+    order_.emplace_back(now + window_ms, key);
+    return true;
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_set<std::string> seen_;
+  std::deque<std::pair<int64_t, std::string>> order_;  // expiry, key; oldest first
+};
+
 struct Ingest::SourceState {
   const config::SourceConfig* config = nullptr;
+  std::vector<IpRange> allow;                      // allow_from; empty: anyone
+  std::unique_ptr<ReplayCache> replays = std::make_unique<ReplayCache>();
   std::unique_ptr<TokenBucket> bucket;  // rate_limit, if any
   std::unique_ptr<rapidjson::Pointer> id_pointer;  // compiled event_id.field, if any
   std::shared_ptr<plugin::Instance> connector;     // a plugin connector's source
@@ -126,6 +155,9 @@ Ingest::Ingest(const config::Config& config, journal::Journal& journal, IngestOp
     auto state = std::make_unique<SourceState>();
     state->config = &src;
     if (auto it = connectors.find(name); it != connectors.end()) state->connector = it->second;
+    for (const std::string& r : src.allow_from) {
+      if (auto range = IpRange::Parse(r); range.ok()) state->allow.push_back(std::move(range).value());
+    }
     if (src.rate_limit.rate > 0) {
       state->bucket = std::make_unique<TokenBucket>(src.rate_limit.rate, src.rate_limit.burst);
     }
@@ -226,6 +258,17 @@ void Ingest::HandleWebhook(const std::string& name, HttpRequest&& req, Reply rep
             "endpoint POST /webhooks/<name>"));
   }
   const SourceState& state = *it->second;
+  if (!state.allow.empty()) {
+    const std::string ip = req.remote.substr(0, req.remote.rfind(':'));
+    bool allowed = false;
+    for (const IpRange& r : state.allow) allowed = allowed || r.Contains(ip);
+    if (!allowed) {
+      ++counters_.rejected;
+      ++counters_.auth_failures;
+      spdlog::info("ingest: {} refused a request from {}: not in allow_from", name, req.remote);
+      return reply(HttpResponse::Error(403, "forbidden", "this address may not post to source \"" + name + "\""));
+    }
+  }
   if (int wait = 0; state.bucket && !state.bucket->Take(&wait)) {
     ++counters_.rate_limited;
     auto resp = HttpResponse::Error(429, "rate_limited",
@@ -249,37 +292,49 @@ void Ingest::HandleWebhook(const std::string& name, HttpRequest&& req, Reply rep
   }
   const config::SourceConfig& src = *state.config;
 
-  // 1. Who sent it: the source's bearer token or body signature, in constant time.
+  // 1. Who sent it: the source's bearer token or body signature, in constant time. A failure
+  // says no more than that (which check failed would help an attacker, not a partner).
   const config::SourceAuth& auth = src.auth;
+  auto refuse = [&](const std::string& why) {
+    ++counters_.rejected;
+    ++counters_.auth_failures;
+    spdlog::info("ingest: {} refused a request from {}: {}", name, req.remote, why);
+    return reply(HttpResponse::Error(401, "unauthorized",
+                                     "the request is not authenticated as source \"" + name + "\" requires"));
+  };
   if (auth.kind == config::SourceAuth::Kind::kBearer) {
     std::string_view h = req.Header("Authorization");
     constexpr std::string_view kBearer = "Bearer ";
     if (h.size() <= kBearer.size() || Lower(h.substr(0, kBearer.size())) != "bearer " ||
-        !ConstantTimeEquals(h.substr(kBearer.size()), auth.token)) {
-      ++counters_.rejected;
-      return reply(HttpResponse::Error(
-          401, "unauthorized",
-          h.empty() ? "missing Authorization: Bearer <token> header"
-                    : "the bearer token does not match the one configured for this source"));
+        !ConstantTimeEquals(Sha256Hex(h.substr(kBearer.size())), auth.token_sha256)) {
+      return refuse(h.empty() ? "no bearer token" : "wrong bearer token");
     }
   } else if (auth.kind == config::SourceAuth::Kind::kHmacSha256) {
     std::string_view sig = req.Header(auth.header);
-    if (sig.empty()) {
-      ++counters_.rejected;
-      return reply(HttpResponse::Error(401, "unauthorized",
-                                       "missing signature header " + auth.header));
-    }
+    if (sig.empty()) return refuse("no " + auth.header + " header");
     if (!auth.prefix.empty() && sig.starts_with(auth.prefix)) sig.remove_prefix(auth.prefix.size());
+    std::string signed_text;
+    const std::string* message = &req.body;
+    if (!auth.timestamp_header.empty()) {
+      // The signature covers "<timestamp>.<body>"; an old or future timestamp is refused.
+      const std::string_view ts = req.Header(auth.timestamp_header);
+      int64_t seconds = 0;
+      auto [end, ec] = std::from_chars(ts.data(), ts.data() + ts.size(), seconds);
+      if (ts.empty() || ec != std::errc() || end != ts.data() + ts.size()) return refuse("no valid timestamp");
+      const int64_t skew = NowUnixMillis() - seconds * 1000;
+      if (skew > auth.window.count() || -skew > auth.window.count()) return refuse("timestamp outside the window");
+      signed_text.reserve(ts.size() + 1 + req.body.size());
+      signed_text.append(ts).append(".").append(req.body);
+      message = &signed_text;
+    }
     std::string expected = auth.encoding == config::SourceAuth::Encoding::kBase64
-                               ? HmacSha256Base64(auth.secret, req.body)
-                               : HmacSha256Hex(auth.secret, req.body);
+                               ? HmacSha256Base64(auth.secret, *message)
+                               : HmacSha256Hex(auth.secret, *message);
     std::string given(sig);
     if (auth.encoding == config::SourceAuth::Encoding::kHex) given = Lower(given);
-    if (!ConstantTimeEquals(given, expected)) {
-      ++counters_.rejected;
-      return reply(HttpResponse::Error(
-          401, "unauthorized",
-          auth.header + " does not match the HMAC-SHA256 of the body under this source's secret"));
+    if (!ConstantTimeEquals(given, expected)) return refuse("signature mismatch");
+    if (!auth.timestamp_header.empty() && !state.replays->FirstSeen(expected, auth.window.count())) {
+      return refuse("a replayed signature");
     }
   }
 

@@ -43,7 +43,7 @@ class Ingest {
 
   // Counts since start, for logs and metrics.
   struct Counters {
-    std::atomic<uint64_t> accepted{0}, duplicates{0}, rejected{0}, overloaded{0}, rate_limited{0};
+    std::atomic<uint64_t> accepted{0}, duplicates{0}, rejected{0}, overloaded{0}, rate_limited{0}, auth_failures{0};
   };
   const Counters& counters() const { return counters_; }
 

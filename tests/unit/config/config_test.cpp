@@ -1,3 +1,4 @@
+#include "hub/common/ids.hpp"
 #include "hub/config/config.hpp"
 
 #include <gmock/gmock.h>
@@ -215,7 +216,7 @@ routes:
   const SourceConfig& shop = c.sources.at("shop-1");
   EXPECT_EQ(shop.mapping, "mappings/shop/order.yaml");
   EXPECT_EQ(shop.auth.kind, SourceAuth::Kind::kBearer);
-  EXPECT_EQ(shop.auth.token, "tok");
+  EXPECT_EQ(shop.auth.token_sha256, Sha256Hex("tok"));  // kept as a hash only
   EXPECT_EQ(shop.event_id_field, "/order/id");
   EXPECT_EQ(shop.event_id_header, "");
   EXPECT_EQ(shop.line, 15);
@@ -960,7 +961,7 @@ destinations:
     url: ${env:CHUB_TEST_URL}
     headers: { Authorization: "Bearer ${env:CHUB_TEST_TOKEN}" }
 )");
-  EXPECT_EQ(c.sources.at("s").auth.token, "t0k3n");
+  EXPECT_EQ(c.sources.at("s").auth.token_sha256, Sha256Hex("t0k3n"));
   EXPECT_EQ(c.destinations.at("erp").url, "http://10.0.0.5:9000/in");
   EXPECT_EQ(c.destinations.at("erp").headers.at("Authorization"), "Bearer t0k3n");
 }
@@ -1017,7 +1018,7 @@ sources:
                         absolute + R"(}" }
 )");
   EXPECT_EQ(c.sources.at("s").auth.secret, "abc");
-  EXPECT_EQ(c.sources.at("t").auth.token, "xyz");
+  EXPECT_EQ(c.sources.at("t").auth.token_sha256, Sha256Hex("xyz"));
 }
 
 TEST_F(ConfigTest, ReportsUnreadableFileSecretsWithTheReason) {

@@ -100,6 +100,15 @@ int Main(int argc, char** argv) {
   dlq_drop->add_option("--reason", dlq.reason, "Why (written to the audit log)")->required();
   dlq_audit->add_option("--limit", dlq.limit, "The last N entries")->check(CLI::PositiveNumber);
 
+  TraceOptions trace;
+  auto* trace_cmd = app.add_subcommand(
+      "trace", "One event's way through the hub (received, mapped, delivered, with timings), or the latest events");
+  trace_cmd->add_option("-c,--config", trace.config_path, "Configuration file (YAML)")->required();
+  trace_cmd->add_option("--data-dir", trace.data_dir, "Override data_dir");
+  trace_cmd->add_option("--source", trace.source, "The source the event came from");
+  trace_cmd->add_option("--event", trace.event_id, "The inbound event id (without it: the latest events)");
+  trace_cmd->add_option("--limit", trace.limit, "How many of the latest events")->check(CLI::PositiveNumber);
+
   ResendOptions resend;
   auto* resend_cmd = app.add_subcommand(
       "resend", "Send processed events again to one destination (a new system, an ERP restored from backup)");
@@ -124,6 +133,7 @@ int Main(int argc, char** argv) {
     if (*check_cmd) return Check(check_path);
     if (*plugins_cmd) return ListPlugins(plugins_path);
     if (*resend_cmd) return Resend(resend);
+    if (*trace_cmd) return Trace(trace);
     if (*dlq_cmd) {
       for (auto [cmd, action] : {std::pair{dlq_list, "list"}, {dlq_show, "show"}, {dlq_replay, "replay"},
                                  {dlq_drop, "drop"}, {dlq_audit, "audit"}}) {

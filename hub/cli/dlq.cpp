@@ -139,6 +139,71 @@ int Resend(const ResendOptions& options) {
   return 0;
 }
 
+int Trace(const TraceOptions& options) {
+  auto opened = OpenJournal(options.config_path, options.data_dir, nullptr);
+  if (auto* code = std::get_if<int>(&opened)) return *code;
+  auto& journal = std::get<std::unique_ptr<journal::Journal>>(opened);
+  CloseJournal close{*journal};
+  auto reader = journal->NewReader();
+  if (!reader.ok()) {
+    std::fprintf(stderr, "channelhub: %s\n", reader.status().ToString().c_str());
+    return 1;
+  }
+  if (options.event_id.empty()) {
+    auto rows = (*reader)->Recent(options.limit);
+    if (!rows.ok()) {
+      std::fprintf(stderr, "channelhub: %s\n", rows.status().ToString().c_str());
+      return 1;
+    }
+    for (const auto& t : *rows) {
+      if (!options.source.empty() && t.source != options.source) continue;
+      std::printf("%s  %s/%s  %s%s\n", Time(t.received_at_ms).c_str(), t.source.c_str(), t.event_id.c_str(),
+                  t.kind.c_str(), t.processed ? "" : "  (not mapped yet)");
+    }
+    return 0;
+  }
+  if (options.source.empty()) {
+    std::fprintf(stderr, "channelhub: trace --event needs --source (event ids are unique per source)\n");
+    return 2;
+  }
+  auto t = (*reader)->Trace(options.source, options.event_id);
+  if (!t.ok()) {
+    std::fprintf(stderr, "channelhub: %s\n", t.status().ToString().c_str());
+    return 1;
+  }
+  if (!*t) {
+    std::fprintf(stderr, "channelhub: no event %s from source %s\n", options.event_id.c_str(), options.source.c_str());
+    return 1;
+  }
+  const journal::TraceRow& tr = **t;
+  std::printf("%s/%s%s%s\n  received   %s\n", tr.source.c_str(), tr.event_id.c_str(), tr.kind.empty() ? "" : "  kind ",
+              tr.kind.c_str(), Time(tr.received_at_ms).c_str());
+  if (!tr.processed) std::printf("  not mapped yet\n");
+  std::string last;
+  for (const auto& d : tr.deliveries) {
+    if (d.cloud_event_id != last) {
+      std::printf("  mapped     +%lld ms  %s  %s\n", static_cast<long long>(d.mapped_at_ms - tr.received_at_ms),
+                  d.cloud_event_id.c_str(), d.type.c_str());
+      last = d.cloud_event_id;
+    }
+    if (d.destination.empty()) {
+      std::printf("    routed nowhere\n");
+    } else if (d.state == 1) {
+      std::printf("    -> %s  delivered +%lld ms (%lld attempt%s)\n", d.destination.c_str(),
+                  static_cast<long long>(d.delivered_at_ms - tr.received_at_ms), static_cast<long long>(d.attempts),
+                  d.attempts == 1 ? "" : "s");
+    } else if (d.state == 2) {
+      std::printf("    -> %s  dead letter after %lld attempt%s: %s\n", d.destination.c_str(),
+                  static_cast<long long>(d.attempts), d.attempts == 1 ? "" : "s", d.last_error.c_str());
+    } else {
+      std::printf("    -> %s  pending (%lld attempt%s%s%s)\n", d.destination.c_str(), static_cast<long long>(d.attempts),
+                  d.attempts == 1 ? "" : "s", d.last_error.empty() ? "" : "; last: ", d.last_error.c_str());
+    }
+  }
+  for (const auto& dl : tr.dead_letters) std::printf("  dead letter: %s\n", dl.c_str());
+  return 0;
+}
+
 int DeadLetters(const DlqOptions& options) {
   auto opened = OpenJournal(options.config_path, options.data_dir, nullptr);
   if (auto* code = std::get_if<int>(&opened)) return *code;

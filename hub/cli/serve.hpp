@@ -60,6 +60,18 @@ struct ResendOptions {
 // `channelhub resend`: queues already processed events again for one destination (re-sync).
 int Resend(const ResendOptions& options);
 
+struct TraceOptions {
+  std::string config_path;
+  std::optional<std::string> data_dir;
+  std::string source;
+  std::string event_id;  // "" = list the latest events instead
+  std::size_t limit = 20;
+};
+
+// `channelhub trace`: one inbound event's way through the hub (received, mapped, delivered per
+// destination, with timings), or the latest events when no id is given.
+int Trace(const TraceOptions& options);
+
 // Prints configuration problems and the closing line.
 void PrintDiagnostics(const std::vector<config::Diagnostic>& diags);
 

@@ -109,18 +109,21 @@ Status InsertAudit(Database& db, const std::string& actor, const std::string& ac
   return (*st)->Bind(1, NowUnixMillis()).Bind(2, actor).Bind(3, action).Bind(4, target).Bind(5, detail).Run();
 }
 
-// Journals created before dead letters recorded their outbox row get the column.
-Status Migrate(Database& db) {
-  auto info = db.Prepare("SELECT count(*) FROM pragma_table_info('dead_letters') WHERE name='outbox_seq'");
+// Columns added after the first release, added to older journals when they open.
+Status AddColumnIfMissing(Database& db, const char* table, const char* column, const char* definition) {
+  auto info = db.Prepare(std::string("SELECT count(*) FROM pragma_table_info('") + table + "') WHERE name='" + column + "'");
   if (!info.ok()) return info.status();
   Status step;
   int64_t has = 0;
   if (info->Step(&step)) has = info->Int(0);
   CHUB_RETURN_IF_ERROR(step);
-  if (has == 0) {
-    return db.Exec("ALTER TABLE dead_letters ADD COLUMN outbox_seq INTEGER NOT NULL DEFAULT 0");
-  }
+  if (has == 0) return db.Exec(std::string("ALTER TABLE ") + table + " ADD COLUMN " + column + " " + definition);
   return Status::Ok();
+}
+
+Status Migrate(Database& db) {
+  CHUB_RETURN_IF_ERROR(AddColumnIfMissing(db, "dead_letters", "outbox_seq", "INTEGER NOT NULL DEFAULT 0"));
+  return AddColumnIfMissing(db, "outbox", "delivered_at", "INTEGER NOT NULL DEFAULT 0");
 }
 
 // Steps "s" to the end, turning each row into a Row with "fill"; resets "s" either way.
@@ -528,9 +531,9 @@ Status Journal::RecordDeliveries(const std::string& destination,
     for (const DeliveryResult& r : results) {
       if (r.outcome == DeliveryOutcome::kDelivered) {
         auto st = db.Cached(
-            "UPDATE outbox SET state=1, attempts=attempts+1, last_error='' WHERE seq=?");
+            "UPDATE outbox SET state=1, attempts=attempts+1, last_error='', delivered_at=? WHERE seq=?");
         if (!st.ok()) return st.status();
-        CHUB_RETURN_IF_ERROR((*st)->Bind(1, r.seq).Run());
+        CHUB_RETURN_IF_ERROR((*st)->Bind(1, NowUnixMillis()).Bind(2, r.seq).Run());
       } else if (r.outcome == DeliveryOutcome::kRetry) {
         auto st = db.Cached(
             "UPDATE outbox SET attempts=attempts+1, next_attempt_at=?, last_error=? WHERE seq=?");
@@ -820,6 +823,70 @@ Result<std::optional<DeadLetterDetail>> JournalReader::DeadLetter(int64_t id) {
     out.attempts = std::move(attempts).value();
   }
   return std::optional<DeadLetterDetail>(std::move(out));
+}
+
+Result<std::vector<TraceRow>> JournalReader::Recent(std::size_t limit) {
+  auto st = db_->Cached(
+      std::string("SELECT source, event_id, topic, received_at, seq <= ") + kProcessedSeq +
+      " FROM (SELECT * FROM inbox ORDER BY seq DESC LIMIT ?) ORDER BY seq");
+  if (!st.ok()) return st.status();
+  (*st)->Bind(1, static_cast<int64_t>(limit));
+  return Collect<TraceRow>(**st, [](Statement& q, TraceRow& t) {
+    t.source = q.Text(0);
+    t.event_id = q.Text(1);
+    t.kind = q.Text(2);
+    t.received_at_ms = q.Int(3);
+    t.processed = q.Int(4) != 0;
+  });
+}
+
+Result<std::optional<TraceRow>> JournalReader::Trace(const std::string& source, const std::string& event_id) {
+  auto in = db_->Cached(std::string("SELECT source, event_id, topic, received_at, seq <= ") + kProcessedSeq +
+                        " FROM inbox WHERE source=? AND event_id=?");
+  if (!in.ok()) return in.status();
+  (*in)->Bind(1, source).Bind(2, event_id);
+  auto rows = Collect<TraceRow>(**in, [](Statement& q, TraceRow& t) {
+    t.source = q.Text(0);
+    t.event_id = q.Text(1);
+    t.kind = q.Text(2);
+    t.received_at_ms = q.Int(3);
+    t.processed = q.Int(4) != 0;
+  });
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return std::optional<TraceRow>();
+  TraceRow t = std::move(rows->front());
+  // Its canonical events are "<event_id>:<n>"; each with its deliveries.
+  auto ev = db_->Cached(
+      "SELECT e.event_id, e.type, e.created_at, o.destination, o.state, o.attempts, o.last_error, o.delivered_at,"
+      " o.next_attempt_at FROM events e LEFT JOIN outbox o ON o.event = e.id"
+      " WHERE e.event_id >= ? AND e.event_id < ? ORDER BY e.id, o.seq");
+  if (!ev.ok()) return ev.status();
+  (*ev)->Bind(1, event_id + ":").Bind(2, event_id + ";");  // ';' follows ':' in ASCII
+  auto deliveries = Collect<TraceRow::Delivery>(**ev, [](Statement& q, TraceRow::Delivery& d) {
+    d.cloud_event_id = q.Text(0);
+    d.type = q.Text(1);
+    d.mapped_at_ms = q.Int(2);
+    d.destination = q.Text(3);
+    d.state = static_cast<int>(q.Int(4));
+    d.attempts = q.Int(5);
+    d.last_error = q.Text(6);
+    d.delivered_at_ms = q.Int(7);
+    d.next_attempt_at_ms = q.Int(8);
+  });
+  if (!deliveries.ok()) return deliveries.status();
+  t.deliveries = std::move(deliveries).value();
+  auto dead = db_->Cached("SELECT stage, destination, reason FROM dead_letters WHERE source=? AND (event_id=? OR "
+                          "(event_id >= ? AND event_id < ?)) ORDER BY id");
+  if (!dead.ok()) return dead.status();
+  (*dead)->Bind(1, source).Bind(2, event_id).Bind(3, event_id + ":").Bind(4, event_id + ";");
+  Status step;
+  while ((*dead)->Step(&step)) {
+    t.dead_letters.push_back((*dead)->Text(0) + (((*dead)->Text(1)).empty() ? "" : " to " + (*dead)->Text(1)) + ": " +
+                             (*dead)->Text(2));
+  }
+  (*dead)->Reset();
+  if (!step.ok()) return step;
+  return std::optional<TraceRow>(std::move(t));
 }
 
 Result<std::vector<AuditRow>> JournalReader::Audit(std::size_t limit) {

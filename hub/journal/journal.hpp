@@ -93,6 +93,29 @@ struct DeadLetterFilter {
   bool empty() const { return !id && destination.empty() && source.empty() && stage.empty() && !all; }
 };
 
+// One inbound event's way through the hub: received, mapped into canonical events, and each
+// of those delivered (or not) to each destination.
+struct TraceRow {
+  std::string source;
+  std::string event_id;
+  std::string kind;
+  int64_t received_at_ms = 0;
+  bool processed = false;  // mapped and routed (or dead-lettered)
+  struct Delivery {
+    std::string cloud_event_id;
+    std::string type;
+    int64_t mapped_at_ms = 0;
+    std::string destination;  // "" when the event was routed nowhere
+    int state = 0;            // 0 pending, 1 delivered, 2 dead letter
+    int64_t attempts = 0;
+    std::string last_error;
+    int64_t delivered_at_ms = 0;
+    int64_t next_attempt_at_ms = 0;
+  };
+  std::vector<Delivery> deliveries;
+  std::vector<std::string> dead_letters;  // "stage[ to destination]: reason"
+};
+
 struct AuditRow {
   int64_t id = 0;
   int64_t at_ms = 0;
@@ -160,6 +183,10 @@ class JournalReader {
   Result<std::vector<DeadLetterRow>> DeadLetters(std::size_t limit);
   // One dead letter with its attempts, or nullopt.
   Result<std::optional<DeadLetterDetail>> DeadLetter(int64_t id);
+  // The last "limit" inbound events, oldest first (no deliveries filled in).
+  Result<std::vector<TraceRow>> Recent(std::size_t limit);
+  // One inbound event with its canonical events and their deliveries, or nullopt.
+  Result<std::optional<TraceRow>> Trace(const std::string& source, const std::string& event_id);
   // The audit log, newest last.
   Result<std::vector<AuditRow>> Audit(std::size_t limit);
   // A connector's saved state ("poll:<source>", "token:<name>"), if any.

@@ -207,6 +207,93 @@ void AdminApi::Handle(HttpRequest&& req, Reply reply) {
     w.EndObject();
     return reply(HttpResponse::Json(200, sb.GetString()));
   }
+  if (get && path == "events") {
+    std::size_t limit = 50;
+    if (std::string l = QueryParam(req.query, "limit"); !l.empty()) std::from_chars(l.data(), l.data() + l.size(), limit);
+    auto rows = (*reader)->Recent(std::min<std::size_t>(limit, 1000));
+    if (!rows.ok()) return reply(HttpResponse::Error(503, "journal_unavailable", rows.status().message()));
+    w.StartObject();
+    w.Key("events");
+    w.StartArray();
+    for (const auto& t : *rows) {
+      w.StartObject();
+      w.Key("source");
+      w.String(t.source);
+      w.Key("event_id");
+      w.String(t.event_id);
+      w.Key("kind");
+      w.String(t.kind);
+      w.Key("received_at");
+      w.String(Time(t.received_at_ms));
+      w.Key("processed");
+      w.Bool(t.processed);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+    return reply(HttpResponse::Json(200, sb.GetString()));
+  }
+  if (get && path.starts_with("events/")) {
+    const std::string rest = path.substr(7);
+    const std::size_t slash = rest.find('/');
+    if (slash == std::string::npos || slash == 0 || slash + 1 == rest.size()) {
+      return reply(HttpResponse::Error(400, "bad_path", "expected /api/v1/events/<source>/<event id>"));
+    }
+    auto t = (*reader)->Trace(rest.substr(0, slash), rest.substr(slash + 1));
+    if (!t.ok()) return reply(HttpResponse::Error(503, "journal_unavailable", t.status().message()));
+    if (!*t) return reply(HttpResponse::Error(404, "not_found", "no event " + rest.substr(slash + 1) + " from " + rest.substr(0, slash)));
+    const journal::TraceRow& tr = **t;
+    w.StartObject();
+    w.Key("source");
+    w.String(tr.source);
+    w.Key("event_id");
+    w.String(tr.event_id);
+    w.Key("kind");
+    w.String(tr.kind);
+    w.Key("received_at");
+    w.String(Time(tr.received_at_ms));
+    w.Key("processed");
+    w.Bool(tr.processed);
+    w.Key("events");
+    w.StartArray();
+    for (const auto& d : tr.deliveries) {
+      w.StartObject();
+      w.Key("id");
+      w.String(d.cloud_event_id);
+      w.Key("type");
+      w.String(d.type);
+      w.Key("mapped_after_ms");
+      w.Int64(d.mapped_at_ms - tr.received_at_ms);
+      if (!d.destination.empty()) {
+        w.Key("destination");
+        w.String(d.destination);
+        w.Key("state");
+        w.String(d.state == 1 ? "delivered" : d.state == 2 ? "dead_letter" : "pending");
+        w.Key("attempts");
+        w.Int64(d.attempts);
+        if (d.state == 1 && d.delivered_at_ms > 0) {
+          w.Key("delivered_after_ms");
+          w.Int64(d.delivered_at_ms - tr.received_at_ms);
+        }
+        if (d.state == 0 && d.next_attempt_at_ms > 0) {
+          w.Key("next_attempt_at");
+          w.String(Time(d.next_attempt_at_ms));
+        }
+        if (!d.last_error.empty()) {
+          w.Key("last_error");
+          w.String(d.last_error);
+        }
+      }
+      w.EndObject();
+    }
+    w.EndArray();
+    w.Key("dead_letters");
+    w.StartArray();
+    for (const auto& dl : tr.dead_letters) w.String(dl);
+    w.EndArray();
+    w.EndObject();
+    return reply(HttpResponse::Json(200, sb.GetString()));
+  }
   if (get && path == "audit") {
     auto rows = (*reader)->Audit(200);
     if (!rows.ok()) return reply(HttpResponse::Error(503, "journal_unavailable", rows.status().message()));
@@ -303,7 +390,7 @@ void AdminApi::Handle(HttpRequest&& req, Reply reply) {
   }
   reply(HttpResponse::Error(404, "not_found",
                             "no " + req.method + " /api/v1/" + path +
-                                "; see GET status, dlq, dlq/<id>, audit; POST dlq/replay, dlq/drop, resend"));
+                                "; see GET status, events, events/<source>/<id>, dlq, dlq/<id>, audit; POST dlq/replay, dlq/drop, resend"));
 }
 
 }  // namespace channelhub::pipeline

@@ -1,7 +1,9 @@
 // The admin API (JSON under /api/v1/), served on its own listener (admin.listen), never on the
 // webhook port. Every request needs "Authorization: Bearer <token>" of a configured admin token;
 // its role decides what it may do:
-//   viewer    GET  /api/v1/status, /api/v1/dlq, /api/v1/dlq/{id}, /api/v1/audit
+//   viewer    GET  /api/v1/status, /api/v1/events (the latest), /api/v1/events/{source}/{id}
+//                  (one event's way: received, mapped, delivered per destination, with timings),
+//                  /api/v1/dlq, /api/v1/dlq/{id}, /api/v1/audit
 //   operator  + POST /api/v1/dlq/replay, /api/v1/resend
 //   admin     + POST /api/v1/dlq/drop, PUT /api/v1/log-level {"level": "debug"} (until restart)
 // and, without a token (it holds counts only, no data): GET /metrics in the Prometheus text

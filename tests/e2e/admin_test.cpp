@@ -144,6 +144,22 @@ TEST_F(AdminE2E, RolesGuardTheDeadLettersAndEveryChangeIsAudited) {
     EXPECT_TRUE(std::regex_match(line, sample)) << line;
   }
 
+  // One event's way through the hub, with timings.
+  auto recent = Call("GET", "/api/v1/events?limit=10", kViewer);
+  ASSERT_EQ(recent->status, 200);
+  EXPECT_NE(recent->body.find("\"event_id\":\"a-1\""), std::string::npos) << recent->body;
+  auto trace = Call("GET", "/api/v1/events/orders/a-1", kViewer);
+  ASSERT_EQ(trace->status, 200) << trace->body;
+  auto tr = trace->Json();
+  EXPECT_TRUE(tr["processed"].GetBool());
+  ASSERT_GE(tr["events"].Size(), 1u);
+  const auto& first = tr["events"][0];
+  EXPECT_EQ(std::string(first["id"].GetString()), "a-1:0");
+  EXPECT_EQ(std::string(first["destination"].GetString()), "erp");
+  EXPECT_EQ(std::string(first["state"].GetString()), "delivered");  // replayed and delivered
+  EXPECT_GE(first["delivered_after_ms"].GetInt64(), first["mapped_after_ms"].GetInt64());
+  EXPECT_EQ(Call("GET", "/api/v1/events/orders/nope", kViewer)->status, 404);
+
   // The log level changes at run time (admin only).
   EXPECT_EQ(Call("PUT", "/api/v1/log-level", kOperator, R"({"level":"debug"})")->status, 403);
   EXPECT_EQ(Call("PUT", "/api/v1/log-level", kAdmin, R"({"level":"loud"})")->status, 400);

@@ -115,6 +115,14 @@ TEST_F(DlqE2E, ADestinationsDeadLettersAreShownReplayedOnceAndAudited) {
                            "event PO-1:0) (redelivered to erp; it failed with: HTTP 422"),
             std::string::npos)
       << audit.out;
+  // The event's way, as a terminal shows it: two attempts at erp, delivered by the second.
+  RunResult trace = RunChannelhub({"trace", "--config", config_, "--source", "orders", "--event", "PO-1"}, tmp_.path());
+  ASSERT_TRUE(trace.status.Succeeded()) << trace.err;
+  EXPECT_NE(trace.out.find("orders/PO-1"), std::string::npos) << trace.out;
+  EXPECT_NE(trace.out.find("PO-1:0  com.channelhub.order.upserted"), std::string::npos) << trace.out;
+  EXPECT_NE(trace.out.find("-> erp  delivered +"), std::string::npos) << trace.out;
+  RunResult latest = RunChannelhub({"trace", "--config", config_}, tmp_.path());
+  EXPECT_NE(latest.out.find("orders/PO-1"), std::string::npos) << latest.out;
   // Replaying again finds nothing: a dead letter leaves only once.
   EXPECT_NE(Dlq({"replay", "--id", id}).out.find("replayed 0 dead letters"), std::string::npos);
   EXPECT_EQ(Delivered("PO-1"), 1u);

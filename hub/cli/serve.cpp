@@ -293,6 +293,7 @@ int Serve(const ServeOptions& options) {
   so.read_timeout = cfg.server.read_timeout;
   so.idle_timeout = cfg.server.idle_timeout;
   so.max_connections = cfg.server.max_connections;
+  so.max_connections_per_client = cfg.server.max_connections_per_client;
   so.tls_cert = cfg.server.tls.cert;
   so.tls_key = cfg.server.tls.key;
   so.tls_client_ca = cfg.server.tls.client_ca;

@@ -52,6 +52,7 @@ struct ServerSettings {
   Millis read_timeout{10000};          // for reading one request (header and body)
   Millis idle_timeout{60000};          // keep-alive: how long an idle connection stays open
   std::size_t max_connections = 1024;  // beyond this, new connections are closed at once
+  std::size_t max_connections_per_client = 256;  // from one IP address
 };
 
 struct JournalSettings {

@@ -511,7 +511,8 @@ void Loader::ReadListen(const MapReader& top) {
 }
 
 void Loader::ReadServer(const Value& v) {
-  MapReader m(v, {"threads", "body_limit", "read_timeout", "idle_timeout", "max_connections"},
+  MapReader m(v, {"threads", "body_limit", "read_timeout", "idle_timeout", "max_connections",
+                  "max_connections_per_client"},
               sink_);
   ServerSettings& s = config_.server;
   if (auto x = m.Get("threads")) {
@@ -528,6 +529,9 @@ void Loader::ReadServer(const Value& v) {
   }
   if (auto x = m.Get("max_connections")) {
     if (auto n = ReadCount(*x, 1, 1000000)) s.max_connections = *n;
+  }
+  if (auto x = m.Get("max_connections_per_client")) {
+    if (auto n = ReadCount(*x, 1, 1000000)) s.max_connections_per_client = *n;
   }
 }
 

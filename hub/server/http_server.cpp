@@ -89,6 +89,7 @@ struct HttpServer::Impl {
   // One open connection, known to the server so that Stop() can close it when idle.
   struct Conn {
     std::function<void()> cancel;  // closes the idle connection; set while the session runs
+    std::string ip;                // the client's address, for the per-client limit
     asio::strand<asio::io_context::executor_type>* strand = nullptr;
     bool busy = false;  // a request is being handled; touched on the strand only
   };
@@ -120,9 +121,24 @@ struct HttpServer::Impl {
         continue;
       }
       std::size_t n;
+      std::size_t from_client = 0;
+      std::string ip;
+      {
+        beast::error_code ec2;
+        auto ep = socket.remote_endpoint(ec2);
+        if (!ec2) ip = ep.address().to_string();
+      }
       {
         std::lock_guard lock(mu);
         n = conns.size();
+        for (const auto& c : conns) from_client += c->ip == ip;
+      }
+      if (from_client >= options.max_connections_per_client) {
+        beast::error_code ignored;
+        socket.shutdown(tcp::socket::shutdown_both, ignored);
+        socket.close(ignored);
+        spdlog::warn("http: {} has {} connections open, the per-client limit; refused another", ip, from_client);
+        continue;
       }
       if (n >= options.max_connections) {
         // Over the limit: refuse at once rather than queue without bound.
@@ -191,6 +207,7 @@ struct HttpServer::Impl {
     }
     auto conn = std::make_shared<Conn>();
     conn->strand = strand.get();
+    conn->ip = remote.substr(0, remote.rfind(':'));
     std::list<std::shared_ptr<Conn>>::iterator self;
     {
       std::lock_guard lock(mu);

@@ -22,6 +22,7 @@ struct ServerOptions {
   std::chrono::milliseconds read_timeout{10000};
   std::chrono::milliseconds idle_timeout{60000};
   std::size_t max_connections = 1024;
+  std::size_t max_connections_per_client = 256;  // from one IP address; more are closed at once
   // TLS: a PEM certificate chain and key make this an HTTPS listener (TLS 1.2 and 1.3 only).
   // With "tls_client_ca", clients must present a certificate signed by it (mutual TLS).
   std::string tls_cert;

@@ -80,5 +80,28 @@ sources:
   EXPECT_NE(r.err.find("sources.b.auth.window: \"window\" needs timestamp_header"), std::string::npos) << r.err;
 }
 
+TEST_F(HubTest, OneClientCannotTakeEveryConnection) {
+  ASSERT_NO_FATAL_FAILURE(StartHub(WriteConfig(R"(listen: 127.0.0.1:0
+data_dir: @DIR@/var
+server: { max_connections_per_client: 2 }
+sources:
+  local: { mapping: builtin:canonical.order }
+)")));
+  // Two kept-alive connections are served; a third from the same address is closed at once.
+  HttpConnection a(port()), b(port()), c(port());
+  HttpRequest health;
+  health.target = "/healthz";
+  ASSERT_TRUE(a.RoundTrip(health).ok());
+  ASSERT_TRUE(b.RoundTrip(health).ok());
+  EXPECT_FALSE(c.RoundTrip(health).ok());
+  EXPECT_TRUE(WaitFor([&] { return hub().Log().find("the per-client limit") != std::string::npos; }, Millis(2000)));
+  // When one closes, a new one is served again.
+  a.Close();
+  EXPECT_TRUE(WaitFor([&] {
+    HttpConnection d(port());
+    return d.RoundTrip(health).ok();
+  }, Millis(3000)));
+}
+
 }  // namespace
 }  // namespace channelhub::e2e

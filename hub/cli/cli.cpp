@@ -122,6 +122,52 @@ int Main(int argc, char** argv) {
   resend_cmd->add_option("--source", resend.source, "Only events of this source");
   resend_cmd->add_option("--actor", resend.actor, "Who does it, for the audit log (default cli:<user>@<host>)");
 
+  CustomersOptions cust;
+  auto* cust_cmd = app.add_subcommand(
+      "customers", "The master customer record: show, search, history, reviews, accept, reject, merge, unmerge, audit");
+  cust_cmd->require_subcommand(1);
+  auto cust_sub = [&](const char* name, const char* help) {
+    auto* c = cust_cmd->add_subcommand(name, help);
+    c->add_option("-c,--config", cust.config_path, "Configuration file (YAML)")->required();
+    c->add_option("--data-dir", cust.data_dir, "Override data_dir");
+    c->callback([&cust, name] { cust.action = name; });
+    return c;
+  };
+  auto* c_show = cust_sub("show", "The 360° view of one customer: golden record, origins, linked records, credit, orders");
+  c_show->add_option("id", cust.id, "G42, a merged-away id, or a source record as system/id")->required();
+  c_show->add_flag("--json", cust.json, "Print the JSON the admin API serves");
+  auto* c_search = cust_sub("search", "Find golden records by phone, e-mail, name (prefix), credit code or source id");
+  c_search->add_option("--phone", cust.phone, "A phone number in any common format");
+  c_search->add_option("--email", cust.email, "An e-mail address");
+  c_search->add_option("--name", cust.name, "A name or its beginning");
+  c_search->add_option("--credit-code", cust.credit_code, "A unified social credit code");
+  c_search->add_option("--source", cust.source, "A source record as system/id");
+  c_search->add_option("--limit", cust.limit, "How many at most")->check(CLI::PositiveNumber);
+  auto* c_history = cust_sub("history", "Every version of a golden record with its cause");
+  c_history->add_option("id", cust.id, "G42 or system/id")->required();
+  auto* c_reviews = cust_sub("reviews", "Review items: pairs the matcher was unsure of");
+  c_reviews->add_option("--state", cust.state, "open, resolved, accepted, rejected or all")
+      ->check(CLI::IsMember({"open", "resolved", "accepted", "rejected", "all"}));
+  c_reviews->add_option("--limit", cust.limit, "How many at most")->check(CLI::PositiveNumber);
+  for (auto [name, help] : {std::pair{"accept", "Accept a review item: the two records become one customer"},
+                            {"reject", "Reject a review item: the two records stay apart for good"}}) {
+    auto* c = cust_sub(name, help);
+    c->add_option("id", cust.id, "The review item's id")->required();
+    c->add_option("--reason", cust.reason, "Why (written to the audit trail)");
+    c->add_option("--actor", cust.actor, "Who does it (default cli:<user>@<host>)");
+  }
+  auto* c_merge = cust_sub("merge", "Merge two golden records into one");
+  c_merge->add_option("--into", cust.into, "The golden record that stays")->required();
+  c_merge->add_option("--from", cust.from, "The golden record merged into it")->required();
+  c_merge->add_option("--reason", cust.reason, "Why (written to the audit trail)")->required();
+  c_merge->add_option("--actor", cust.actor, "Who does it (default cli:<user>@<host>)");
+  auto* c_unmerge = cust_sub("unmerge", "Split one source record out of its golden record");
+  c_unmerge->add_option("--record", cust.record, "The source record as system/id")->required();
+  c_unmerge->add_option("--reason", cust.reason, "Why (written to the audit trail)")->required();
+  c_unmerge->add_option("--actor", cust.actor, "Who does it (default cli:<user>@<host>)");
+  auto* c_audit = cust_sub("audit", "Who merged, unmerged or decided what, and when");
+  c_audit->add_option("--limit", cust.limit, "The last N entries")->check(CLI::PositiveNumber);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -146,6 +192,7 @@ int Main(int argc, char** argv) {
       return DeadLetters(dlq);
     }
     if (*map_cmd) return Map(map);
+    if (*cust_cmd) return Customers(cust);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "channelhub: fatal: %s\n", e.what());
     return 1;

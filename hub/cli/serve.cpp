@@ -24,7 +24,9 @@
 #include "hub/mapping/mapper.hpp"
 #include "hub/pipeline/admin_api.hpp"
 #include "hub/pipeline/event_bus.hpp"
+#include "hub/master/store.hpp"
 #include "hub/pipeline/ingest.hpp"
+#include "hub/pipeline/master_sink.hpp"
 #include "hub/pipeline/poller.hpp"
 #include "hub/plugin/check.hpp"
 #include "hub/pipeline/processor.hpp"
@@ -121,6 +123,12 @@ bool CheckWiring(const config::Config& cfg,
       if (m && destination_mappings) destination_mappings->emplace(name, m);
     }
     if (dest.type == config::DestinationConfig::Type::kConnector) continue;  // checked with the plugins
+    if (dest.type == config::DestinationConfig::Type::kMaster) {
+      if (auto o = pipeline::MasterOptionsFrom(cfg); !o.ok()) {
+        diags.push_back({cfg.file, dest.line, 0, "master.match", o.status().message()});
+      }
+      continue;
+    }
     auto s = dispatch::CreateSink(dest);
     if (!s.ok()) diags.push_back({cfg.file, dest.line, 0, "destinations." + name, s.status().message()});
   }
@@ -256,8 +264,32 @@ int Serve(const ServeOptions& options) {
     spdlog::info("event bus: every canonical event is published on {} (topic = event type)", bus->endpoint());
     if (!options.bus_ready_file.empty()) WriteReadyFile(options.bus_ready_file, bus->endpoint());
   }
+  // The master customer record: its store, its sink, and the source "master" its changes come from.
+  std::unique_ptr<master::MasterStore> master_store;
+  if (!cfg.master_destination.empty()) {
+    auto mo = pipeline::MasterOptionsFrom(cfg);
+    if (!mo.ok()) {
+      spdlog::critical("{}", mo.status().message());
+      return 2;
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    auto store = master::MasterStore::Open(*mo);
+    if (!store.ok()) {
+      spdlog::critical("master record: {}", store.status().ToString());
+      return 1;
+    }
+    master_store = std::move(store).value();
+    spdlog::info("master record {}: {} source record(s) indexed in {} ms", mo->path, master_store->indexed(),
+                 std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
+    mappers["master"] = pipeline::MakeGoldenMapper();
+  }
   pipeline::Processor processor(cfg, j, std::move(mappers));
   dispatch::Dispatcher dispatcher(cfg, j, std::move(destination_mappings), connectors.destinations);
+  if (master_store) {
+    dispatcher.SetSink(cfg.master_destination,
+                       std::make_unique<pipeline::MasterSink>(cfg.destinations.at(cfg.master_destination),
+                                                              *master_store, j));
+  }
   pipeline::Poller poller(cfg, j, connectors.sources);
   if (bus) processor.SetBus(bus.get());
   j.AddCommitListener([&processor, &dispatcher] {
@@ -382,6 +414,7 @@ int Serve(const ServeOptions& options) {
                   {{"", static_cast<uint64_t>(resident) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE))}}, "gauge");
           return m;
         });
+    admin->SetMaster(master_store.get());
     server::ServerOptions ao = so;
     ao.host = cfg.admin.listen.host;
     ao.port = cfg.admin.listen.port;

@@ -45,6 +45,25 @@ struct DlqOptions {
 // attempts, replays or drops a filtered set (audited), or prints the audit log.
 int DeadLetters(const DlqOptions& options);
 
+struct CustomersOptions {
+  std::string action;  // show, search, history, reviews, accept, reject, merge, unmerge, audit
+  std::string config_path;
+  std::optional<std::string> data_dir;
+  std::string id;  // show, history: G42, a merged-away id or system/id; accept/reject: the review id
+  std::string phone, email, name, credit_code, source;  // search
+  std::string state = "open";                           // reviews
+  std::string into, from;                               // merge
+  std::string record;                                   // unmerge: system/id
+  std::string reason;
+  std::string actor;
+  bool json = false;  // show: the JSON of the admin API instead of the terminal layout
+  std::size_t limit = 20;
+};
+
+// `channelhub customers ...`: the master customer record from a terminal (the same store the
+// admin API serves; changes are audited and sent on by the running hub within a second).
+int Customers(const CustomersOptions& options);
+
 struct ResendOptions {
   std::string config_path;
   std::optional<std::string> data_dir;

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "hub/common/status.hpp"
@@ -147,9 +148,16 @@ struct BreakerPolicy {
 };
 
 struct DestinationConfig {
-  enum class Type { kFile, kHttp, kConnector };
+  // kMaster: the master customer record (hub/master) — customer and order events routed here
+  // are matched into golden records; see MasterSettings.
+  enum class Type { kFile, kHttp, kConnector, kMaster };
   std::string name;
   Type type = Type::kFile;
+  // The system this destination writes to ("kingdee"), compared with the source.system of
+  // canonical customers: a golden-record change caused by a record from that system is not sent
+  // back to it (no echo, no loop between two systems). Default: the connector's name for
+  // connector destinations, else the destination's name.
+  std::string system;
   std::string path;                              // kFile: JSON-lines file (created with its dirs)
   std::string url;                               // kHttp: http:// or https:// URL
   std::map<std::string, std::string> headers;    // kHttp: extra request headers (resolved)
@@ -193,6 +201,37 @@ struct AdminSettings {
   std::vector<AdminToken> tokens;
 };
 
+// The master customer record (`master:`): how records are matched and how golden attributes
+// are chosen. Everything has a default; the section is optional even with a master destination.
+struct MatchComparisonSetting {
+  std::string method;  // exact, jaro_winkler, edit, name; "" = the comparison's default
+  std::vector<std::pair<double, double>> levels;  // (min similarity, weight), highest first; empty = default
+  std::optional<double> else_weight;
+};
+struct SurvivorshipSetting {
+  // source_priority, most_recent, most_frequent, non_empty (the value of the oldest linked record
+  // that has one), union (lists: every value of every record)
+  std::string rule;
+  std::vector<std::string> sources;  // source_priority: systems, most trusted first
+};
+struct MasterSettings {
+  std::string path;  // the master database; default ${data_dir}/master.db
+  std::optional<double> match_threshold;
+  std::optional<double> review_threshold;
+  // Deterministic keys by name (credit_code_conflict, same_credit_code, same_unionid,
+  // same_external_userid) -> on/off; absent = on.
+  std::map<std::string, bool> deterministic;
+  // Weighted comparisons by name (name, mobile, email, address, city, district, postcode,
+  // credit_code, wecom_unionid, wecom_external_userid); absent = the built-in defaults.
+  std::map<std::string, MatchComparisonSetting> comparisons;
+  std::vector<std::vector<std::string>> blocking;  // empty = the built-in defaults
+  std::string default_rule = "most_recent";
+  // By golden attribute: kind, name, mobiles, emails, wecom, credit_code, addresses, region,
+  // tier, credit, tags.
+  std::map<std::string, SurvivorshipSetting> survivorship;
+  std::string wecom_corp;  // the WeCom corp id customers' WeCom ids belong to ("" = one corp)
+};
+
 struct Config {
   std::string file;      // the path it was loaded from
   std::string data_dir;  // absolute or relative to the working directory
@@ -212,6 +251,9 @@ struct Config {
   std::map<std::string, SourceConfig> sources;
   std::map<std::string, DestinationConfig> destinations;
   std::vector<RouteConfig> routes;
+  MasterSettings master;
+  // The destination of type master, "" when there is none.
+  std::string master_destination;
 };
 
 struct LoadResult {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <exception>
 #include <functional>
 #include <utility>
@@ -41,7 +42,23 @@ const std::vector<std::string> kBuiltinMappings = {
 const std::vector<std::string> kLogLevels = {"trace", "debug", "info", "warn", "error"};
 const std::vector<std::string> kAuthTypes = {"none", "bearer", "hmac_sha256"};
 const std::vector<std::string> kEncodings = {"hex", "base64"};
-const std::vector<std::string> kDestinationTypes = {"file", "http", "connector"};
+const std::vector<std::string> kDestinationTypes = {"file", "http", "connector", "master"};
+// Golden-record changes are journaled as events of this source (routes: from: [master]).
+constexpr std::string_view kMasterSource = "master";
+const std::vector<std::string> kMasterComparisons = {"name", "mobile", "email", "address", "city", "district",
+                                                     "postcode", "credit_code", "wecom_unionid",
+                                                     "wecom_external_userid"};
+const std::vector<std::string> kMasterDeterministic = {"credit_code_conflict", "same_credit_code", "same_unionid",
+                                                       "same_external_userid"};
+const std::vector<std::string> kMasterMethods = {"exact", "jaro_winkler", "edit", "name"};
+const std::vector<std::string> kMasterBlockingFields = {"mobile", "email", "credit_code", "wecom_unionid",
+                                                        "wecom_external_userid", "name_key", "city", "district",
+                                                        "postcode"};
+const std::vector<std::string> kGoldenAttributes = {"kind", "name", "mobiles", "emails", "wecom", "credit_code",
+                                                    "addresses", "region", "tier", "credit", "tags"};
+const std::vector<std::string> kGoldenListAttributes = {"mobiles", "emails", "addresses", "tags"};
+const std::vector<std::string> kSurvivorshipRules = {"source_priority", "most_recent", "most_frequent", "non_empty",
+                                                     "union"};
 const std::vector<std::string> kSyncModes = {"full", "normal"};
 const std::vector<std::string> kEntities = {"order", "customer", "stock"};
 
@@ -262,6 +279,8 @@ class Loader {
   void ReadHeaders(const Value& v, std::map<std::string, std::string>* headers);
   void ReadRetry(const Value& v, RetryPolicy* retry);
   void ReadRoutes(const Value& v);
+  void ReadMaster(const Value& v);
+  std::optional<double> ReadNumber(const Value& v, double min, double max);
 
   // Reports "key" under "parent" as not belonging to the chosen type.
   void NotUsed(const MapReader& parent, std::string_view key, std::string_view used_with,
@@ -416,7 +435,7 @@ void Loader::ReadTop(const Value& root) {
   MapReader top(
       root,
 {"listen", "data_dir", "mappings_dir", "log_level", "log_format", "tls", "plugins", "server", "journal", "admin",
-       "bus", "sources", "destinations", "routes"},
+       "bus", "sources", "destinations", "routes", "master"},
       sink_);
   if (!top.valid()) return;  // a list or a scalar: every key would be reported missing
   // First: every ${data_dir} below depends on it.
@@ -459,6 +478,17 @@ void Loader::ReadTop(const Value& root) {
   }
   ReadSources(GetOrEmpty(top, "sources"));
   ReadDestinations(GetOrEmpty(top, "destinations"));
+  if (std::optional<Value> v = top.Get("master")) {
+    if (config_.master_destination.empty()) {
+      sink_.Add(v->key_where, v->key,
+                "the master record is configured but no destination has type master; add one, like "
+                "destinations: {golden: {type: master}}, and route customer events to it");
+    }
+    ReadMaster(*v);
+  }
+  if (!config_.master_destination.empty() && config_.master.path.empty()) {
+    config_.master.path = config_.data_dir + "/master.db";
+  }
   // Last: routes name sources and destinations.
   ReadRoutes(GetOrEmpty(top, "routes"));
 }
@@ -559,6 +589,11 @@ void Loader::ReadSources(const Value& v) {
                 "expected a source name of lower-case letters, digits, \"_\" and \"-\" (it "
                 "becomes the URL /webhooks/<name>); got " +
                     Quote(entry.name));
+    }
+    if (entry.name == kMasterSource) {
+      sink_.Add(entry.value.key_where, entry.value.key,
+                "\"master\" is reserved: golden-record changes are events of the source \"master\"; "
+                "choose another name");
     }
     // Kept even when its name is wrong, so that routes naming it are not reported too.
     config_.sources[entry.name] = ReadSource(entry);
@@ -968,7 +1003,7 @@ void Loader::ReadDestinations(const Value& v) {
 DestinationConfig Loader::ReadDestination(const NamedValue& entry) {
   MapReader m(entry.value,
               {"type", "path", "url", "headers", "timeout", "retry", "mapping", "connector", "settings", "breaker",
-               "concurrency"},
+               "concurrency", "system"},
               sink_);
   DestinationConfig d;
   d.name = entry.name;
@@ -979,13 +1014,34 @@ DestinationConfig Loader::ReadDestination(const NamedValue& entry) {
     type = ReadChoice(*x, kDestinationTypes);
   } else {
     Missing(m.self(), "type",
-            "file (append events to a file), http (post them to a URL) or connector (a plugin "
-            "connector such as kingdee builds the requests), like type: http");
+            "file (append events to a file), http (post them to a URL), connector (a plugin "
+            "connector such as kingdee builds the requests) or master (the master customer record), "
+            "like type: http");
+  }
+  if (auto x = m.Get("system")) {
+    if (auto text = ReadNonEmpty(*x, "the system this destination writes to, like system: kingdee")) {
+      d.system = text->value;
+    }
   }
   if (type != "connector") {
     for (const char* key : {"connector", "settings"}) NotUsed(m, key, "connector", "destination", type.value_or("?"));
   }
-  if (type == "file") {
+  if (type == "master") {
+    d.type = DestinationConfig::Type::kMaster;
+    for (const char* key : {"path", "url", "headers", "timeout", "mapping", "concurrency"}) {
+      if (std::optional<Value> v = m.Get(key)) {
+        sink_.Add(v->key_where, v->key,
+                  Quote(key) + " is not used with type master; the master record is set up under master:");
+      }
+    }
+    if (!config_.master_destination.empty()) {
+      sink_.Add(m.self().key_where, m.self().key,
+                "only one destination can have type master; " + Quote(config_.master_destination) +
+                    " has it already");
+    } else {
+      config_.master_destination = d.name;
+    }
+  } else if (type == "file") {
     d.type = DestinationConfig::Type::kFile;
     for (const char* key : {"url", "headers", "timeout", "mapping"}) {
       NotUsed(m, key, "http", "destination", *type);
@@ -1067,7 +1123,8 @@ DestinationConfig Loader::ReadDestination(const NamedValue& entry) {
       d.concurrency = static_cast<int>(*n);
     }
   }
-  if (d.type == DestinationConfig::Type::kFile) d.concurrency = 1;
+  if (d.type == DestinationConfig::Type::kFile || d.type == DestinationConfig::Type::kMaster) d.concurrency = 1;
+  if (d.system.empty()) d.system = d.type == DestinationConfig::Type::kConnector && !d.connector.empty() ? d.connector : d.name;
   return d;
 }
 
@@ -1179,6 +1236,10 @@ void Loader::ReadRoutes(const Value& v) {
         ReadNameList(m, "from", "source name", "[webshop] or [\"*\"]",
                      [&](const std::string& name) -> std::optional<std::string> {
                        if (name == "*" || Contains(sources, name)) return std::nullopt;
+                       if (name == kMasterSource && !config_.master_destination.empty()) return std::nullopt;
+                       if (name == kMasterSource) {
+                         return std::string("\"master\" (golden-record changes) needs a destination of type master");
+                       }
                        return "unknown source " + Quote(name) + configured(sources, "sources");
                      });
     route.types =
@@ -1191,6 +1252,164 @@ void Loader::ReadRoutes(const Value& v) {
                                      configured(destinations, "destinations");
                             });
     config_.routes.push_back(std::move(route));
+  }
+}
+
+std::optional<double> Loader::ReadNumber(const Value& v, double min, double max) {
+  char range[96];
+  std::snprintf(range, sizeof range, "a number from %g to %g", min, max);
+  std::optional<Text> text = ReadString(v, range);
+  if (!text) return std::nullopt;
+  const std::string& s = text->value;
+  double number = 0;
+  const auto [end, error] = std::from_chars(s.data(), s.data() + s.size(), number);
+  if (s.empty() || error != std::errc() || end != s.data() + s.size() || !(number >= min && number <= max)) {
+    Report(v, "expected " + std::string(range) + "; got " + text->shown);
+    return std::nullopt;
+  }
+  return number;
+}
+
+void Loader::ReadMaster(const Value& v) {
+  MapReader m(v, {"path", "match", "survivorship", "wecom_corp"}, sink_);
+  if (!m.valid()) return;
+  MasterSettings& ms = config_.master;
+  if (auto x = m.Get("path")) {
+    if (auto text = ReadNonEmpty(*x, "a file path like ${data_dir}/master.db")) ms.path = text->value;
+  }
+  if (auto x = m.Get("wecom_corp")) {
+    if (auto text = ReadNonEmpty(*x, "the WeCom corp id (corpid) like ww0123456789abcdef")) ms.wecom_corp = text->value;
+  }
+  if (auto x = m.Get("match")) {
+    MapReader mm(*x, {"threshold", "review_threshold", "deterministic", "comparisons", "blocking"}, sink_);
+    if (mm.valid()) {
+      if (auto t = mm.Get("threshold")) ms.match_threshold = ReadNumber(*t, -1000, 1000);
+      if (auto t = mm.Get("review_threshold")) ms.review_threshold = ReadNumber(*t, -1000, 1000);
+      if (ms.match_threshold && ms.review_threshold && *ms.review_threshold > *ms.match_threshold) {
+        char shown[32];
+        std::snprintf(shown, sizeof shown, "%g", *ms.match_threshold);
+        Report(*mm.Get("review_threshold"),
+               "expected a review threshold at or below the match threshold (" + std::string(shown) + ")");
+      }
+      if (auto d = mm.Get("deterministic")) {
+        MapReader dm(*d, kMasterDeterministic, sink_);
+        if (dm.valid()) {
+          for (const std::string& key : kMasterDeterministic) {
+            if (auto b = dm.Get(key)) {
+              if (auto c = ReadChoice(*b, {"true", "false"})) ms.deterministic[key] = *c == "true";
+            }
+          }
+        }
+      }
+      if (auto c = mm.Get("comparisons")) {
+        MapReader cm(*c, kMasterComparisons, sink_);
+        if (cm.valid()) {
+          for (const std::string& name : kMasterComparisons) {
+            auto cv = cm.Get(name);
+            if (!cv) continue;
+            MapReader one(*cv, {"method", "levels", "else"}, sink_);
+            if (!one.valid()) continue;
+            MatchComparisonSetting setting;
+            if (auto x2 = one.Get("method")) {
+              if (auto method = ReadChoice(*x2, kMasterMethods)) setting.method = *method;
+            }
+            if (auto x2 = one.Get("else")) setting.else_weight = ReadNumber(*x2, -1000, 1000);
+            if (auto x2 = one.Get("levels")) {
+              const std::string example = "[[0.97, 5], [0.9, 3]] (similarity at least, weight)";
+              double previous = 2.0;
+              for (const Value& level : detail::ListItems(*x2, example, sink_)) {
+                if (!level.node.IsSequence() || level.node.size() != 2) {
+                  Report(level, "expected a pair [similarity, weight] like [0.9, 3]; got " + Describe(level.node));
+                  continue;
+                }
+                auto items = detail::ListItems(level, example, sink_);
+                auto sim = ReadNumber(items[0], 0, 1);
+                auto weight = ReadNumber(items[1], -1000, 1000);
+                if (!sim || !weight) continue;
+                if (*sim >= previous) {
+                  Report(items[0], "expected levels with the highest similarity first; this one is not below the one before");
+                  continue;
+                }
+                previous = *sim;
+                setting.levels.emplace_back(*sim, *weight);
+              }
+            }
+            ms.comparisons[name] = std::move(setting);
+          }
+        }
+      }
+      if (auto b = mm.Get("blocking")) {
+        const std::string example = "[[mobile], [email], [name_key, city]]";
+        for (const Value& rule : detail::ListItems(*b, example, sink_)) {
+          std::vector<std::string> fields;
+          bool written = false;
+          if (rule.node.IsScalar()) {
+            Report(rule, "expected a list of fields like [name_key, city]; got " + Describe(rule.node));
+            continue;
+          }
+          for (const Value& f : detail::ListItems(rule, example, sink_)) {
+            written = true;
+            auto text = ReadNonEmpty(f, "a blocking field");
+            if (!text) continue;
+            if (!Contains(kMasterBlockingFields, text->value) && !text->value.starts_with("attr:")) {
+              Report(f, "expected a blocking field, " + Alternatives(kMasterBlockingFields) + " or attr:<name>; got " +
+                            text->shown + DidYouMean(text->value, kMasterBlockingFields));
+              continue;
+            }
+            fields.push_back(text->value);
+          }
+          if (fields.empty()) {
+            if (!written) Report(rule, "expected at least one field, like [mobile]");
+            continue;
+          }
+          ms.blocking.push_back(std::move(fields));
+        }
+      }
+    }
+  }
+  if (auto x = m.Get("survivorship")) {
+    std::vector<std::string> keys = kGoldenAttributes;
+    keys.push_back("default");
+    MapReader sm(*x, keys, sink_);
+    if (sm.valid()) {
+      if (auto d = sm.Get("default")) {
+        if (auto rule = ReadChoice(*d, {"most_recent", "most_frequent", "non_empty"})) ms.default_rule = *rule;
+      }
+      for (const std::string& attr : kGoldenAttributes) {
+        auto av = sm.Get(attr);
+        if (!av) continue;
+        SurvivorshipSetting setting;
+        std::optional<Value> rule_value;
+        if (av->node.IsScalar()) {
+          rule_value = *av;
+        } else {
+          MapReader one(*av, {"rule", "sources"}, sink_);
+          if (!one.valid()) continue;
+          rule_value = one.Get("rule");
+          if (!rule_value) {
+            Missing(one.self(), "rule", Alternatives(kSurvivorshipRules) + ", like rule: source_priority");
+            continue;
+          }
+          setting.sources = one.Get("sources") ? ReadNameList(one, "sources", "system", "[kingdee, shopify]",
+                                                              [](const std::string&) { return std::nullopt; })
+                                               : std::vector<std::string>{};
+        }
+        auto rule = ReadChoice(*rule_value, kSurvivorshipRules);
+        if (!rule) continue;
+        setting.rule = *rule;
+        if (*rule == "union" && !Contains(kGoldenListAttributes, attr)) {
+          Report(*rule_value, "union is for list attributes (" + Join(kGoldenListAttributes) + "); " + Quote(attr) +
+                                  " has one value: use source_priority, most_recent, most_frequent or non_empty");
+          continue;
+        }
+        if (*rule == "source_priority" && setting.sources.empty()) {
+          Report(*rule_value, "source_priority needs the systems in order of trust, like {rule: source_priority, "
+                              "sources: [kingdee, shopify]}");
+          continue;
+        }
+        ms.survivorship[attr] = std::move(setting);
+      }
+    }
   }
 }
 

@@ -45,7 +45,11 @@ Status Dispatcher::Start() {
     w->dest = &dest;
     auto m = mappings_.find(name);
     auto c = connectors_.find(name);
-    for (int lane = 0; lane < std::max(1, dest.concurrency); ++lane) {
+    if (auto custom = custom_.find(name); custom != custom_.end()) {
+      w->sinks.push_back(std::move(custom->second));
+      custom_.erase(custom);
+    }
+    for (int lane = static_cast<int>(w->sinks.size()); lane < std::max(1, dest.concurrency); ++lane) {
       auto sink = CreateSink(dest, m == mappings_.end() ? nullptr : m->second,
                              c == connectors_.end() ? nullptr : c->second,
                              std::make_unique<JournalStateStore>(journal_));
@@ -184,6 +188,7 @@ void Dispatcher::Run(Worker& w) {
     }
     if (rows.empty()) {
       if (stopping) return;  // drained what was due
+      for (auto& sink : w.sinks) sink->Idle(now);
       // Sleep until woken, the next retry is due, or the poll interval passes.
       // While paused (a failed destination, an open breaker), rows already due wait too.
       int64_t wake_at = now + kIdlePollMs;

@@ -32,6 +32,10 @@ class Dispatcher {
              std::map<std::string, std::shared_ptr<plugin::Instance>> connectors = {});
   ~Dispatcher();
 
+  // Delivers "destination" with "sink" (one lane) instead of the sink its type makes: the master
+  // record. Before Start().
+  void SetSink(const std::string& destination, std::unique_ptr<Sink> sink) { custom_[destination] = std::move(sink); }
+
   // Creates the sinks and starts one worker per destination.
   Status Start();
   // New outbox rows may be due. Any thread.
@@ -58,6 +62,7 @@ class Dispatcher {
   std::map<std::string, std::shared_ptr<const mapping::CompiledMapping>> mappings_;
   std::map<std::string, std::shared_ptr<plugin::Instance>> connectors_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::map<std::string, std::unique_ptr<Sink>> custom_;
   std::atomic<uint64_t> delivered_{0};
 };
 

@@ -381,6 +381,9 @@ Result<std::unique_ptr<Sink>> CreateSink(const config::DestinationConfig& d,
   if (d.type == config::DestinationConfig::Type::kFile) {
     return std::unique_ptr<Sink>(new FileSink(d));
   }
+  if (d.type == config::DestinationConfig::Type::kMaster) {
+    return Status::Internal("destinations." + d.name + ": the master record's sink is made by the hub (Dispatcher::SetSink)");
+  }
   auto url = Url::Parse(d.url);
   if (!url.ok()) return url.status().Prepend("destinations." + d.name + ".url: ");
   if (d.type == config::DestinationConfig::Type::kConnector) {

@@ -28,6 +28,8 @@ class Sink {
   virtual ~Sink() = default;
   // Attempts "rows" in order. Rows not in the results were not attempted and stay pending.
   virtual DeliveryBatch Deliver(const std::vector<journal::OutboxRow>& rows, int64_t now_ms) = 0;
+  // Called when the destination has nothing due (at least once a second while idle).
+  virtual void Idle(int64_t /*now_ms*/) {}
 };
 
 // Delay before attempt number "attempts + 1", from the policy, with ±20% jitter so that many

@@ -26,6 +26,8 @@ struct MappedEvent {
   std::string type;       // full CloudEvents type, e.g. "com.channelhub.order.upserted"
   std::string subject;    // entity key, e.g. "order/webshop/1001"; delivery is ordered per subject
   std::string data_json;  // the canonical entity as compact JSON (valid against mappings/schema)
+  // Golden-record changes: the system whose record caused it; it is not sent back there.
+  std::string origin_system;
 };
 
 // A Mapper is immutable after construction and safe to call from several threads at once.

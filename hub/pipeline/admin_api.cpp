@@ -10,6 +10,7 @@
 
 #include "hub/common/ids.hpp"
 #include "hub/common/time.hpp"
+#include "hub/master/store.hpp"
 #include "spdlog/spdlog.h"
 
 namespace channelhub::pipeline {
@@ -24,6 +25,31 @@ namespace {
 constexpr std::string_view kPrefix = "/api/v1/";
 
 std::string Time(int64_t ms) { return FormatRfc3339(UtcTime(std::chrono::milliseconds(ms))); }
+
+// %XX and (in queries) '+' decoded; a malformed escape is kept as written.
+std::string PercentDecode(std::string_view in, bool plus_is_space) {
+  std::string out;
+  out.reserve(in.size());
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%' && i + 2 < in.size()) {
+      const int hi = hex(in[i + 1]);
+      const int lo = hex(in[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(plus_is_space && in[i] == '+' ? ' ' : in[i]);
+  }
+  return out;
+}
 
 std::string QueryParam(std::string_view query, std::string_view name) {
   while (!query.empty()) {
@@ -388,9 +414,159 @@ void AdminApi::Handle(HttpRequest&& req, Reply reply) {
     w.EndObject();
     return reply(HttpResponse::Json(200, sb.GetString()));
   }
+  if (path == "customers" || path.starts_with("customers/")) return HandleCustomers(req, path, *who, reply);
   reply(HttpResponse::Error(404, "not_found",
                             "no " + req.method + " /api/v1/" + path +
-                                "; see GET status, events, events/<source>/<id>, dlq, dlq/<id>, audit; POST dlq/replay, dlq/drop, resend"));
+                                "; see GET status, events, events/<source>/<id>, dlq, dlq/<id>, audit, customers; POST dlq/replay, dlq/drop, "
+                                "resend, customers/merge, customers/unmerge"));
+}
+
+void AdminApi::HandleCustomers(const HttpRequest& req, const std::string& path, const config::AdminToken& who,
+                               Reply& reply) {
+  if (!master_) {
+    return reply(HttpResponse::Error(404, "no_master_record",
+                                     "the master customer record is not configured (add a destination of type master)"));
+  }
+  const bool get = req.method == "GET";
+  const bool post = req.method == "POST";
+  const std::string actor = "api:" + who.name;
+  auto fail = [&](const Status& st) {
+    switch (st.code()) {
+      case StatusCode::kNotFound: return reply(HttpResponse::Error(404, "not_found", st.message()));
+      case StatusCode::kInvalidArgument: return reply(HttpResponse::Error(400, "bad_request", st.message()));
+      default: return reply(HttpResponse::Error(503, "master_unavailable", st.message()));
+    }
+  };
+  auto json = [&](Result<std::string> r) {
+    if (!r.ok()) return fail(r.status());
+    reply(HttpResponse::Json(200, *r));
+  };
+  auto operator_role = [&] {
+    if (static_cast<int>(who.role) >= static_cast<int>(config::AdminToken::Role::kOperator)) return true;
+    ++auth_failures_;
+    reply(HttpResponse::Error(403, "forbidden", "this needs the operator role"));
+    return false;
+  };
+  auto body_string = [](const rapidjson::Document& b, const char* key) {
+    return b.IsObject() && b.HasMember(key) && b[key].IsString() ? std::string(b[key].GetString()) : std::string();
+  };
+  const std::string rest = path == "customers" ? "" : PercentDecode(path.substr(10), false);
+  if (get && rest.empty()) {
+    master::SearchQuery q;
+    q.phone = PercentDecode(QueryParam(req.query, "phone"), true);
+    q.email = PercentDecode(QueryParam(req.query, "email"), true);
+    q.name = PercentDecode(QueryParam(req.query, "name"), true);
+    q.credit_code = PercentDecode(QueryParam(req.query, "credit_code"), true);
+    q.source = PercentDecode(QueryParam(req.query, "source"), true);
+    if (std::string l = QueryParam(req.query, "limit"); !l.empty()) std::from_chars(l.data(), l.data() + l.size(), q.limit);
+    q.limit = std::min<std::size_t>(q.limit, 1000);
+    return json(master_->Search(q));
+  }
+  if (get && rest == "audit") return json(master_->Audit(1000));
+  if (get && rest == "reviews") {
+    std::string state = QueryParam(req.query, "state");
+    if (state.empty()) state = "open";
+    if (state == "all") state = "";
+    auto items = master_->Reviews(state, 1000);
+    if (!items.ok()) return fail(items.status());
+    rapidjson::StringBuffer sb;
+    Writer w(sb);
+    w.StartArray();
+    for (const auto& r : *items) {
+      w.StartObject();
+      w.Key("id");
+      w.Int64(r.id);
+      w.Key("state");
+      w.String(r.state);
+      w.Key("score");
+      w.Double(r.score);
+      w.Key("record");
+      w.String(r.record);
+      w.Key("record_golden");
+      w.String(r.record_golden);
+      w.Key("candidate");
+      w.String(r.candidate);
+      w.Key("candidate_golden");
+      w.String(r.candidate_golden);
+      w.Key("terms");
+      w.RawValue(r.terms_json.data(), r.terms_json.size(), rapidjson::kArrayType);
+      w.Key("created_at");
+      w.String(Time(r.created_ms));
+      if (r.decided_ms) {
+        w.Key("decided_at");
+        w.String(Time(r.decided_ms));
+        w.Key("actor");
+        w.String(r.actor);
+        w.Key("note");
+        w.String(r.note);
+      }
+      w.EndObject();
+    }
+    w.EndArray();
+    return reply(HttpResponse::Json(200, sb.GetString()));
+  }
+  if (get && rest.ends_with("/history")) return json(master_->History(rest.substr(0, rest.size() - 8)));
+  if (get) return json(master_->View(rest));
+  if (post) {
+    if (!operator_role()) return;
+    rapidjson::Document body;
+    if (body.Parse(req.body.data(), req.body.size()).HasParseError() || !body.IsObject()) {
+      return reply(HttpResponse::Error(400, "malformed_body", "expected a JSON object"));
+    }
+    const std::string reason = body_string(body, "reason");
+    rapidjson::StringBuffer sb;
+    Writer w(sb);
+    if (rest == "merge") {
+      const std::string into = body_string(body, "into"), from = body_string(body, "from");
+      if (into.empty() || from.empty()) {
+        return reply(HttpResponse::Error(400, "bad_request", "expected {\"into\": \"G1\", \"from\": \"G2\", \"reason\": \"...\"}"));
+      }
+      auto r = master_->Merge(into, from, actor, reason);
+      if (!r.ok()) return fail(r.status());
+      spdlog::info("admin API: customers merge {} into {} by {}", from, into, actor);
+      w.StartObject();
+      w.Key("id");
+      w.String(*r);
+      w.EndObject();
+      return reply(HttpResponse::Json(200, sb.GetString()));
+    }
+    if (rest == "unmerge") {
+      const std::string record = body_string(body, "record");
+      if (record.empty()) {
+        return reply(HttpResponse::Error(400, "bad_request", "expected {\"record\": \"system/id\", \"reason\": \"...\"}"));
+      }
+      auto r = master_->Unmerge(record, actor, reason);
+      if (!r.ok()) return fail(r.status());
+      spdlog::info("admin API: customers unmerge {} by {} -> {}", record, actor, *r);
+      w.StartObject();
+      w.Key("id");
+      w.String(*r);
+      w.EndObject();
+      return reply(HttpResponse::Json(200, sb.GetString()));
+    }
+    if (rest.starts_with("reviews/") && (rest.ends_with("/accept") || rest.ends_with("/reject"))) {
+      const std::string id_text = rest.substr(8, rest.rfind('/') - 8);
+      int64_t id = 0;
+      auto [end, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
+      if (ec != std::errc() || end != id_text.data() + id_text.size()) {
+        return reply(HttpResponse::Error(400, "bad_path", "expected /api/v1/customers/reviews/<number>/accept or /reject"));
+      }
+      const bool accept = rest.ends_with("/accept");
+      Status st = master_->DecideReview(id, accept, actor, reason);
+      if (!st.ok()) return fail(st);
+      w.StartObject();
+      w.Key("review");
+      w.Int64(id);
+      w.Key("state");
+      w.String(accept ? "accepted" : "rejected");
+      w.EndObject();
+      return reply(HttpResponse::Json(200, sb.GetString()));
+    }
+  }
+  reply(HttpResponse::Error(404, "not_found",
+                            "no " + req.method + " /api/v1/" + path +
+                                "; see GET customers?phone=..., customers/<id>, customers/<id>/history, customers/reviews, "
+                                "customers/audit; POST customers/merge, customers/unmerge, customers/reviews/<id>/accept|reject"));
 }
 
 }  // namespace channelhub::pipeline

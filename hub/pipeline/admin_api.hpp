@@ -6,6 +6,15 @@
 //                  /api/v1/dlq, /api/v1/dlq/{id}, /api/v1/audit
 //   operator  + POST /api/v1/dlq/replay, /api/v1/resend
 //   admin     + POST /api/v1/dlq/drop, PUT /api/v1/log-level {"level": "debug"} (until restart)
+// With a master record (a destination of type master):
+//   viewer    GET  /api/v1/customers?phone=&email=&name=&credit_code=&source=&limit= (search),
+//                  /api/v1/customers/{id} (the 360° view; id: G42, a merged-away id, or
+//                  system/id of a source record), /api/v1/customers/{id}/history,
+//                  /api/v1/customers/reviews?state=open|resolved|accepted|rejected|all,
+//                  /api/v1/customers/audit
+//   operator  + POST /api/v1/customers/merge {"into", "from", "reason"},
+//                  /api/v1/customers/unmerge {"record": "system/id", "reason"},
+//                  /api/v1/customers/reviews/{id}/accept|reject {"reason"}
 // and, without a token (it holds counts only, no data): GET /metrics in the Prometheus text
 // format, for a scraper on the internal network.
 // Every change is written to the audit log as "api:<token name>". Unknown or missing tokens get
@@ -19,6 +28,10 @@
 #include "hub/config/config.hpp"
 #include "hub/journal/journal.hpp"
 #include "hub/server/http_types.hpp"
+
+namespace channelhub::master {
+class MasterStore;
+}
 
 namespace channelhub::pipeline {
 
@@ -37,7 +50,13 @@ class AdminApi {
 
   uint64_t auth_failures() const { return auth_failures_; }
 
+  // Serves /api/v1/customers from "store" (may be null: 404 with a hint). Before serving.
+  void SetMaster(master::MasterStore* store) { master_ = store; }
+
  private:
+  void HandleCustomers(const server::HttpRequest& req, const std::string& path, const config::AdminToken& who,
+                       server::Reply& reply);
+
   const config::AdminToken* Authenticate(const server::HttpRequest& req) const;
 
   const config::Config& config_;
@@ -45,6 +64,7 @@ class AdminApi {
   std::function<std::string()> status_;
   std::function<std::string()> metrics_;
   std::atomic<uint64_t> auth_failures_{0};
+  master::MasterStore* master_ = nullptr;
 };
 
 }  // namespace channelhub::pipeline

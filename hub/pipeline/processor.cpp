@@ -60,7 +60,7 @@ journal::ProcessedEvent ProcessOne(const journal::InboxRow& row, const mapping::
     ce.data_json = ev.data_json;
     std::string payload = model::ToJson(ce);
     out.published.emplace_back(ce.type, payload);
-    for (const std::string& dest : router.Destinations(row.source, ev.type)) {
+    for (const std::string& dest : router.Destinations(row.source, ev.type, ev.origin_system)) {
       journal::OutboxEntry o;
       o.destination = dest;
       o.event_id = ce.id;
@@ -76,7 +76,7 @@ journal::ProcessedEvent ProcessOne(const journal::InboxRow& row, const mapping::
 
 Processor::Processor(const config::Config& config, journal::Journal& journal,
                      std::map<std::string, std::unique_ptr<mapping::Mapper>> mappers)
-    : config_(config), journal_(journal), mappers_(std::move(mappers)), router_(config.routes) {}
+    : config_(config), journal_(journal), mappers_(std::move(mappers)), router_(config) {}
 
 Processor::~Processor() { Stop(false); }
 

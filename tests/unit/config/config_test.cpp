@@ -360,7 +360,7 @@ TEST_F(ConfigTest, RejectsUnknownKeyListingTheAllowedOnes) {
   EXPECT_THAT(Errors(std::string(kBase) + "colour: blue\n"),
               ElementsAre("hub.yaml:14:1: colour: unknown key \"colour\"; expected one of listen, "
                           "data_dir, mappings_dir, log_level, log_format, tls, plugins, server, "
-                          "journal, admin, bus, sources, destinations, routes"));
+                          "journal, admin, bus, sources, destinations, routes, master"));
 }
 
 TEST_F(ConfigTest, MappingsDirDefaultsToMappingsAndCanBeSet) {
@@ -785,9 +785,10 @@ destinations:
   g: { type: http, url: "http://erp:99999/" }
 )"),
               ElementsAre("hub.yaml:3:3: destinations.a.type: missing; expected file (append "
-                          "events to a file), http (post them to a URL) or connector (a plugin "
-                          "connector such as kingdee builds the requests), like type: http",
-                          "hub.yaml:4:14: destinations.b.type: expected file, http or connector; got "
+                          "events to a file), http (post them to a URL), connector (a plugin "
+                          "connector such as kingdee builds the requests) or master (the master customer "
+                          "record), like type: http",
+                          "hub.yaml:4:14: destinations.b.type: expected file, http, connector or master; got "
                           "\"fiel\"; did you mean \"file\"?",
                           "hub.yaml:5:3: destinations.c.path: missing; expected the file to append "
                           "events to, like path: ${data_dir}/out/events.jsonl",
@@ -1118,6 +1119,113 @@ TEST_F(ConfigTest, ValidConfigHasNoDiagnostics) {
   EXPECT_THAT(r.diagnostics, IsEmpty());
   ASSERT_TRUE(r.config.has_value());
   EXPECT_EQ(r.config->file, dir_ + "/hub.yaml");
+}
+
+}  // namespace
+}  // namespace channelhub::config
+
+namespace channelhub::config {
+namespace {
+
+constexpr const char* kMasterBase = R"(data_dir: ./var
+sources:
+  erp: { mapping: builtin:canonical.customer }
+destinations:
+  golden: { type: master }
+  kingdee_out: { type: file, path: /tmp/k.jsonl, system: kingdee }
+routes:
+  - { from: [erp], types: ["customer.*"], to: [golden] }
+  - { from: [master], types: [customer.golden.updated], to: [kingdee_out] }
+)";
+
+TEST_F(ConfigTest, ReadsTheMasterRecordSection) {
+  Config c = Load(std::string(kMasterBase) + R"(master:
+  path: ${data_dir}/golden.db
+  wecom_corp: ww0123
+  match:
+    threshold: 9
+    review_threshold: 4.5
+    deterministic: { same_unionid: false }
+    comparisons:
+      name: { method: jaro_winkler, levels: [[0.95, 6], [0.85, 2]], else: -4 }
+    blocking: [[mobile], [name_key, district]]
+  survivorship:
+    default: most_frequent
+    name: { rule: source_priority, sources: [kingdee, shopify] }
+    mobiles: most_recent
+)");
+  EXPECT_EQ(c.master_destination, "golden");
+  EXPECT_EQ(c.destinations.at("kingdee_out").system, "kingdee");
+  EXPECT_EQ(c.destinations.at("golden").type, DestinationConfig::Type::kMaster);
+  EXPECT_EQ(c.master.path, "./var/golden.db");
+  EXPECT_EQ(c.master.wecom_corp, "ww0123");
+  EXPECT_EQ(c.master.match_threshold, 9.0);
+  EXPECT_EQ(c.master.review_threshold, 4.5);
+  EXPECT_FALSE(c.master.deterministic.at("same_unionid"));
+  ASSERT_EQ(c.master.comparisons.at("name").levels.size(), 2u);
+  EXPECT_EQ(c.master.comparisons.at("name").levels[0], (std::pair<double, double>{0.95, 6}));
+  EXPECT_EQ(c.master.comparisons.at("name").else_weight, -4.0);
+  EXPECT_EQ(c.master.blocking.size(), 2u);
+  EXPECT_EQ(c.master.default_rule, "most_frequent");
+  EXPECT_EQ(c.master.survivorship.at("name").sources, (std::vector<std::string>{"kingdee", "shopify"}));
+  EXPECT_EQ(c.master.survivorship.at("mobiles").rule, "most_recent");
+}
+
+TEST_F(ConfigTest, MasterRecordDefaultsAndSystems) {
+  Config c = Load(kMasterBase);
+  EXPECT_EQ(c.master.path, "./var/master.db");
+  EXPECT_EQ(c.destinations.at("golden").system, "golden") << "a destination's system defaults to its name";
+}
+
+TEST_F(ConfigTest, ChecksTheMasterRecordSection) {
+  EXPECT_THAT(Errors(std::string(kMasterBase) + R"(master:
+  match:
+    threshold: 3
+    review_threshold: 5
+    comparisons:
+      nmae: { method: exact }
+      address: { method: fuzzy, levels: [[0.8, 1], [0.9, 2]] }
+    blocking: [[mobile], [town]]
+  survivorship:
+    name: { rule: source_priority }
+    tier: union
+    colour: most_recent
+)"),
+              ElementsAre(
+                  "hub.yaml:13:23: master.match.review_threshold: expected a review threshold at or below the match "
+                  "threshold (3)",
+                  HasSubstr("master.match.comparisons.nmae: unknown key \"nmae\""),
+                  HasSubstr("master.match.comparisons.address.method: expected exact, jaro_winkler, edit or name; got "
+                            "\"fuzzy\""),
+                  HasSubstr("master.match.comparisons.address.levels[1][0]: expected levels with the highest similarity "
+                            "first"),
+                  HasSubstr("master.match.blocking[1][0]: expected a blocking field"),
+                  HasSubstr("master.survivorship.name.rule: source_priority needs the systems in order of trust"),
+                  HasSubstr("master.survivorship.tier: union is for list attributes"),
+                  HasSubstr("master.survivorship.colour: unknown key")));
+  EXPECT_THAT(Errors(R"(data_dir: ./var
+sources:
+  master: { mapping: builtin:canonical.customer }
+destinations:
+  a: { type: master }
+  b: { type: master }
+routes:
+  - { from: [master], types: ["*"], to: [a] }
+master: {}
+)"),
+              ElementsAre(HasSubstr("sources.master: \"master\" is reserved"),
+                          HasSubstr("destinations.b: only one destination can have type master; \"a\" has it already")));
+  EXPECT_THAT(Errors(R"(data_dir: ./var
+sources:
+  erp: { mapping: builtin:canonical.customer }
+destinations:
+  out: { type: file, path: /tmp/o.jsonl }
+routes:
+  - { from: [master], types: ["*"], to: [out] }
+master: {}
+)"),
+              ElementsAre(HasSubstr("routes[0].from[0]: \"master\" (golden-record changes) needs a destination of type master"),
+                          HasSubstr("master: the master record is configured but no destination has type master")));
 }
 
 }  // namespace

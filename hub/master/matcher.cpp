@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "hub/master/pinyin.hpp"
 #include "hub/master/similarity.hpp"
 
 namespace channelhub::master {
@@ -52,6 +53,25 @@ bool HasIdeograph(std::u32string_view s) {
   }
   return false;
 }
+
+// Ideographs only (a name in characters).
+bool AllIdeographs(std::u32string_view s) {
+  if (s.empty()) return false;
+  for (char32_t c : s) {
+    if (!HasIdeograph(std::u32string_view(&c, 1))) return false;
+  }
+  return true;
+}
+
+// Latin letters only (ü included), as a name key in pinyin is.
+bool IsPinyinLike(std::u32string_view s) {
+  if (s.empty()) return false;
+  for (char32_t c : s) {
+    const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == 0xFC || c == 0xDC;
+    if (!letter) return false;
+  }
+  return true;
+}
 }  // namespace
 
 double Comparison::Similarity(std::string_view a, std::string_view b) const {
@@ -65,7 +85,24 @@ double Comparison::Similarity(std::string_view a, std::string_view b) const {
     case SimilarityMethod::kName: {
       const std::u32string x = ToCodePoints(a);
       const std::u32string y = ToCodePoints(b);
-      return HasIdeograph(x) || HasIdeograph(y) ? EditSimilarity(x, y) : JaroWinkler(x, y);
+      const bool cjk_x = HasIdeograph(x);
+      const bool cjk_y = HasIdeograph(y);
+      if (!cjk_x && !cjk_y) {
+        // Pinyin names syllable by syllable (relatives share the surname and so a long prefix).
+        if (pinyin_scale > 0.0 && IsPinyinLike(x) && IsPinyinLike(y)) {
+          if (std::optional<double> p = LatinPinyinSimilarity(a, b)) return *p;
+        }
+        return JaroWinkler(x, y);
+      }
+      if (cjk_x && cjk_y) return HomophoneEditSimilarity(x, y, homophone_cost);
+      // One name in characters, the other perhaps in pinyin.
+      const std::u32string& hanzi = cjk_x ? x : y;
+      const std::u32string& other = cjk_x ? y : x;
+      if (IsPinyinLike(other) && AllIdeographs(hanzi)) {
+        const double p = PinyinSimilarity(hanzi, cjk_x ? b : a);
+        return p * pinyin_scale;
+      }
+      return EditSimilarity(x, y);
     }
   }
   return 0.0;
@@ -81,6 +118,8 @@ bool IsKnownField(std::string_view f) {
   if (f.substr(0, 5) == "attr:") return f.size() > 5;
   return std::find(std::begin(kFields), std::end(kFields), f) != std::end(kFields);
 }
+
+bool InUnitRange(double x) { return x >= 0.0 && x <= 1.0; }
 
 bool LevelsOrdered(const Comparison& c) {
   for (std::size_t i = 1; i < c.levels.size(); ++i) {
@@ -163,6 +202,9 @@ std::string MatchConfig::Check() const {
   for (const Comparison* c : {&name, &mobile, &email, &address, &city, &district, &postcode,
                               &credit_code, &wecom_unionid, &wecom_external_userid}) {
     if (!LevelsOrdered(*c)) return "comparison levels must be in descending min_similarity order";
+    if (!InUnitRange(c->homophone_cost) || !InUnitRange(c->pinyin_scale)) {
+      return "homophone_cost and pinyin_scale must lie in [0, 1]";
+    }
   }
   for (const AttributeRule& a : attributes) {
     if (a.attribute.empty()) return "an attribute rule has no attribute name";
@@ -276,7 +318,11 @@ std::vector<std::uint64_t> BlockingKeys(const NormalizedCustomer& record, const 
   std::vector<std::string> combos;
   std::vector<std::string> next;
   for (std::size_t r = 0; r < config.blocking.size(); ++r) {
-    combos.assign(1, std::string(1, static_cast<char>('A' + r % 26)) + std::to_string(r));
+    // The rule's tag ("A0", "B1", ...), built in place: GCC 12 at -O3 warns (-Wrestrict, a false
+    // positive) on string(1, c) + to_string(r).
+    std::string tag(1, static_cast<char>('A' + r % 26));
+    tag.append(std::to_string(r));
+    combos.assign(1, std::move(tag));
     for (const std::string& field : config.blocking[r].fields) {
       FieldValues(record, field, &values);
       next.clear();

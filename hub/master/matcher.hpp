@@ -15,7 +15,9 @@
 //    a weight: the first level (in order) whose min_similarity the similarity reaches gives its
 //    weight, else else_weight. A comparison contributes 0 when either side lacks the value, so a
 //    missing field is no evidence either way. The comparisons (defaults in MatchConfig):
-//      name             kName similarity on name_key (simplified, no punctuation, no legal form)
+//      name             kName similarity on name_key (simplified, no punctuation, no legal form):
+//                       homophones in Chinese names count as near misses (the input-method
+//                       typo), and a name in pinyin is compared with one in characters
 //      mobile / email   1 when the sets share a number / address, else 0
 //      address          best Jaro-Winkler between the two records' address lines
 //      city             exact equality of NormalizedCustomer::city (the first address's city)
@@ -64,10 +66,20 @@ enum class Decision { kNew, kReview, kMatch };
 // "new", "review", "match".
 std::string_view DecisionName(Decision d);
 
-// kExact: 1 or 0. kJaroWinkler, kEdit: see similarity.hpp. kName: Jaro-Winkler for names in
-// alphabetic scripts, edit similarity when either name contains a CJK ideograph — each Chinese
-// character is a syllable, so "张嘉" and "张嘉萍" are different given names (edit 0.67), while
-// Jaro-Winkler would rate the shared prefix 0.91.
+// kExact: 1 or 0. kJaroWinkler, kEdit: see similarity.hpp. kName:
+//   - Jaro-Winkler for two names in alphabetic scripts, but syllable by syllable for two that
+//     both read as pinyin (LatinPinyinSimilarity: "Huang Lei" / "Huang Zihui" share one syllable
+//     of three, where Jaro-Winkler rates the shared surname above 0.8) unless pinyin_scale is 0;
+//   - for two names with CJK ideographs, edit similarity where a homophone substitution costs
+//     Comparison::homophone_cost (HomophoneEditSimilarity): each Chinese character is a
+//     syllable, so "张嘉" and "张嘉萍" are different given names (0.67) while Jaro-Winkler would
+//     rate the shared prefix 0.91; and "张伟" / "张玮" (both zhang wei, the usual input-method
+//     typo) is 0.9 at the default cost, where "张伟" / "张强" (a relative) stays 0.5;
+//   - a name in characters against a name in Latin letters: pinyin (PinyinSimilarity, any
+//     reading, word grouping and order: "Zhang Wei", "WEI ZHANG", "Zhang Weiming"; another
+//     name in pinyin scores the share of syllables in common), scaled by
+//     Comparison::pinyin_scale — a pinyin spelling is not the same name (张伟 and 张玮 are both
+//     zhang wei).
 enum class SimilarityMethod { kExact, kJaroWinkler, kEdit, kName };
 
 struct ComparisonLevel {
@@ -79,6 +91,10 @@ struct Comparison {
   SimilarityMethod method = SimilarityMethod::kJaroWinkler;
   std::vector<ComparisonLevel> levels;  // checked in order; put the highest similarity first
   double else_weight = 0.0;
+  // kName only (see SimilarityMethod): the cost of substituting a homophone in a Chinese name
+  // (1 = as any other character), and the similarity of a Chinese name and its pinyin spelling.
+  double homophone_cost = 0.2;
+  double pinyin_scale = 0.95;
 
   // The weight for one similarity value.
   double Weigh(double similarity) const;
@@ -106,8 +122,13 @@ struct MatchConfig {
   // Step 2: weighted comparisons (see the file comment). Chinese names differing in one
   // character (a typo, or a relative sharing the family phone) reach an edit similarity of
   // 0.5 (two characters), 0.67 (three) or 0.75 (four): that level is weak negative evidence, so
-  // phone + address alone send such a pair to review rather than merging it.
-  Comparison name{SimilarityMethod::kName, {{0.97, 5.0}, {0.90, 3.0}, {0.80, 1.0}, {0.66, -1.0}}, -5.0};
+  // phone + address alone send such a pair to review rather than merging it. When the two
+  // characters are homophones (the usual typo) the similarity is 0.9 (two characters), 0.93
+  // (three) or 0.95 (four): with the phone and the address the pair merges, with the phone alone
+  // a three-character name merges and a two-character one goes to review. A name in pinyin that
+  // spells the other (0.95) counts like a homophone in a four-character name.
+  Comparison name{SimilarityMethod::kName,
+                  {{0.97, 5.0}, {0.93, 4.0}, {0.90, 3.0}, {0.80, 1.0}, {0.66, -1.0}}, -5.0};
   Comparison mobile{SimilarityMethod::kExact, {{1.0, 4.0}}, -1.0};
   Comparison email{SimilarityMethod::kExact, {{1.0, 4.0}}, -0.5};
   Comparison address{SimilarityMethod::kJaroWinkler, {{0.97, 2.5}, {0.90, 1.0}}, -0.5};

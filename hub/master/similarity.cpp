@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "hub/master/pinyin.hpp"
+
 namespace channelhub::master {
 
 std::u32string ToCodePoints(std::string_view s) {
@@ -159,6 +161,34 @@ double EditSimilarity(std::u32string_view a, std::u32string_view b) {
 
 double EditSimilarity(std::string_view a, std::string_view b) {
   return EditSimilarity(ToCodePoints(a), ToCodePoints(b));
+}
+
+double HomophoneEditSimilarity(std::u32string_view a, std::u32string_view b,
+                               double homophone_cost) {
+  const std::size_t la = a.size();
+  const std::size_t lb = b.size();
+  const std::size_t longer = std::max(la, lb);
+  if (longer == 0) return 1.0;
+  // The optimal-string-alignment recurrence of EditDistance() with a cheaper substitution.
+  std::vector<double> prev2(lb + 1);
+  std::vector<double> prev(lb + 1);
+  std::vector<double> cur(lb + 1);
+  for (std::size_t j = 0; j <= lb; ++j) prev[j] = static_cast<double>(j);
+  for (std::size_t i = 1; i <= la; ++i) {
+    cur[0] = static_cast<double>(i);
+    for (std::size_t j = 1; j <= lb; ++j) {
+      double cost = 0.0;
+      if (a[i - 1] != b[j - 1]) cost = Homophones(a[i - 1], b[j - 1]) ? homophone_cost : 1.0;
+      double best = std::min({prev[j] + 1.0, cur[j - 1] + 1.0, prev[j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        best = std::min(best, prev2[j - 2] + 1.0);
+      }
+      cur[j] = best;
+    }
+    std::swap(prev2, prev);
+    std::swap(prev, cur);
+  }
+  return 1.0 - prev[lb] / static_cast<double>(longer);
 }
 
 std::size_t CommonPrefixLength(std::u32string_view a, std::u32string_view b) {

@@ -48,6 +48,14 @@ std::size_t EditDistance(std::u32string_view a, std::u32string_view b);
 double EditSimilarity(std::u32string_view a, std::u32string_view b);
 double EditSimilarity(std::string_view a, std::string_view b);
 
+// Edit similarity where substituting one character for a homophone (two CJK ideographs that
+// share a toneless Mandarin reading, pinyin.hpp: 伟/玮, 娜/纳) costs "homophone_cost" instead of
+// 1: 1 - distance / max(|a|, |b|). The usual typo in a Chinese name is a homophone picked from
+// the input method's candidate list, so "张伟" / "张玮" is 0.9 at a cost of 0.2, while "张伟" / "张强"
+// stays 0.5. REQUIRES: 0 <= homophone_cost <= 1.
+double HomophoneEditSimilarity(std::u32string_view a, std::u32string_view b,
+                               double homophone_cost);
+
 // Number of leading code points the two share.
 std::size_t CommonPrefixLength(std::u32string_view a, std::u32string_view b);
 

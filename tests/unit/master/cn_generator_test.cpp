@@ -3,8 +3,9 @@
 //
 // The generator makes persons and companies, then the records five systems hold about them:
 //   erp      name, mobile, structured address; companies with their credit code
-//   shop     name (sometimes traditional characters or a typo; companies sometimes with their
-//            city in front, "深圳市..."), mobile in another format
+//   shop     name (sometimes traditional characters, a typo or written in pinyin — "Zhang Wei",
+//            "WEI Zhang", "Zhang Wei Ming" —; companies sometimes with their city in front,
+//            "深圳市..."), mobile in another format
 //            ("+86 138 0013 8000", "0086-...", full-width digits), e-mail in mixed case, the
 //            address as one line
 //   wecom    name, unionid (corp "ww-corp"), the mobile on 85% of the records (the others have
@@ -13,8 +14,13 @@
 //   finance  companies only: name with or without the legal form, credit code (one in twenty
 //            mistyped, so invalid), phone
 // Hard cases are built in: family members sharing one mobile and address (same surname,
-// different given names), common names repeated in the same city, companies with branch offices
-// (own credit code, shared switchboard), and different companies with similar names.
+// different given names — now and then ones that sound alike, 红子/红梓), common names repeated
+// in the same city, companies with branch offices (own credit code, shared switchboard), and
+// different companies with similar names.
+// Typos are what Chinese typing produces: names are typed through a pinyin input method, so
+// three in four are a homophone picked from the candidate list (张伟 -> 张玮; studies of Chinese
+// spelling errors find most involve a character that sounds alike), the rest another character
+// altogether, which cannot be told from a relative sharing the phone.
 //
 // Records arrive shuffled. Each is matched against the records already added; a kMatch joins
 // it to that record's cluster (as the golden-record store will), then it is added. Pairwise
@@ -24,8 +30,11 @@
 #include <opencc/opencc.h>
 
 #include <algorithm>
-#include <cstdlib>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <iterator>
+#include <map>
 #include <numeric>
 #include <random>
 #include <set>
@@ -62,6 +71,43 @@ const std::vector<Place> kPlaces = {
     {"北京市", "", "朝阳区"},       {"北京市", "", "海淀区"},       {"上海市", "", "浦东新区"},
     {"浙江省", "杭州市", "西湖区"}, {"江苏省", "苏州市", "吴中区"}, {"四川省", "成都市", "武侯区"},
     {"湖北省", "武汉市", "洪山区"}, {"山东省", "青岛市", "市南区"}, {"福建省", "厦门市", "思明区"}};
+// Toneless pinyin of the surnames and given-name characters above, and characters that read the
+// same (what a pinyin input method offers for the syllable), for typos and pinyin spellings.
+// Written out here, independent of the matcher's own table (hub/master/pinyin.inc).
+const std::unordered_map<std::string, std::string> kPinyin = {
+    {"王", "wang"}, {"李", "li"},     {"张", "zhang"}, {"刘", "liu"},   {"陈", "chen"},   {"杨", "yang"},
+    {"黄", "huang"}, {"赵", "zhao"},  {"吴", "wu"},    {"周", "zhou"},  {"徐", "xu"},     {"孙", "sun"},
+    {"马", "ma"},   {"朱", "zhu"},    {"胡", "hu"},    {"郭", "guo"},   {"何", "he"},     {"高", "gao"},
+    {"林", "lin"},  {"罗", "luo"},    {"郑", "zheng"}, {"梁", "liang"}, {"谢", "xie"},    {"宋", "song"},
+    {"唐", "tang"}, {"许", "xu"},     {"韩", "han"},   {"冯", "feng"},  {"邓", "deng"},   {"曹", "cao"},
+    {"欧阳", "ouyang"}, {"司马", "sima"},
+    {"伟", "wei"},  {"芳", "fang"},   {"娜", "na"},    {"敏", "min"},   {"静", "jing"},   {"丽", "li"},
+    {"强", "qiang"}, {"磊", "lei"},   {"军", "jun"},   {"洋", "yang"},  {"勇", "yong"},   {"艳", "yan"},
+    {"杰", "jie"},  {"娟", "juan"},   {"涛", "tao"},   {"明", "ming"},  {"超", "chao"},   {"秀", "xiu"},
+    {"霞", "xia"},  {"平", "ping"},   {"刚", "gang"},  {"桂", "gui"},   {"英", "ying"},   {"华", "hua"},
+    {"玉", "yu"},   {"萍", "ping"},   {"红", "hong"},  {"鹏", "peng"},  {"辉", "hui"},    {"建", "jian"},
+    {"国", "guo"},  {"文", "wen"},    {"斌", "bin"},   {"宇", "yu"},    {"浩", "hao"},    {"凯", "kai"},
+    {"晨", "chen"}, {"雪", "xue"},    {"琳", "lin"},   {"欣", "xin"},   {"子", "zi"},     {"梓", "zi"},
+    {"轩", "xuan"}, {"睿", "rui"},    {"思", "si"},    {"嘉", "jia"},   {"佳", "jia"},    {"一", "yi"},
+    {"龙", "long"}, {"飞", "fei"}};
+const std::unordered_map<std::string, std::vector<std::string>> kHomophones = {
+    {"伟", {"玮", "炜", "威", "薇"}}, {"芳", {"方", "舫"}},       {"娜", {"纳", "那"}},
+    {"敏", {"民", "珉", "闽"}},       {"静", {"婧", "晶", "靖"}}, {"丽", {"莉", "俐", "立"}},
+    {"强", {"蔷", "墙"}},             {"磊", {"蕾", "雷"}},       {"军", {"君", "钧"}},
+    {"洋", {"阳", "扬", "杨"}},       {"勇", {"永", "咏"}},       {"艳", {"燕", "彦", "妍"}},
+    {"杰", {"洁", "婕", "捷"}},       {"娟", {"涓", "鹃"}},       {"涛", {"韬", "滔"}},
+    {"明", {"铭", "鸣", "茗"}},       {"超", {"潮", "朝"}},       {"秀", {"绣", "修"}},
+    {"霞", {"侠", "遐"}},             {"平", {"萍", "苹", "屏"}}, {"刚", {"钢", "纲"}},
+    {"桂", {"贵"}},                   {"英", {"瑛", "莹", "颖"}}, {"华", {"桦", "骅"}},
+    {"玉", {"钰", "宇"}},             {"萍", {"平", "苹"}},       {"红", {"宏", "鸿", "虹"}},
+    {"鹏", {"朋", "彭"}},             {"辉", {"晖", "慧", "惠"}}, {"建", {"健", "剑"}},
+    {"国", {"帼"}},                   {"文", {"雯", "闻"}},       {"斌", {"彬", "滨"}},
+    {"宇", {"雨", "羽", "禹"}},       {"浩", {"昊", "皓"}},       {"凯", {"恺", "楷"}},
+    {"晨", {"辰", "臣"}},             {"雪", {"学"}},             {"琳", {"林", "霖"}},
+    {"欣", {"新", "馨", "鑫"}},       {"子", {"紫", "梓"}},       {"梓", {"子", "紫"}},
+    {"轩", {"萱", "宣"}},             {"睿", {"瑞", "锐"}},       {"思", {"斯", "丝"}},
+    {"嘉", {"佳", "家"}},             {"佳", {"嘉", "家"}},       {"一", {"依", "怡"}},
+    {"龙", {"隆", "珑"}},             {"飞", {"菲", "非"}}};
 const std::vector<std::string> kRoads = {"科技园路", "建国路", "人民路", "中山路", "解放路", "世纪大道",
                                          "文三路",   "长江路", "南京路", "和平路", "新华路", "东风路"};
 const std::vector<std::string> kWords = {"华", "创", "信", "达", "恒", "泰", "新", "盛", "源", "通",
@@ -189,10 +235,45 @@ class Generator {
     return r;
   }
 
-  // A one-character typo in the given name: another character of the pool.
+  // A one-character typo in the (last character of the) given name. Chinese is typed through a
+  // pinyin input method, so most typos are a homophone picked from the candidate list (张伟 ->
+  // 张玮); the rest, another character altogether (a slip, a misread form, a wrong word).
   std::string Typo(const std::string& given) {
+    const std::string last = given.substr(given.size() - 3);
     std::string g = kGiven[Uniform(kGiven.size())];
-    return given.size() > 3 ? given.substr(0, 3) + g : g;
+    if (Chance(0.75)) {
+      const std::vector<std::string>& same = kHomophones.at(last);
+      g = same[Uniform(same.size())];
+    }
+    return given.substr(0, given.size() - 3) + g;
+  }
+
+  // The name in pinyin as shops with a Latin-only checkout or an export form receive it:
+  // "Zhang Wei", "Wei Zhang", "ZHANG Weiming", "Zhang Wei Ming".
+  std::string Pinyin(const Person& p) {
+    auto cap = [](std::string w, bool upper) {
+      for (size_t i = 0; i < w.size(); ++i) {
+        if (i == 0 || upper) w[i] = static_cast<char>(w[i] - 'a' + 'A');
+      }
+      return w;
+    };
+    std::vector<std::string> given;
+    for (size_t i = 0; i < p.given.size(); i += 3) given.push_back(kPinyin.at(p.given.substr(i, 3)));
+    const std::string surname = cap(kPinyin.at(p.surname), false);
+    const std::string joined = cap(std::accumulate(given.begin(), given.end(), std::string()), false);
+    switch (Uniform(4)) {
+      case 0:
+        return surname + " " + joined;
+      case 1:
+        return joined + " " + surname;
+      case 2:
+        return cap(kPinyin.at(p.surname), true) + " " + joined;
+      default: {
+        std::string out = surname;
+        for (const std::string& g : given) out += " " + cap(g, false);
+        return out;
+      }
+    }
   }
 
   std::string PhoneFormat(const std::string& m) {
@@ -257,6 +338,7 @@ class Generator {
       } else if (sys == "shop") {
         c.name = Chance(0.3) ? Traditional(name) : name;
         if (Chance(0.05)) c.name = p.surname + Typo(p.given);
+        if (Chance(0.05)) c.name = Pinyin(p);
         c.mobiles = {PhoneFormat(p.mobile)};
         if (!p.email.empty()) c.emails = {MixCase(p.email)};
         c.addresses = {OneLine(p.place, p.street, true)};
@@ -324,6 +406,11 @@ struct UnionFind {
   void Union(size_t a, size_t b) { parent[Find(a)] = Find(b); }
 };
 
+// Nothing but a name: no phone, e-mail, address or credit code.
+bool NameOnly(const Customer& c) {
+  return c.mobiles.empty() && c.emails.empty() && c.addresses.empty() && c.credit_code.empty();
+}
+
 size_t Pairs(size_t n) { return n * (n - 1) / 2; }
 
 std::string Describe(const Customer& c) {
@@ -348,7 +435,9 @@ void Explain(const char* what, const NormalizedCustomer& a, const NormalizedCust
 }
 
 TEST(ChineseGenerator, PrecisionRecallAndReviewShare) {
-  Generator gen(20260601);
+  // CN_SEED=n generates another data set (the floors below hold for the default seed).
+  const char* seed = std::getenv("CN_SEED");
+  Generator gen(seed != nullptr ? std::stoull(seed) : 20260601);
   ASSERT_TRUE(gen.ok()) << "OpenCC s2t.json is missing";
   std::vector<Generator::Labelled> data = gen.Make(6000, 1500);
   std::mt19937_64 shuffle(99);
@@ -357,7 +446,8 @@ TEST(ChineseGenerator, PrecisionRecallAndReviewShare) {
   Matcher matcher;
   UnionFind clusters(data.size());
   // CN_DEBUG=1 prints the first false merges and missed pairs with their score terms
-  // (CN_DEBUG=company: missed pairs of organisations only).
+  // (CN_DEBUG=company: missed pairs of organisations only; CN_DEBUG=linkable: missed pairs
+  // without a name-only record), then the missed pairs counted by cause.
   const bool debug = std::getenv("CN_DEBUG") != nullptr;
   int shown_fp = 0;
   size_t review_records = 0;
@@ -400,12 +490,46 @@ TEST(ChineseGenerator, PrecisionRecallAndReviewShare) {
               data[idx[x]].customer.kind == CustomerKind::kPerson) {
             continue;
           }
+          if (std::string(std::getenv("CN_DEBUG")) == "linkable" &&
+              (NameOnly(data[idx[x]].customer) || NameOnly(data[idx[y]].customer))) {
+            continue;
+          }
           ++shown;
           Explain("missed", *matcher.Find(std::to_string(idx[x])), *matcher.Find(std::to_string(idx[y])),
                   data[idx[x]].customer, data[idx[y]].customer);
         }
       }
     }
+  }
+  if (debug) {
+    // Missed pairs by cause: a name-only record, or names that differ (after normalisation) or
+    // not, whether the pair shares a blocking key, and the pair's own decision.
+    std::unordered_map<int, std::vector<size_t>> members;
+    for (size_t i = 0; i < data.size(); ++i) members[data[i].entity].push_back(i);
+    std::map<std::string, size_t> causes;
+    for (const auto& [e, idx] : members) {
+      for (size_t x = 0; x < idx.size(); ++x) {
+        for (size_t y = x + 1; y < idx.size(); ++y) {
+          if (clusters.Find(idx[x]) == clusters.Find(idx[y])) continue;
+          const NormalizedCustomer& a = *matcher.Find(std::to_string(idx[x]));
+          const NormalizedCustomer& b = *matcher.Find(std::to_string(idx[y]));
+          std::string cause = a.kind == CustomerKind::kPerson ? "person " : "organisation ";
+          if (NameOnly(data[idx[x]].customer) || NameOnly(data[idx[y]].customer)) {
+            cause += "name-only";
+          } else {
+            const std::vector<std::uint64_t> ka = BlockingKeys(a, matcher.config());
+            const std::vector<std::uint64_t> kb = BlockingKeys(b, matcher.config());
+            std::vector<std::uint64_t> shared;
+            std::set_intersection(ka.begin(), ka.end(), kb.begin(), kb.end(), std::back_inserter(shared));
+            cause += a.name_key == b.name_key ? "same name, " : "different names, ";
+            cause += shared.empty() ? "not candidates, " : "candidates, ";
+            cause += DecisionName(matcher.Decide(matcher.Score(a, b).score));
+          }
+          ++causes[cause];
+        }
+      }
+    }
+    for (const auto& [cause, n] : causes) std::printf("missed pairs: %-48s %zu\n", cause.c_str(), n);
   }
   // Records carrying nothing but a name (WeCom contacts without a phone) cannot be linked by any
   // rule that keeps precision; recall is also reported over the pairs of the other records.
@@ -432,22 +556,25 @@ TEST(ChineseGenerator, PrecisionRecallAndReviewShare) {
   const double review_share = double(review_records) / double(data.size());
   std::printf(
       "[cn-generator] records=%zu entities=%zu true_pairs=%zu predicted=%zu tp=%zu precision=%.4f "
-      "recall=%.4f f1=%.4f review_share=%.4f recall_without_name_only_records=%.4f\n",
+      "recall=%.4f f1=%.4f review_share=%.4f recall_without_name_only_records=%.4f "
+      "recall_ceiling_without_name_only_links=%.4f\n",
       data.size(), per_entity.size(), true_pairs, predicted, tp, precision, recall, f1, review_share,
-      recall_identifiable);
+      recall_identifiable, true_pairs == 0 ? 0 : double(id_true) / double(true_pairs));
   RecordProperty("cn_recall_without_name_only", std::to_string(recall_identifiable));
   RecordProperty("cn_precision", std::to_string(precision));
   RecordProperty("cn_recall", std::to_string(recall));
   RecordProperty("cn_f1", std::to_string(f1));
   RecordProperty("cn_review_share", std::to_string(review_share));
-  // Issue targets: precision >= 0.999, recall >= 0.99, review <= 1%. Recall falls short here and
-  // the floors below are what the matcher reaches: besides the name-only records, a one-character
-  // typo in a Chinese name is indistinguishable from a relative sharing the phone and address
-  // without pinyin (homophone) knowledge, and those pairs go to review (three-character names)
-  // or stay apart (two-character names).
+  // Issue targets: precision >= 0.999, recall >= 0.99, review <= 1%. Over the records that carry
+  // something besides a name, recall reaches the target (homophone typos and pinyin names are
+  // recognised; the typos that are another character altogether are indistinguishable from a
+  // relative and stay apart or go to review). Overall recall cannot: about 5% of the true pairs
+  // involve a WeCom contact with nothing but a name, and linking those by the name alone (to the
+  // only cluster of that name) costs precision (0.9976 here) for a recall of 0.97. Without them
+  // the ceiling is recall_ceiling_without_name_only_links (0.947 here). Floors keep a margin.
   EXPECT_GE(precision, 0.999);
-  EXPECT_GE(recall, 0.92);
-  EXPECT_GE(recall_identifiable, 0.975);
+  EXPECT_GE(recall, 0.935);
+  EXPECT_GE(recall_identifiable, 0.99);
   EXPECT_LE(review_share, 0.01);
 }
 

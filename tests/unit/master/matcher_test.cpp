@@ -45,6 +45,9 @@ TEST(MatchConfig, DefaultsAreValidAndChecked) {
   c = MatchConfig();
   c.name.levels = {{0.5, 1.0}, {0.9, 2.0}};
   EXPECT_NE(c.Check(), "");
+  c = MatchConfig();
+  c.name.homophone_cost = 1.5;
+  EXPECT_NE(c.Check().find("homophone_cost"), std::string::npos);
 }
 
 TEST(Score, SameCreditCodeMatchesDespiteDifferentNames) {
@@ -108,6 +111,50 @@ TEST(Score, SharedFamilyPhoneIsNotAMatch) {
   auto parent = Normalize(Person("王建国", {"13912345678"}, {}, "上海市徐汇区漕溪北路1号"));
   auto child = Normalize(Person("王小明", {"13912345678"}, {}, "上海市徐汇区漕溪北路1号"));
   EXPECT_NE(Decide(Score(parent, child, cfg).score, cfg), Decision::kMatch);
+}
+
+TEST(Score, HomophoneTypoMatchesWhereAnotherCharacterDoesNot) {
+  MatchConfig cfg;
+  // The input method offered 玮 for wei: the same person, with the phone and the address.
+  auto a = Normalize(Person("王伟", {"13912345678"}, {}, "上海市徐汇区漕溪北路1号"));
+  auto typo = Normalize(Person("王玮", {"13912345678"}, {}, "上海市徐汇区漕溪北路1号"));
+  EXPECT_EQ(Decide(Score(a, typo, cfg).score, cfg), Decision::kMatch);
+  // A relative sharing the phone and the address has a name that sounds different.
+  auto relative = Normalize(Person("王强", {"13912345678"}, {}, "上海市徐汇区漕溪北路1号"));
+  EXPECT_EQ(Decide(Score(a, relative, cfg).score, cfg), Decision::kNew);
+  // Three characters with one homophone and the phone alone are enough; two are reviewed.
+  auto three = Normalize(Person("李晓伟", {"13912345678"}));
+  auto three_typo = Normalize(Person("李晓玮", {"13912345678"}));
+  EXPECT_EQ(Decide(Score(three, three_typo, cfg).score, cfg), Decision::kMatch);
+  auto two = Normalize(Person("王伟", {"13912345678"}));
+  auto two_typo = Normalize(Person("王玮", {"13912345678"}));
+  EXPECT_EQ(Decide(Score(two, two_typo, cfg).score, cfg), Decision::kReview);
+  // At homophone_cost 1 a homophone is any other character again.
+  cfg.name.homophone_cost = 1.0;
+  EXPECT_NE(Decide(Score(a, typo, cfg).score, cfg), Decision::kMatch);
+}
+
+TEST(Score, PinyinNameMatchesTheCharacters) {
+  MatchConfig cfg;
+  auto hanzi = Normalize(Person("張偉明", {"13912345678"}));
+  for (const char* latin : {"Zhang Weiming", "ZHANG Wei Ming", "Weiming Zhang"}) {
+    auto p = Normalize(Person(latin, {"+86 139 1234 5678"}));
+    EXPECT_EQ(Decide(Score(hanzi, p, cfg).score, cfg), Decision::kMatch) << latin;
+    EXPECT_EQ(Score(hanzi, p, cfg).score, Score(p, hanzi, cfg).score) << latin;
+  }
+  // Another given name in pinyin on the same phone is no match.
+  auto other = Normalize(Person("Zhang Fang", {"13912345678"}));
+  EXPECT_EQ(Decide(Score(hanzi, other, cfg).score, cfg), Decision::kNew);
+  // Two relatives in pinyin on the same phone and address: compared syllable by syllable.
+  auto lei = Normalize(Person("Huang Lei", {"13912345678"}, {}, "上海市徐汇区漕溪北路1号"));
+  auto zihui = Normalize(Person("HUANG Zihui", {"13912345678"}, {}, "上海市徐汇区漕溪北路1号"));
+  EXPECT_EQ(Decide(Score(lei, zihui, cfg).score, cfg), Decision::kNew);
+  auto lei2 = Normalize(Person("Lei Huang", {"13912345678"}, {}, "上海市徐汇区漕溪北路1号"));
+  EXPECT_EQ(Decide(Score(lei, lei2, cfg).score, cfg), Decision::kMatch);
+  // Latin names that are not pinyin are compared as before (Jaro-Winkler).
+  auto smith = Normalize(Person("John Smith"));
+  auto smith2 = Normalize(Person("Smith John"));
+  EXPECT_DOUBLE_EQ(cfg.name.Similarity(smith.name_key, smith2.name_key), 1.0);
 }
 
 TEST(Score, BranchOfficeIsNotTheHeadOffice) {

@@ -107,14 +107,18 @@ TEST_F(ConfigTest, LoadsTheQuickStartConfig) {
   EXPECT_EQ(s.auth.kind, SourceAuth::Kind::kNone);
   EXPECT_EQ(s.event_id_header, "X-Shopify-Event-Id");
   EXPECT_GT(s.line, 0);
-  ASSERT_EQ(c.destinations.size(), 1u);
+  ASSERT_EQ(c.destinations.size(), 2u);
   const DestinationConfig& d = c.destinations.at("archive");
   EXPECT_EQ(d.type, DestinationConfig::Type::kFile);
   EXPECT_EQ(d.path, "./var/out/events.jsonl");
-  ASSERT_EQ(c.routes.size(), 1u);
+  EXPECT_EQ(c.master_destination, "golden");
+  EXPECT_EQ(c.master.path, "./var/master.db");
+  ASSERT_EQ(c.routes.size(), 2u);
   EXPECT_THAT(c.routes[0].from, ElementsAre("webshop"));
   EXPECT_THAT(c.routes[0].types, ElementsAre("order.*", "customer.*"));
-  EXPECT_THAT(c.routes[0].to, ElementsAre("archive"));
+  EXPECT_THAT(c.routes[0].to, ElementsAre("archive", "golden"));
+  EXPECT_THAT(c.routes[1].from, ElementsAre("master"));
+  EXPECT_THAT(c.routes[1].to, ElementsAre("archive"));
 }
 
 TEST_F(ConfigTest, LoadsTheShopifyExampleWhenItsSecretIsSet) {

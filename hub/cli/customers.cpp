@@ -72,8 +72,13 @@ void PrintView(const std::string& text) {
   if (g.HasMember("wecom")) std::printf("  %-12s%s%s\n", "wecom", Str(g, "wecom").c_str(), Origin(origins, "wecom").c_str());
   if (g.HasMember("addresses") && g["addresses"].IsArray()) {
     for (const auto& a : g["addresses"].GetArray()) {
-      std::printf("  %-12s%s %s %s %s\n", "address", Str(a, "province").c_str(), Str(a, "city").c_str(),
-                  Str(a, "district").c_str(), Str(a, "line").c_str());
+      std::string text;
+      for (const char* k : {"province", "city", "district", "line", "postcode"}) {
+        const std::string part = Str(a, k);
+        if (part.empty()) continue;
+        text += (text.empty() ? "" : " ") + part;
+      }
+      std::printf("  %-12s%s\n", "address", text.c_str());
     }
   }
   list("tags", "tags");

@@ -380,7 +380,7 @@ int Serve(const ServeOptions& options) {
       return std::string(sb.GetString(), sb.GetSize());
     };
     admin = std::make_unique<pipeline::AdminApi>(
-        cfg, j, std::move(status_json), [&ingest, &dispatcher, &poller, &cfg, &processor] {
+        cfg, j, std::move(status_json), [&ingest, &dispatcher, &poller, &cfg, &processor, &master_store] {
           std::string m;
           auto counter = [&m](const std::string& name, const std::string& help, const std::vector<std::pair<std::string, uint64_t>>& rows,
                               const char* type = "counter") {
@@ -405,6 +405,18 @@ int Serve(const ServeOptions& options) {
           }
           counter("channelhub_breaker_state", "Circuit breaker per destination: 0 closed, 1 open, 2 half-open.", breakers,
                   "gauge");
+          if (master_store) {
+            if (auto ms = master_store->Stats(); ms.ok()) {
+              counter("channelhub_master_records", "Source records linked in the master customer record.",
+                      {{"", static_cast<uint64_t>(ms->records)}}, "gauge");
+              counter("channelhub_master_golden_records", "Golden customer records.",
+                      {{"", static_cast<uint64_t>(ms->goldens)}}, "gauge");
+              counter("channelhub_master_open_reviews", "Review items waiting for an operator.",
+                      {{"", static_cast<uint64_t>(ms->open_reviews)}}, "gauge");
+              counter("channelhub_master_pending_changes", "Golden-record changes not yet journaled.",
+                      {{"", static_cast<uint64_t>(ms->pending_emissions)}}, "gauge");
+            }
+          }
           long pages = 0, resident = 0;
           if (FILE* f = std::fopen("/proc/self/statm", "r")) {
             if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;

@@ -172,6 +172,10 @@ TEST_F(MasterE2E, TwoSystemsThatPublishAndSubscribeSettleWithoutEchoOrLoop) {
   auto missing = Admin("GET", "/api/v1/customers/G999999");
   ASSERT_TRUE(missing.ok());
   EXPECT_EQ(missing->status, 404);
+  auto metrics = HttpGet(admin_port_, "/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_NE(metrics->body.find("channelhub_master_golden_records 2"), std::string::npos) << metrics->body;
+  EXPECT_NE(metrics->body.find("channelhub_master_records 2"), std::string::npos) << metrics->body;
 }
 
 TEST_F(MasterE2E, GoldenRecordsSurviveSigkillAndEveryChangeIsSentOnce) {

@@ -165,7 +165,11 @@ int Main(int argc, char** argv) {
   c_unmerge->add_option("--record", cust.record, "The source record as system/id")->required();
   c_unmerge->add_option("--reason", cust.reason, "Why (written to the audit trail)")->required();
   c_unmerge->add_option("--actor", cust.actor, "Who does it (default cli:<user>@<host>)");
-  auto* c_audit = cust_sub("audit", "Who merged, unmerged or decided what, and when");
+  auto* c_erase = cust_sub("erase", "A deletion request (PIPL): remove a person from the master record and the journal");
+  c_erase->add_option("id", cust.id, "G42 or a source record as system/id")->required();
+  c_erase->add_option("--reason", cust.reason, "The request's reference (written to the audit trail)")->required();
+  c_erase->add_option("--actor", cust.actor, "Who does it (default cli:<user>@<host>)");
+  auto* c_audit = cust_sub("audit", "Who merged, unmerged, erased or decided what, and when");
   c_audit->add_option("--limit", cust.limit, "The last N entries")->check(CLI::PositiveNumber);
 
   try {

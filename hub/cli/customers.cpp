@@ -8,6 +8,7 @@
 #include "hub/cli/serve.hpp"
 #include "hub/common/json.hpp"
 #include "hub/config/config.hpp"
+#include "hub/journal/journal.hpp"
 #include "hub/master/store.hpp"
 #include "hub/pipeline/master_sink.hpp"
 
@@ -216,8 +217,26 @@ int Customers(const CustomersOptions& options) {
     std::printf("%s is now golden record %s\n", options.record.c_str(), r->c_str());
     return 0;
   }
+  if (a == "erase") {
+    auto e = s.Erase(options.id, actor, options.reason);
+    if (!e.ok()) return done(e.status());
+    journal::JournalOptions jo;
+    jo.path = cfg.data_dir + "/journal.db";
+    auto j = journal::Journal::Open(jo);
+    if (!j.ok()) {
+      std::fprintf(stderr, "channelhub: %s was erased from the master record, but the journal could not be opened: %s\n"
+                           "run the same command again to erase the journal's payloads\n",
+                   e->golden_id.c_str(), j.status().ToString().c_str());
+      return 1;
+    }
+    auto n = (*j)->ErasePayloads(e->needles, actor, options.reason, e->golden_id);
+    if (!n.ok()) return done(n.status());
+    std::printf("%s erased: %zu source record(s) from the master record, %lld journal payload(s)\n", e->golden_id.c_str(),
+                e->records.size(), static_cast<long long>(*n));
+    return 0;
+  }
   std::fprintf(stderr, "channelhub: customers needs one of show, search, history, reviews, accept, reject, merge, "
-                       "unmerge, audit\n");
+                       "unmerge, erase, audit\n");
   return 2;
 }
 

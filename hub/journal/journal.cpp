@@ -471,6 +471,62 @@ Result<int64_t> Journal::DropDeadLetters(const DeadLetterFilter& filter, const s
   return dropped;
 }
 
+Result<int64_t> Journal::ErasePayloads(const std::vector<std::string>& needles, const std::string& actor,
+                                       const std::string& reason, const std::string& target) {
+  for (const std::string& n : needles) {
+    if (n.size() < 6) return Status::Invalid("an erasure needle must be at least 6 bytes long");
+  }
+  if (needles.empty()) return int64_t{0};
+  int64_t erased = 0;
+  Status st = RunBlocking([&](Database& db) -> Status {
+    static constexpr std::string_view kErased = R"({"erased":true})";
+    // Freed cell content is overwritten, not left readable in the file's pages.
+    CHUB_RETURN_IF_ERROR(db.Exec("PRAGMA secure_delete=FAST"));
+    for (const std::string& raw : needles) {
+      std::string needle = raw;
+      for (char& c : needle) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+      // Undelivered copies of the person's events are not sent any more.
+      auto drop = db.Prepare(
+          "UPDATE outbox SET state=1, last_error='erased on request' WHERE state=0 AND event IN "
+          "(SELECT id FROM events WHERE instr(lower(CAST(payload AS TEXT)), ?1) > 0)");
+      if (!drop.ok()) return drop.status();
+      CHUB_RETURN_IF_ERROR(drop->Bind(1, needle).Run());
+      for (const char* sql : {"UPDATE inbox SET body=?2 WHERE instr(lower(CAST(body AS TEXT)), ?1) > 0",
+                              "UPDATE events SET payload=?2 WHERE instr(lower(CAST(payload AS TEXT)), ?1) > 0",
+                              "UPDATE dead_letters SET payload=?2 WHERE instr(lower(CAST(payload AS TEXT)), ?1) > 0"}) {
+        auto q = db.Prepare(sql);
+        if (!q.ok()) return q.status();
+        q->Bind(1, needle).BindBlob(2, kErased);
+        CHUB_RETURN_IF_ERROR(q->Run());
+        erased += db.Changes();
+      }
+      // Error texts may quote a value (a validation message): they go too.
+      for (const char* sql : {"UPDATE dead_letters SET reason='(erased on request)' WHERE instr(lower(reason), ?1) > 0",
+                              "UPDATE outbox SET last_error='(erased on request)' WHERE instr(lower(last_error), ?1) > 0",
+                              "UPDATE attempts SET error='(erased on request)' WHERE instr(lower(error), ?1) > 0"}) {
+        auto q = db.Prepare(sql);
+        if (!q.ok()) return q.status();
+        q->Bind(1, needle);
+        CHUB_RETURN_IF_ERROR(q->Run());
+      }
+    }
+    return InsertAudit(db, actor, "customers.erase", target,
+                       std::to_string(erased) + " journal payload(s) erased; reason: " + reason);
+  });
+  if (!st.ok()) return st;
+  // The WAL still holds the pages as they were: copy them back and empty it, so that the old
+  // payloads leave the files now, not at some later checkpoint.
+  if (auto db = Database::Open(options_.path, 2000); db.ok()) {
+    for (int attempt = 0; attempt < 50; ++attempt) {
+      auto q = (*db)->Prepare("PRAGMA wal_checkpoint(TRUNCATE)");
+      Status step;
+      if (q.ok() && q->Step(&step) && q->Int(0) == 0) break;  // not busy: done
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  return erased;
+}
+
 Result<int64_t> Journal::Resend(const std::string& destination, const ResendFilter& f, const std::string& actor) {
   if (destination.empty()) return Status::Invalid("name the destination to send the events to again");
   if (f.since_ms == 0 && f.until_ms == 0 && f.event_ids.empty() && f.type_prefix.empty() && f.source.empty()) {

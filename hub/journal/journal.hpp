@@ -233,6 +233,15 @@ class Journal {
   Result<int64_t> DropDeadLetters(const DeadLetterFilter& filter, const std::string& actor,
                                   const std::string& reason);
 
+  // A deletion request (PIPL): every stored payload that contains one of "needles" (a person's
+  // mobile numbers in their usual spellings, e-mail addresses, WeCom ids; compared without
+  // regard to ASCII case) — inbox bodies, canonical events, dead letters — is replaced by
+  // {"erased": true}, and the deliveries of those events not yet made are dropped. One audit
+  // entry names "actor", the count and "reason", never the needles. Returns how many payloads
+  // were erased. Needles shorter than 6 bytes are refused (they would match anyone).
+  Result<int64_t> ErasePayloads(const std::vector<std::string>& needles, const std::string& actor,
+                                const std::string& reason, const std::string& target);
+
   // Re-sync: queues the events that match "filter" for "destination" again, whether it had them
   // before or not (a newly connected system, an ERP restored from a backup). Each goes out with
   // its own id as Idempotency-Key, in order per subject, and touches no other destination.

@@ -1257,6 +1257,88 @@ Status MasterStore::DecideReview(int64_t id, bool accept, const std::string& act
   return r.status();
 }
 
+Result<MasterStore::Erasure> MasterStore::Erase(const std::string& id, const std::string& actor,
+                                                const std::string& reason) {
+  if (reason.empty()) return Status::Invalid("say why the customer is erased (the request's reference): it is audited");
+  std::lock_guard lock(impl_->mu);
+  Impl& m = *impl_;
+  std::vector<std::string> removed_keys;
+  CHUB_RETURN_IF_ERROR(m.db->Exec("PRAGMA secure_delete=FAST"));  // deleted rows do not linger in pages
+  auto result = m.Transaction([&]() -> Result<Erasure> {
+    const int64_t g = m.ResolveText(id);
+    if (!g) return Status::NotFound("no golden record or source record " + id);
+    Erasure e;
+    e.golden_id = GoldenIdText(g);
+    std::set<std::string> needles;
+    auto add_mobile = [&](const std::string& e164) {
+      needles.insert(e164);
+      if (e164.starts_with("+86") && e164.size() == 14) {
+        const std::string n = e164.substr(3);
+        needles.insert(n);
+        needles.insert(n.substr(0, 3) + " " + n.substr(3, 4) + " " + n.substr(7));
+        needles.insert(n.substr(0, 3) + "-" + n.substr(3, 4) + "-" + n.substr(7));
+      }
+    };
+    std::vector<int64_t> rids;
+    for (const Linked& r : m.LoadRecords(g)) {
+      rids.push_back(r.rid);
+      e.records.push_back(RecordKey(r.system, r.source_id));
+      NormalizedCustomer scratch;
+      const NormalizedCustomer* n = m.Normalized(r.rid, r.customer, &scratch);
+      for (const auto& mob : n->mobiles) add_mobile(mob);
+      for (const auto& mob : r.customer.mobiles) add_mobile(mob);
+      for (const auto& em : n->emails) needles.insert(em);
+      for (const std::string* v : {&n->wecom_unionid, &n->wecom_external_userid}) {
+        if (v->size() >= 6) needles.insert(*v);
+      }
+    }
+    for (const std::string& nd : needles) {
+      if (nd.size() >= 6) e.needles.push_back(nd);
+    }
+    std::vector<int64_t> goldens = {g};
+    {
+      Query q(*m.db, "SELECT id FROM goldens WHERE merged_into=?1");
+      q.Bind(1, g);
+      while (q.Next()) goldens.push_back(q.Int(0));
+    }
+    for (int64_t rid : rids) {
+      for (const char* sql : {"DELETE FROM reviews WHERE rid=?1 OR candidate=?1",
+                              "DELETE FROM separations WHERE a=?1 OR b=?1"}) {
+        Query q(*m.db, sql);
+        q.Bind(1, rid).Run();
+      }
+      {
+        Query q(*m.db,
+                "DELETE FROM orders WHERE (cust_system, cust_id) IN (SELECT system, source_id FROM records WHERE rid=?1)");
+        q.Bind(1, rid).Run();
+      }
+      removed_keys.push_back(std::to_string(rid));
+    }
+    {
+      Query q(*m.db, "DELETE FROM orders WHERE mobile IN (SELECT value FROM keys WHERE kind='mobile' AND golden=?1)");
+      q.Bind(1, g).Run();
+    }
+    for (int64_t x : goldens) {
+      for (const char* sql : {"DELETE FROM versions WHERE golden=?1", "DELETE FROM keys WHERE golden=?1",
+                              "DELETE FROM emissions WHERE golden=?1", "DELETE FROM records WHERE golden=?1"}) {
+        Query q(*m.db, sql);
+        q.Bind(1, x).Run();
+      }
+      Query q(*m.db, "UPDATE goldens SET content_hash='erased', merged_into=NULL, updated_ms=?2 WHERE id=?1");
+      q.Bind(1, x).Bind(2, NowMs()).Run();
+    }
+    m.Audit(actor, "customers.erase", e.golden_id,
+            std::to_string(e.records.size()) + " source record(s) and " + std::to_string(goldens.size()) +
+                " golden id(s) erased; reason: " + reason);
+    return e;
+  });
+  if (result.ok()) {
+    for (const std::string& k : removed_keys) m.matcher.Remove(k);  // the person leaves memory too
+    (void)m.db->Exec("PRAGMA wal_checkpoint(TRUNCATE)");             // and the WAL's old pages
+  }
+  return result;
+}
+
 Result<std::string> MasterStore::Resolve(const std::string& id) {
   std::lock_guard lock(impl_->mu);
   try {
@@ -1301,7 +1383,7 @@ Result<std::string> MasterStore::View(const std::string& id) {
               "SELECT g.version, v.doc, g.created_ms, g.updated_ms FROM goldens g JOIN versions v ON v.golden=g.id AND "
               "v.version=g.version WHERE g.id=?1");
       q.Bind(1, g);
-      if (!q.Next()) return Status::NotFound("no golden record " + id);
+      if (!q.Next()) return Status::NotFound("no golden record " + id + " (it may have been erased on request)");
       w.Key("version");
       w.Int64(q.Int(0));
       w.Key("created_at");
@@ -1712,7 +1794,8 @@ Result<MasterStats> MasterStore::Stats() {
   try {
     MasterStats s;
     Query q(*impl_->db,
-            "SELECT (SELECT count(*) FROM records), (SELECT count(*) FROM goldens WHERE merged_into IS NULL), "
+            "SELECT (SELECT count(*) FROM records), (SELECT count(*) FROM goldens WHERE merged_into IS NULL AND "
+            "content_hash<>'erased'), "
             "(SELECT count(*) FROM goldens WHERE merged_into IS NOT NULL), (SELECT count(*) FROM reviews WHERE "
             "state='open'), (SELECT count(*) FROM emissions), (SELECT count(*) FROM orders)");
     if (q.Next()) {

@@ -147,6 +147,19 @@ class MasterStore {
   // Splits the source record "source" ("system/id") out of its golden record into a new one and
   // keeps it apart from the records it leaves. Returns the new golden id.
   Result<std::string> Unmerge(const std::string& source, const std::string& actor, const std::string& reason);
+  // A deletion request (PIPL): removes the golden record of "id" (a golden id or system/id) with
+  // every source record linked to it, its versions (and those of golden records merged into
+  // it), search keys, review items and the orders counted for it; the id then answers NotFound
+  // ("erased"). Returns what the journal must erase too: the person's mobile numbers in their
+  // usual spellings, e-mail addresses and WeCom ids (Journal::ErasePayloads), and the records.
+  // Audited without any personal data.
+  struct Erasure {
+    std::string golden_id;
+    std::vector<std::string> records;  // "system/id"
+    std::vector<std::string> needles;
+  };
+  Result<Erasure> Erase(const std::string& id, const std::string& actor, const std::string& reason);
+
   // Accept: the two records' golden records are merged. Reject: they are kept apart.
   Status DecideReview(int64_t id, bool accept, const std::string& actor, const std::string& reason);
 

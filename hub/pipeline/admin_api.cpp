@@ -544,6 +544,30 @@ void AdminApi::HandleCustomers(const HttpRequest& req, const std::string& path, 
       w.EndObject();
       return reply(HttpResponse::Json(200, sb.GetString()));
     }
+    if (rest == "erase") {
+      if (static_cast<int>(who.role) < static_cast<int>(config::AdminToken::Role::kAdmin)) {
+        ++auth_failures_;
+        return reply(HttpResponse::Error(403, "forbidden", "this needs the admin role"));
+      }
+      const std::string id = body_string(body, "id");
+      if (id.empty() || reason.empty()) {
+        return reply(HttpResponse::Error(400, "bad_request", "expected {\"id\": \"G42\", \"reason\": \"the request's reference\"}"));
+      }
+      auto e = master_->Erase(id, actor, reason);
+      if (!e.ok()) return fail(e.status());
+      auto n = journal_.ErasePayloads(e->needles, actor, reason, e->golden_id);
+      if (!n.ok()) return fail(n.status());
+      spdlog::info("admin API: customer {} erased on request by {}", e->golden_id, actor);
+      w.StartObject();
+      w.Key("id");
+      w.String(e->golden_id);
+      w.Key("records");
+      w.Int64(static_cast<int64_t>(e->records.size()));
+      w.Key("journal_payloads");
+      w.Int64(*n);
+      w.EndObject();
+      return reply(HttpResponse::Json(200, sb.GetString()));
+    }
     if (rest.starts_with("reviews/") && (rest.ends_with("/accept") || rest.ends_with("/reject"))) {
       const std::string id_text = rest.substr(8, rest.rfind('/') - 8);
       int64_t id = 0;

@@ -15,6 +15,7 @@
 //   operator  + POST /api/v1/customers/merge {"into", "from", "reason"},
 //                  /api/v1/customers/unmerge {"record": "system/id", "reason"},
 //                  /api/v1/customers/reviews/{id}/accept|reject {"reason"}
+//   admin     + POST /api/v1/customers/erase {"id", "reason"} (a PIPL deletion request)
 // and, without a token (it holds counts only, no data): GET /metrics in the Prometheus text
 // format, for a scraper on the internal network.
 // Every change is written to the audit log as "api:<token name>". Unknown or missing tokens get

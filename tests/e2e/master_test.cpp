@@ -16,6 +16,7 @@ namespace channelhub::e2e {
 namespace {
 
 constexpr char kToken[] = "operator-token-master-0123456789";
+constexpr char kAdminToken[] = "admin-token-master-0123456789ab";
 
 constexpr char kConfig[] = R"(listen: 127.0.0.1:0
 data_dir: @DIR@/var
@@ -23,6 +24,7 @@ admin:
   listen: 127.0.0.1:0
   tokens:
     - { name: ops, token: "${env:CHUB_T_MASTER}", role: operator }
+    - { name: dpo, token: "${env:CHUB_T_MASTER_ADMIN}", role: admin }
 sources:
   sys_a: { connector: generic, mapping: builtin:canonical.customer, event_id: { header: X-Event-Id } }
   sys_b: { connector: generic, mapping: builtin:canonical.customer, event_id: { header: X-Event-Id } }
@@ -72,6 +74,7 @@ class MasterE2E : public HubTest {
  protected:
   void SetUp() override {
     ::setenv("CHUB_T_MASTER", kToken, 1);
+    ::setenv("CHUB_T_MASTER_ADMIN", kAdminToken, 1);
     ASSERT_TRUE(a_.ok() && b_.ok());
     config_ = WriteConfig(Replace(Replace(kConfig, "@A@", a_.Url("/customers")), "@B@", b_.Url("/customers")));
   }
@@ -82,11 +85,12 @@ class MasterE2E : public HubTest {
     const std::string addr = ReadFile(ready);
     admin_port_ = static_cast<uint16_t>(std::stoi(addr.substr(addr.rfind(':') + 1)));
   }
-  Result<HttpResponse> Admin(const std::string& method, const std::string& target, const std::string& body = "") {
+  Result<HttpResponse> Admin(const std::string& method, const std::string& target, const std::string& body = "",
+                             const char* token = kToken) {
     HttpRequest r;
     r.method = method;
     r.target = target;
-    r.headers.emplace_back("Authorization", std::string("Bearer ") + kToken);
+    r.headers.emplace_back("Authorization", std::string("Bearer ") + token);
     if (!body.empty()) {
       r.headers.emplace_back("Content-Type", "application/json");
       r.body = body;
@@ -176,6 +180,23 @@ TEST_F(MasterE2E, TwoSystemsThatPublishAndSubscribeSettleWithoutEchoOrLoop) {
   ASSERT_TRUE(metrics.ok());
   EXPECT_NE(metrics->body.find("channelhub_master_golden_records 2"), std::string::npos) << metrics->body;
   EXPECT_NE(metrics->body.find("channelhub_master_records 2"), std::string::npos) << metrics->body;
+
+  // A deletion request: the operator may not, the admin may; then the person is gone.
+  const std::string erase = R"({"id":"sys_a/A-1","reason":"PIPL request 42"})";
+  auto refused = Admin("POST", "/api/v1/customers/erase", erase);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->status, 403);
+  auto erased = Admin("POST", "/api/v1/customers/erase", erase, kAdminToken);
+  ASSERT_TRUE(erased.ok());
+  ASSERT_EQ(erased->status, 200) << erased->body;
+  EXPECT_GE(erased->Json()["journal_payloads"].GetInt64(), 1) << erased->body;
+  auto gone = Admin("GET", "/api/v1/customers/sys_a/A-1");
+  ASSERT_TRUE(gone.ok());
+  EXPECT_EQ(gone->status, 404) << gone->body;
+  auto found = Admin("GET", "/api/v1/customers?phone=13800138001");
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->body.find("\"id\":\"" + id + "\""), std::string::npos)
+      << "only the record unmerged above (its own golden record) remains: " << found->body;
 }
 
 TEST_F(MasterE2E, GoldenRecordsSurviveSigkillAndEveryChangeIsSentOnce) {

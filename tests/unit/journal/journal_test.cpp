@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <future>
 #include <thread>
 
@@ -235,6 +237,93 @@ TEST_F(JournalTest, ClosedJournalRefusesAppends) {
   j->Close();
   Status st = j->Append(Entry("s", "late"), [](Result<AppendOutcome>) {});
   EXPECT_EQ(st.code(), StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace channelhub::journal
+
+namespace channelhub::journal {
+namespace {
+
+class JournalEraseTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/chub-journal-erase-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    JournalOptions o;
+    o.path = dir_ + "/journal.db";
+    auto j = Journal::Open(o);
+    ASSERT_TRUE(j.ok());
+    j_ = std::move(j).value();
+  }
+  void TearDown() override {
+    j_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Append(const std::string& id, const std::string& body) {
+    InboxEntry e;
+    e.source = "shop";
+    e.event_id = id;
+    e.content_type = "application/json";
+    e.body = body;
+    e.received_at_ms = 1;
+    std::promise<Result<AppendOutcome>> p;
+    ASSERT_TRUE(j_->Append(std::move(e), [&p](Result<AppendOutcome> r) { p.set_value(std::move(r)); }).ok());
+    ASSERT_TRUE(p.get_future().get().ok());
+  }
+  std::string dir_;
+  std::unique_ptr<Journal> j_;
+};
+
+TEST_F(JournalEraseTest, ErasesEveryPayloadOfThePersonAndStopsTheirDeliveries) {
+  Append("a", R"({"name":"王芳","phone":"138 0013 8000"})");
+  Append("b", R"({"name":"李娜","email":"Li.Na@Example.cn"})");
+  Append("c", R"({"name":"someone else","phone":"13900000000"})");
+  auto reader = std::move(j_->NewReader()).value();
+  auto rows = std::move(reader->PendingInbox(0, 10)).value();
+  ASSERT_EQ(rows.size(), 3u);
+  std::vector<ProcessedEvent> batch(3);
+  for (int i = 0; i < 3; ++i) {
+    batch[i].inbox_seq = rows[i].seq;
+    OutboxEntry o;
+    o.destination = "erp";
+    o.event_id = rows[i].event_id + ":0";
+    o.subject = "customer/" + rows[i].event_id;
+    o.type = "com.channelhub.customer.upserted";
+    o.payload = i == 0 ? R"({"data":{"mobiles":["+8613800138000"]}})" : "{\"data\":" + rows[i].body + "}";
+    o.created_at_ms = 1;
+    batch[i].outbox.push_back(o);
+  }
+  ASSERT_TRUE(j_->CommitProcessed(batch).ok());
+  EXPECT_EQ(j_->ErasePayloads({"abc"}, "t", "r", "G1").status().code(), StatusCode::kInvalidArgument);
+  auto n = j_->ErasePayloads({"+8613800138000", "13800138000", "138 0013 8000", "li.na@example.cn"}, "cli:dpo",
+                             "PIPL-2026-0042", "G7");
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 4) << "two inbox bodies and two events";
+  // Only the third person's event is still to be delivered.
+  auto due = std::move(reader->DueOutbox("erp", 10, 10)).value();
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].event_id, "c:0");
+  auto trace = std::move(reader->Trace("shop", "a")).value();
+  ASSERT_TRUE(trace.has_value());
+  EXPECT_EQ(trace->deliveries[0].state, 1);
+  auto audit = std::move(reader->Audit(10)).value();
+  ASSERT_EQ(audit.size(), 1u);
+  EXPECT_EQ(audit[0].action, "customers.erase");
+  EXPECT_EQ(audit[0].actor, "cli:dpo");
+  EXPECT_EQ(audit[0].target, "G7");
+  EXPECT_EQ(audit[0].detail.find("138"), std::string::npos) << "the audit holds no personal data";
+  // Nothing of the erased persons is left in the database file once checkpointed.
+  j_.reset();
+  std::string bytes;
+  for (const char* file : {"/journal.db", "/journal.db-wal"}) {
+    std::ifstream f(dir_ + file, std::ios::binary);
+    bytes.append(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  }
+  EXPECT_EQ(bytes.find("0013 8000"), std::string::npos);
+  EXPECT_EQ(bytes.find("Li.Na@"), std::string::npos);
+  EXPECT_NE(bytes.find("13900000000"), std::string::npos);
 }
 
 }  // namespace

@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <random>
 #include <set>
@@ -374,6 +376,45 @@ TEST(MasterStore, SurvivorshipRulesPerAttribute) {
   EXPECT_STREQ(v["golden"]["tier"].GetString(), "bronze") << "the first record linked that has one";
   EXPECT_STREQ(v["golden"]["region"].GetString(), "south") << "the newest record";
   EXPECT_STREQ(v["origins"]["region"]["system"].GetString(), "b");
+}
+
+TEST(MasterStore, ErasureRemovesThePersonAndSaysWhatTheJournalMustErase) {
+  TempFile tmp;
+  auto s = Open(tmp.path());
+  ApplyOk(*s, {In("e1", Customer("erp", "1", "欧阳娜娜", "13812345678", "\"emails\":[\"nana@example.com\"]"))});
+  ApplyOk(*s, {In("e2", Customer("shop", "9", "欧阳娜娜", "13812345678"))});
+  ApplyOk(*s, {In("e3", Customer("erp", "2", "别人", "13700000000"))});
+  ApplyOk(*s, {{"o1", "com.channelhub.order.upserted",
+                R"({"order_no":"1","source":{"system":"shop","id":"1"},"channel":"ecommerce","buyer":{"source":{"system":"shop","id":"9"}},"status":"paid","currency":"CNY","lines":[],"totals":{"total":"1.00"}})",
+                0}});
+  const std::string g = *s->Resolve("shop/9");
+  EXPECT_EQ(s->Erase("shop/9", "api:dpo", "").status().code(), StatusCode::kInvalidArgument) << "a reason is required";
+  auto e = s->Erase("shop/9", "api:dpo", "PIPL request 2026-0042");
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ(e->golden_id, g);
+  EXPECT_EQ(e->records.size(), 2u);
+  for (const char* needle : {"+8613812345678", "13812345678", "138 1234 5678", "138-1234-5678", "nana@example.com"}) {
+    EXPECT_NE(std::find(e->needles.begin(), e->needles.end(), needle), e->needles.end()) << needle;
+  }
+  EXPECT_EQ(s->View(g).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(s->View("erp/1").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(Json(*s->Search({.phone = "13812345678"})).Size(), 0u);
+  EXPECT_EQ(s->Stats()->records, 1);
+  EXPECT_EQ(s->Stats()->goldens, 1);
+  EXPECT_EQ(s->Stats()->orders, 0);
+  auto audit = Json(*s->Audit(10));
+  EXPECT_STREQ(audit[audit.Size() - 1]["action"].GetString(), "customers.erase");
+  EXPECT_EQ(std::string(audit[audit.Size() - 1]["detail"].GetString()).find("欧阳"), std::string::npos);
+  // A new record with the same phone starts afresh: nothing of the erased person is matched.
+  ApplyOk(*s, {In("e4", Customer("wecom", "w", "欧阳娜娜", "13812345678"))});
+  EXPECT_EQ(Json(*s->View("wecom/w"))["records"].Size(), 1u);
+  s.reset();
+  std::string bytes;
+  for (const char* file : {"master.db", "master.db-wal"}) {
+    std::ifstream f(tmp.path(file), std::ios::binary);
+    bytes.append(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  }
+  EXPECT_EQ(bytes.find("nana@example.com"), std::string::npos) << "the erased e-mail is not in the files";
 }
 
 TEST(MasterStore, ReopenedStoreMatchesAgainstWhatItHad) {

@@ -874,23 +874,16 @@ struct MasterStore::Impl {
       Query q(*db, "UPDATE records SET customer=?1, event_id=?2, at_ms=?3 WHERE rid=?4");
       q.Bind(1, customer_json).Bind(2, in.event_id).Bind(3, at_ms).Bind(4, rid).Run();
     } else {
+      // The oldest golden record it matches, else a new one. (A new record is kept apart from
+      // nothing yet: separations are made by operators between stored records.)
+      std::sort(match_goldens.begin(), match_goldens.end());
+      golden = match_goldens.empty() ? NewGolden(now) : match_goldens.front();
       Query q(*db,
               "INSERT INTO records(system, source_id, golden, customer, event_id, at_ms, first_ms) "
-              "VALUES(?1, ?2, 0, ?3, ?4, ?5, ?6)");
+              "VALUES(?1, ?2, ?7, ?3, ?4, ?5, ?6)");
       q.Bind(1, c.source.system).Bind(2, c.source.id).Bind(3, customer_json).Bind(4, in.event_id).Bind(5, at_ms)
-          .Bind(6, now).Run();
+          .Bind(6, now).Bind(7, golden).Run();
       rid = db->LastInsertRowid();
-      // The oldest golden record it matches (not kept apart from it), else a new one.
-      std::sort(match_goldens.begin(), match_goldens.end());
-      for (int64_t g : match_goldens) {
-        if (!RecordSeparatedFrom(rid, g)) {
-          golden = g;
-          break;
-        }
-      }
-      if (!golden) golden = NewGolden(now);
-      Query u(*db, "UPDATE records SET golden=?1 WHERE rid=?2");
-      u.Bind(1, golden).Bind(2, rid).Run();
     }
     const std::string key = std::to_string(rid);
     const NormalizedCustomer* previous = matcher.Find(key);
@@ -1065,15 +1058,18 @@ Result<std::vector<Status>> MasterStore::Apply(const std::vector<MasterInput>& i
     const int64_t now = NowMs();
     for (std::size_t index = 0; index < inputs.size(); ++index) {
       const MasterInput& in = inputs[index];
+      Query(*m.db, "SAVEPOINT one").Run();
       {
-        Query q(*m.db, "SELECT 1 FROM applied WHERE event_id=?1");
-        q.Bind(1, in.event_id);
-        if (q.Next()) {
+        // Applied before (a redelivery after a crash): nothing to do. A refused event leaves no
+        // mark (the savepoint is rolled back), so a replay after a fix applies it.
+        Query q(*m.db, "INSERT OR IGNORE INTO applied(event_id) VALUES(?1)");
+        q.Bind(1, in.event_id).Run();
+        if (m.db->Changes() == 0) {
+          Query(*m.db, "RELEASE one").Run();
           out.push_back(Status::Ok());
           continue;
         }
       }
-      Query(*m.db, "SAVEPOINT one").Run();
       const std::size_t undo_mark = undo.size();
       Status st = m.ApplyOne(in, std::move(prepared[index]), now, &undo);
       if (!st.ok()) {
@@ -1089,8 +1085,6 @@ Result<std::vector<Status>> MasterStore::Apply(const std::vector<MasterInput>& i
         undo.resize(undo_mark);
       }
       Query(*m.db, "RELEASE one").Run();
-      Query q(*m.db, "INSERT OR IGNORE INTO applied(event_id) VALUES(?1)");
-      q.Bind(1, in.event_id).Run();
       out.push_back(std::move(st));
     }
     return out;

@@ -142,6 +142,9 @@ TEST(MasterStore, RefusesWhatItCannotApplyWithoutStoppingTheBatch) {
   EXPECT_EQ((*r)[1].code(), StatusCode::kInvalidArgument);
   EXPECT_TRUE((*r)[2].ok());
   EXPECT_EQ(s->Stats()->records, 1);
+  // A refused event leaves no mark: replayed after a fix (the dead letter replayed), it applies.
+  ApplyOk(*s, {In("bad1", Customer("erp", "3", "钱坤", "13600000003"))});
+  EXPECT_EQ(s->Stats()->records, 2);
 }
 
 // A labelled set of records with the traps of real data: formats, traditional characters,

@@ -15,6 +15,7 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libutf8proc-dev libopencc-dev opencc
+  zlib1g-dev
   wrk
 )
 

@@ -12,6 +12,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include <zlib.h>
+
 #include "hub/common/json.hpp"
 #include "hub/common/time.hpp"
 #include "hub/journal/sqlite.hpp"
@@ -129,6 +131,10 @@ class Query {
     stmt_->Bind(i, v);
     return *this;
   }
+  Query& BindBlob(int i, std::string_view v) {
+    stmt_->BindBlob(i, v);
+    return *this;
+  }
   Query& BindDouble(int i, double v) {
     // Scores are kept in thousandths.
     stmt_->Bind(i, static_cast<int64_t>(v * 1000.0));
@@ -188,6 +194,46 @@ std::string ContentHash(std::string_view text) {
   char out[33];
   std::snprintf(out, sizeof out, "%016llx%016llx", static_cast<unsigned long long>(a), static_cast<unsigned long long>(b));
   return out;
+}
+
+// Golden-record JSON in the versions table is stored deflated (zlib, level 1): it is most of
+// what an upsert writes, and JSON with repeated keys shrinks to about a third. Stored form:
+// "\x01Z" + the raw deflate stream; anything else is plain JSON as written by older versions.
+std::string PackDoc(std::string_view json) {
+  z_stream z{};
+  if (deflateInit2(&z, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) return std::string(json);
+  std::string out("\x01Z", 2);
+  out.resize(2 + deflateBound(&z, json.size()));
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(json.data()));
+  z.avail_in = static_cast<uInt>(json.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data() + 2);
+  z.avail_out = static_cast<uInt>(out.size() - 2);
+  const int rc = deflate(&z, Z_FINISH);
+  const std::size_t written = z.total_out;
+  deflateEnd(&z);
+  if (rc != Z_STREAM_END) return std::string(json);
+  out.resize(2 + written);
+  return out;
+}
+
+std::string UnpackDoc(std::string_view stored) {
+  if (stored.size() < 2 || stored[0] != '\x01' || stored[1] != 'Z') return std::string(stored);
+  z_stream z{};
+  if (inflateInit2(&z, -15) != Z_OK) return "";
+  std::string out;
+  char buf[16384];
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(stored.data() + 2));
+  z.avail_in = static_cast<uInt>(stored.size() - 2);
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    z.next_out = reinterpret_cast<Bytef*>(buf);
+    z.avail_out = sizeof buf;
+    rc = inflate(&z, Z_NO_FLUSH);
+    out.append(buf, sizeof buf - z.avail_out);
+    if (rc == Z_BUF_ERROR && z.avail_in == 0) break;
+  }
+  inflateEnd(&z);
+  return rc == Z_STREAM_END ? out : "";
 }
 
 // ---- Survivorship ----
@@ -778,7 +824,8 @@ struct MasterStore::Impl {
       Query q(*db,
               "INSERT OR REPLACE INTO versions(golden, version, at_ms, cause, event_id, actor, doc) "
               "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-      q.Bind(1, g).Bind(2, version).Bind(3, now).Bind(4, cause).Bind(5, event_id).Bind(6, actor).Bind(7, doc).Run();
+      q.Bind(1, g).Bind(2, version).Bind(3, now).Bind(4, cause).Bind(5, event_id).Bind(6, actor).BindBlob(7, PackDoc(doc))
+          .Run();
     }
     {
       Query q(*db, "INSERT INTO emissions(golden, version, origin) VALUES(?1, ?2, ?3)");
@@ -1113,7 +1160,7 @@ Result<std::vector<Emission>> MasterStore::PendingEmissions(std::size_t limit) {
             "AND v.version=e.version ORDER BY e.seq LIMIT ?1");
     q.Bind(1, static_cast<int64_t>(limit));
     while (q.Next()) {
-      out.push_back({q.Int(0), GoldenIdText(q.Int(1)), q.Int(2), q.Text(3), q.Text(4)});
+      out.push_back({q.Int(0), GoldenIdText(q.Int(1)), q.Int(2), q.Text(3), UnpackDoc(q.View(4))});
     }
     return out;
   } catch (const DbFailure& f) {
@@ -1384,7 +1431,7 @@ Result<std::string> MasterStore::View(const std::string& id) {
       w.String(TimeText(q.Int(2)).c_str());
       w.Key("updated_at");
       w.String(TimeText(q.Int(3)).c_str());
-      doc = q.Text(1);
+      doc = UnpackDoc(q.View(1));
     }
     // The golden record, and its attributes' origins lifted out of ext.golden.
     rapidjson::Document d;
@@ -1614,7 +1661,7 @@ Result<std::string> MasterStore::History(const std::string& id) {
       w.Key("actor");
       w.String(q.Text(4).c_str());
       w.Key("record");
-      WriteRaw(w, q.View(5));
+      WriteRaw(w, UnpackDoc(q.View(5)));
       w.EndObject();
     }
     w.EndArray();
@@ -1697,7 +1744,7 @@ Result<std::string> MasterStore::Search(const SearchQuery& query) {
       w.String(GoldenIdText(g).c_str());
       w.Key("records");
       w.Int64(q.Int(1));
-      if (json::Parse(q.View(0), &d).ok() && d.IsObject()) {
+      if (json::Parse(UnpackDoc(q.View(0)), &d).ok() && d.IsObject()) {
         for (const char* k : {"kind", "name", "mobiles", "emails", "credit_code"}) {
           if (!d.HasMember(k)) continue;
           w.Key(k);

@@ -122,6 +122,13 @@ int Main(int argc, char** argv) {
   resend_cmd->add_option("--source", resend.source, "Only events of this source");
   resend_cmd->add_option("--actor", resend.actor, "Who does it, for the audit log (default cli:<user>@<host>)");
 
+  BackupOptions backup;
+  auto* backup_cmd = app.add_subcommand(
+      "backup", "Copy the journal and the master record while the hub runs (consistent, checked)");
+  backup_cmd->add_option("-c,--config", backup.config_path, "Configuration file (YAML)")->required();
+  backup_cmd->add_option("--data-dir", backup.data_dir, "Override data_dir");
+  backup_cmd->add_option("--to", backup.to, "The folder to write the copies to")->required();
+
   CustomersOptions cust;
   auto* cust_cmd = app.add_subcommand(
       "customers", "The master customer record: show, search, history, reviews, accept, reject, merge, unmerge, audit");
@@ -197,6 +204,7 @@ int Main(int argc, char** argv) {
     }
     if (*map_cmd) return Map(map);
     if (*cust_cmd) return Customers(cust);
+    if (*backup_cmd) return Backup(backup);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "channelhub: fatal: %s\n", e.what());
     return 1;

@@ -79,6 +79,16 @@ struct ResendOptions {
 // `channelhub resend`: queues already processed events again for one destination (re-sync).
 int Resend(const ResendOptions& options);
 
+struct BackupOptions {
+  std::string config_path;
+  std::optional<std::string> data_dir;
+  std::string to;  // the folder the copies go to
+};
+
+// `channelhub backup`: consistent, checked copies of the journal and the master record, made
+// while the hub runs.
+int Backup(const BackupOptions& options);
+
 struct TraceOptions {
   std::string config_path;
   std::optional<std::string> data_dir;

@@ -14,6 +14,7 @@
 #include <rapidjson/writer.h>
 
 #include "hub/common/log.hpp"
+#include "hub/common/metrics.hpp"
 #include "hub/common/time.hpp"
 #include "hub/config/config.hpp"
 #include "hub/dispatch/dispatcher.hpp"
@@ -380,7 +381,7 @@ int Serve(const ServeOptions& options) {
       return std::string(sb.GetString(), sb.GetSize());
     };
     admin = std::make_unique<pipeline::AdminApi>(
-        cfg, j, std::move(status_json), [&ingest, &dispatcher, &poller, &cfg, &processor, &master_store] {
+        cfg, j, std::move(status_json), [&ingest, &dispatcher, &poller, &cfg, &processor, &master_store, &j] {
           std::string m;
           auto counter = [&m](const std::string& name, const std::string& help, const std::vector<std::pair<std::string, uint64_t>>& rows,
                               const char* type = "counter") {
@@ -405,12 +406,38 @@ int Serve(const ServeOptions& options) {
           }
           counter("channelhub_breaker_state", "Circuit breaker per destination: 0 closed, 1 open, 2 half-open.", breakers,
                   "gauge");
+          m += ingest.MetricsText();
+          m += dispatcher.MetricsText();
+          m += j.SyncMetricsText();
+          if (auto reader = j.NewReader(); reader.ok()) {
+            if (auto backlogs = (*reader)->Backlogs(); backlogs.ok()) {
+              std::map<std::string, journal::JournalReader::Backlog> by_dest;
+              for (const auto& b : *backlogs) by_dest[b.destination] = b;
+              std::string depth = metrics::Header("channelhub_queue_depth", "Undelivered events per destination.", "gauge");
+              std::string age = metrics::Header("channelhub_queue_oldest_age_seconds",
+                                                "Age of the oldest undelivered event per destination (0 when none).",
+                                                "gauge");
+              const int64_t now = NowUnixMillis();
+              for (const auto& [name, d] : cfg.destinations) {
+                auto it = by_dest.find(name);
+                const int64_t pending = it == by_dest.end() ? 0 : it->second.pending;
+                const int64_t oldest = it == by_dest.end() ? 0 : it->second.oldest_created_ms;
+                const std::string label = "{destination=\"" + metrics::Escape(name) + "\"}";
+                depth += "channelhub_queue_depth" + label + " " + std::to_string(pending) + "\n";
+                age += "channelhub_queue_oldest_age_seconds" + label + " " +
+                       std::to_string(pending > 0 ? std::max<int64_t>(0, now - oldest) / 1000 : 0) + "\n";
+              }
+              m += depth + age;
+            }
+          }
           if (master_store) {
             if (auto ms = master_store->Stats(); ms.ok()) {
               counter("channelhub_master_records", "Source records linked in the master customer record.",
                       {{"", static_cast<uint64_t>(ms->records)}}, "gauge");
               counter("channelhub_master_golden_records", "Golden customer records.",
                       {{"", static_cast<uint64_t>(ms->goldens)}}, "gauge");
+              counter("channelhub_master_merged_ids", "Golden ids merged into another (by the matcher, a review or an operator).",
+                      {{"", static_cast<uint64_t>(ms->merged_away)}}, "gauge");
               counter("channelhub_master_open_reviews", "Review items waiting for an operator.",
                       {{"", static_cast<uint64_t>(ms->open_reviews)}}, "gauge");
               counter("channelhub_master_pending_changes", "Golden-record changes not yet journaled.",

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 
+#include "hub/common/metrics.hpp"
 #include "hub/common/time.hpp"
 #include "spdlog/spdlog.h"
 
@@ -21,6 +22,9 @@ struct Dispatcher::Worker {
   const config::DestinationConfig* dest = nullptr;
   std::vector<std::unique_ptr<Sink>> sinks;  // one per lane
   std::atomic<BreakerState> breaker{BreakerState::kClosed};
+  // Attempts by outcome, and how long a Deliver call took, for /metrics.
+  std::atomic<uint64_t> delivered{0}, retried{0}, dead{0};
+  metrics::Histogram attempt_seconds;
   int failures_in_a_row = 0;   // worker thread only
   int64_t open_until_ms = 0;   // worker thread only
   std::unique_ptr<journal::JournalReader> reader;
@@ -156,6 +160,29 @@ void Dispatcher::UpdateBreaker(Worker& w, const DeliveryBatch& batch) {
   }
 }
 
+std::string Dispatcher::MetricsText() const {
+  std::string out = metrics::Header("channelhub_deliveries_total",
+                                    "Delivery attempts per destination and outcome (delivered, retry, dead_letter).",
+                                    "counter");
+  for (const auto& w : workers_) {
+    const std::string d = metrics::Escape(w->dest->name);
+    for (auto [outcome, n] : {std::pair{"delivered", w->delivered.load()}, {"retry", w->retried.load()},
+                              {"dead_letter", w->dead.load()}}) {
+      out += "channelhub_deliveries_total{destination=\"" + d + "\",outcome=\"" + outcome + "\"} " +
+             std::to_string(n) + "\n";
+    }
+  }
+  out += metrics::Header("channelhub_delivery_batch_duration_seconds",
+                         "Time one batch of deliveries to a destination took (its requests, or the master record's "
+                         "transactions).",
+                         "histogram");
+  for (const auto& w : workers_) {
+    out += w->attempt_seconds.Render("channelhub_delivery_batch_duration_seconds",
+                                     "destination=\"" + metrics::Escape(w->dest->name) + "\"");
+  }
+  return out;
+}
+
 Dispatcher::BreakerState Dispatcher::breaker(const std::string& destination) const {
   for (const auto& w : workers_) {
     if (w->dest->name == destination) return w->breaker;
@@ -214,7 +241,15 @@ void Dispatcher::Run(Worker& w) {
     }
     if (w.breaker == BreakerState::kHalfOpen && rows.size() > 1) rows.resize(1);
 
+    const auto t0 = std::chrono::steady_clock::now();
     DeliveryBatch batch = Deliver(w, rows, now);
+    w.attempt_seconds.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    for (const auto& r : batch.results) {
+      (r.outcome == journal::DeliveryOutcome::kDelivered ? w.delivered
+       : r.outcome == journal::DeliveryOutcome::kRetry   ? w.retried
+                                                         : w.dead)
+          .fetch_add(1, std::memory_order_relaxed);
+    }
     pause_until = batch.pause_until_ms;
     UpdateBreaker(w, batch);
     if (w.breaker == BreakerState::kOpen) pause_until = std::max(pause_until, w.open_until_ms);

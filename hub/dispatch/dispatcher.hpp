@@ -45,6 +45,9 @@ class Dispatcher {
   void Stop(std::chrono::milliseconds drain_for);
 
   uint64_t delivered() const { return delivered_; }
+  // Attempts per destination and outcome, and batch durations, in the Prometheus text format.
+  // Any thread, once started.
+  std::string MetricsText() const;
 
   enum class BreakerState { kClosed, kOpen, kHalfOpen };
   // The breaker state of a destination (kClosed for an unknown name). Any thread.

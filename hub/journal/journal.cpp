@@ -721,7 +721,10 @@ void Journal::SyncLoop() {
     if (any) {
       // One fdatasync covers every batch committed so far: the WAL is written sequentially.
       if (fd < 0) fd = ::open(wal.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0 || ::fdatasync(fd) != 0) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const bool failed = fd < 0 || ::fdatasync(fd) != 0;
+      sync_seconds_.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      if (failed) {
         synced = Status::IoError("syncing " + wal + " failed: " + std::strerror(errno));
         spdlog::error("journal: {}", synced.message());
         if (fd >= 0) ::close(fd);
@@ -830,6 +833,27 @@ Result<JournalStats> JournalReader::Stats() {
   s.Reset();
   if (!step.ok()) return step;
   return out;
+}
+
+Result<std::vector<JournalReader::Backlog>> JournalReader::Backlogs() {
+  auto st = db_->Cached(
+      "SELECT o.destination, count(*), min(e.created_at) FROM outbox o JOIN events e ON e.id=o.event WHERE o.state=0 "
+      "GROUP BY o.destination");
+  if (!st.ok()) return st.status();
+  Statement& s = **st;
+  Status step;
+  std::vector<Backlog> out;
+  while (s.Step(&step)) out.push_back({s.Text(0), s.Int(1), s.Int(2)});
+  s.Reset();
+  if (!step.ok()) return step;
+  return out;
+}
+
+std::string Journal::SyncMetricsText() const {
+  return metrics::Header("channelhub_journal_sync_seconds",
+                         "Time of one fdatasync of the journal's write-ahead log (each covers a group of commits).",
+                         "histogram") +
+         sync_seconds_.Render("channelhub_journal_sync_seconds", "");
 }
 
 Result<std::optional<ConnectorState>> JournalReader::LoadState(const std::string& name) {

@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "hub/common/metrics.hpp"
 #include "hub/common/status.hpp"
 
 namespace channelhub::journal {
@@ -180,6 +181,14 @@ class JournalReader {
   // The earliest next_attempt_at_ms of the destination's pending rows, if any.
   Result<std::optional<int64_t>> NextAttemptAt(const std::string& destination);
   Result<JournalStats> Stats();
+  // Per destination: undelivered events and the creation time of the oldest (for queue depth and
+  // age in /metrics).
+  struct Backlog {
+    std::string destination;
+    int64_t pending = 0;
+    int64_t oldest_created_ms = 0;
+  };
+  Result<std::vector<Backlog>> Backlogs();
   Result<std::vector<DeadLetterRow>> DeadLetters(std::size_t limit);
   // One dead letter with its attempts, or nullopt.
   Result<std::optional<DeadLetterDetail>> DeadLetter(int64_t id);
@@ -275,6 +284,8 @@ class Journal {
   // Transactions committed and operations they carried, since open: their ratio is the group
   // commit's batching.
   uint64_t commits() const { return commits_; }
+  // How long each fdatasync of the WAL took (journal.sync: full), in the Prometheus format.
+  std::string SyncMetricsText() const;
   uint64_t committed_ops() const { return committed_ops_; }
 
  private:
@@ -316,6 +327,7 @@ class Journal {
   std::thread syncer_;
 
   std::atomic<uint64_t> commits_{0};
+  metrics::Histogram sync_seconds_;
   std::atomic<uint64_t> committed_ops_{0};
   std::thread writer_;
 

@@ -1,5 +1,9 @@
 #include "hub/pipeline/ingest.hpp"
 
+#include <array>
+
+#include "hub/common/metrics.hpp"
+
 #include <pugixml.hpp>
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
@@ -146,6 +150,9 @@ struct Ingest::SourceState {
   std::unique_ptr<TokenBucket> bucket;  // rate_limit, if any
   std::unique_ptr<rapidjson::Pointer> id_pointer;  // compiled event_id.field, if any
   std::shared_ptr<plugin::Instance> connector;     // a plugin connector's source
+  // Answers by HTTP status (index = status - 100) and their latency, for /metrics.
+  std::array<std::atomic<uint64_t>, 500> responses{};
+  metrics::Histogram latency;
 };
 
 Ingest::Ingest(const config::Config& config, journal::Journal& journal, IngestOptions options,
@@ -219,6 +226,29 @@ bool Ingest::Overloaded(Reply& reply) {
   return true;
 }
 
+std::string Ingest::MetricsText() const {
+  std::string out = metrics::Header("channelhub_webhook_responses_total",
+                                    "Webhook answers per source and HTTP status (202 accepted or duplicate; 4xx "
+                                    "refused: 400 malformed, 401/403 authentication, 413 too large, 415 content "
+                                    "type, 429 rate limit; 503 overloaded).",
+                                    "counter");
+  for (const auto& [name, state] : sources_) {
+    for (std::size_t i = 0; i < state->responses.size(); ++i) {
+      const uint64_t n = state->responses[i].load(std::memory_order_relaxed);
+      if (n == 0) continue;
+      out += "channelhub_webhook_responses_total{source=\"" + metrics::Escape(name) + "\",code=\"" +
+             std::to_string(i + 100) + "\"} " + std::to_string(n) + "\n";
+    }
+  }
+  out += metrics::Header("channelhub_webhook_duration_seconds",
+                         "Time from a webhook request read to its answer (journaled and fsynced for a 202), per source.",
+                         "histogram");
+  for (const auto& [name, state] : sources_) {
+    out += state->latency.Render("channelhub_webhook_duration_seconds", "source=\"" + metrics::Escape(name) + "\"");
+  }
+  return out;
+}
+
 void Ingest::Handle(HttpRequest&& req, Reply reply) {
   const std::string& path = req.path;
   if (path == "/healthz") {
@@ -249,6 +279,15 @@ void Ingest::Handle(HttpRequest&& req, Reply reply) {
 
 void Ingest::HandleWebhook(const std::string& name, HttpRequest&& req, Reply reply) {
   auto it = sources_.find(name);
+  if (it != sources_.end()) {
+    // Every answer of a configured source is counted by status, with its latency.
+    SourceState* counted = it->second.get();
+    reply = [counted, t0 = std::chrono::steady_clock::now(), inner = std::move(reply)](HttpResponse r) {
+      if (r.status >= 100 && r.status < 600) counted->responses[r.status - 100].fetch_add(1, std::memory_order_relaxed);
+      counted->latency.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      inner(std::move(r));
+    };
+  }
   if (it == sources_.end()) {
     ++counters_.rejected;
     return reply(HttpResponse::Error(

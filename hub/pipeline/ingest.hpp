@@ -47,6 +47,9 @@ class Ingest {
   };
   const Counters& counters() const { return counters_; }
 
+  // Per-source answers by status and their latency histograms, in the Prometheus text format.
+  std::string MetricsText() const;
+
   // Undelivered events as last counted (every half second, off the I/O threads).
   int64_t backlog() const { return backlog_; }
 

@@ -136,9 +136,22 @@ TEST_F(AdminE2E, RolesGuardTheDeadLettersAndEveryChangeIsAudited) {
   EXPECT_NE(metrics->body.find("channelhub_breaker_state{destination=\"erp\"} 0"), std::string::npos);
   EXPECT_NE(metrics->body.find("\nchannelhub_dead_letters 0\n"), std::string::npos) << metrics->body;
   EXPECT_NE(metrics->body.find("\nprocess_resident_memory_bytes "), std::string::npos);
+  // Per source and status, per destination and outcome, queue depth and age, latency histograms.
+  EXPECT_NE(metrics->body.find("channelhub_webhook_responses_total{source=\"orders\",code=\"202\"} "), std::string::npos)
+      << metrics->body;
+  EXPECT_NE(metrics->body.find("channelhub_deliveries_total{destination=\"erp\",outcome=\"dead_letter\"} 1"),
+            std::string::npos)
+      << metrics->body;
+  EXPECT_NE(metrics->body.find("channelhub_queue_depth{destination=\"erp\"} "), std::string::npos) << metrics->body;
+  EXPECT_NE(metrics->body.find("channelhub_queue_oldest_age_seconds{destination=\"erp\"} "), std::string::npos);
+  EXPECT_NE(metrics->body.find("channelhub_webhook_duration_seconds_bucket{source=\"orders\",le=\"+Inf\"} "),
+            std::string::npos)
+      << metrics->body;
+  EXPECT_NE(metrics->body.find("# TYPE channelhub_journal_sync_seconds histogram\n"), std::string::npos);
+  EXPECT_NE(metrics->body.find("channelhub_journal_sync_seconds_count "), std::string::npos);
   // Every sample line is "name{labels} value" and every family has HELP and TYPE.
   std::istringstream lines(metrics->body);
-  std::regex sample(R"(^[a-z_]+(\{[a-z_]+="[^"]*"\})? [0-9]+$)");
+  std::regex sample(R"(^[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? [0-9]+(\.[0-9]+)?$)");
   for (std::string line; std::getline(lines, line);) {
     if (line.starts_with("# HELP ") || line.starts_with("# TYPE ")) continue;
     EXPECT_TRUE(std::regex_match(line, sample)) << line;

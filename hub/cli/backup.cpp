@@ -80,14 +80,9 @@ Status Copy(const std::string& from, const std::string& to, int64_t* pages) {
 }  // namespace
 
 int Backup(const BackupOptions& options) {
-  config::Overrides overrides;
-  overrides.data_dir = options.data_dir;
-  config::LoadResult loaded = config::LoadConfig(options.config_path, overrides);
-  if (!loaded.config) {
-    for (const auto& d : loaded.diagnostics) std::fprintf(stderr, "%s\n", d.ToString().c_str());
-    return 2;
-  }
-  const config::Config& cfg = *loaded.config;
+  const std::optional<config::Config> loaded = LoadForCommand(options.config_path, options.data_dir);
+  if (!loaded) return 2;
+  const config::Config& cfg = *loaded;
   std::error_code ec;
   fs::create_directories(options.to, ec);
   if (ec) {

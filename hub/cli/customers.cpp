@@ -128,14 +128,9 @@ void PrintView(const std::string& text) {
 }  // namespace
 
 int Customers(const CustomersOptions& options) {
-  config::Overrides overrides;
-  overrides.data_dir = options.data_dir;
-  config::LoadResult loaded = config::LoadConfig(options.config_path, overrides);
-  if (!loaded.config) {
-    for (const auto& d : loaded.diagnostics) std::fprintf(stderr, "%s\n", d.ToString().c_str());
-    return 2;
-  }
-  const config::Config& cfg = *loaded.config;
+  const std::optional<config::Config> loaded = LoadForCommand(options.config_path, options.data_dir);
+  if (!loaded) return 2;
+  const config::Config& cfg = *loaded;
   if (cfg.master_destination.empty()) {
     std::fprintf(stderr,
                  "channelhub: %s has no master customer record (add a destination of type master and route "

@@ -71,15 +71,10 @@ void PrintLetter(const journal::DeadLetterRow& d, bool payload, const std::vecto
 std::variant<std::unique_ptr<journal::Journal>, int> OpenJournal(const std::string& config_path,
                                                                  const std::optional<std::string>& data_dir,
                                                                  config::Config* config) {
-  config::Overrides overrides;
-  overrides.data_dir = data_dir;
-  config::LoadResult loaded = config::LoadConfig(config_path, overrides);
-  if (!loaded.config) {
-    PrintDiagnostics(loaded.diagnostics);
-    return 2;
-  }
+  std::optional<config::Config> loaded = LoadForCommand(config_path, data_dir);
+  if (!loaded) return 2;
   journal::JournalOptions jo;
-  jo.path = (std::filesystem::path(loaded.config->data_dir) / "journal.db").string();
+  jo.path = (std::filesystem::path(loaded->data_dir) / "journal.db").string();
   if (!std::filesystem::exists(jo.path)) {
     std::fprintf(stderr, "channelhub: no journal at %s (has the hub run with this data_dir?)\n", jo.path.c_str());
     return 1;
@@ -89,7 +84,7 @@ std::variant<std::unique_ptr<journal::Journal>, int> OpenJournal(const std::stri
     std::fprintf(stderr, "channelhub: %s\n", journal.status().ToString().c_str());
     return 1;
   }
-  if (config) *config = std::move(*loaded.config);
+  if (config) *config = std::move(*loaded);
   return std::move(journal).value();
 }
 

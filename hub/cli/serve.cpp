@@ -49,6 +49,14 @@ void PrintDiagnostics(const std::vector<config::Diagnostic>& diags) {
                diags.size(), diags.size() == 1 ? "" : "s");
 }
 
+std::optional<config::Config> LoadForCommand(const std::string& config_path, const std::optional<std::string>& data_dir) {
+  config::Overrides overrides;
+  overrides.data_dir = data_dir;
+  config::LoadResult loaded = config::LoadConfig(config_path, overrides);
+  if (!loaded.config) PrintDiagnostics(loaded.diagnostics);
+  return std::move(loaded.config);
+}
+
 namespace {
 
 using DestinationMappings = std::map<std::string, std::shared_ptr<const mapping::CompiledMapping>>;

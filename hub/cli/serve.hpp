@@ -104,6 +104,10 @@ int Trace(const TraceOptions& options);
 // Prints configuration problems and the closing line.
 void PrintDiagnostics(const std::vector<config::Diagnostic>& diags);
 
+// The configuration for a command that works on the data directory ("data_dir" overrides the
+// file's), or nullopt after printing its problems.
+std::optional<config::Config> LoadForCommand(const std::string& config_path, const std::optional<std::string>& data_dir);
+
 // Loads and checks a configuration; prints every problem as "file:line:column: key: message".
 int Check(const std::string& config_path);
 

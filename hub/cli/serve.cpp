@@ -3,10 +3,13 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <mutex>
 #include <thread>
 #include <tuple>
 
@@ -83,9 +86,11 @@ std::shared_ptr<const mapping::CompiledMapping> LoadConfigured(
 
 // Checks what LoadConfig cannot see alone: that every mapping reference resolves and every
 // destination can be built. Returns the mappers by source name and the destinations' mappings.
+// "out": where the problems go (printed when null).
 bool CheckWiring(const config::Config& cfg,
                  std::map<std::string, std::unique_ptr<mapping::Mapper>>* mappers,
-                 DestinationMappings* destination_mappings, plugin::Connectors* connectors) {
+                 DestinationMappings* destination_mappings, plugin::Connectors* connectors,
+                 std::vector<config::Diagnostic>* out = nullptr) {
   std::vector<config::Diagnostic> diags;
   // Plugins first: a source's connector decides what it can do.
   plugin::Connectors loaded;
@@ -142,7 +147,11 @@ bool CheckWiring(const config::Config& cfg,
     if (!s.ok()) diags.push_back({cfg.file, dest.line, 0, "destinations." + name, s.status().message()});
   }
   if (!diags.empty()) {
-    PrintDiagnostics(diags);
+    if (out) {
+      *out = std::move(diags);
+    } else {
+      PrintDiagnostics(diags);
+    }
     return false;
   }
   if (connectors) *connectors = std::move(loaded);
@@ -213,6 +222,180 @@ int ListPlugins(const std::string& config_path) {
   return 0;
 }
 
+namespace {
+
+// Everything built from one configuration: hot reload (SIGHUP, POST /api/v1/config/reload) builds
+// the next one beside the running one and swaps them. The journal, the listeners and the bus
+// stay; webhooks are answered by the generation current when they arrive.
+struct Generation {
+  int number = 0;
+  config::Config cfg;
+  plugin::Connectors connectors;
+  std::unique_ptr<master::MasterStore> master_store;
+  std::unique_ptr<pipeline::Processor> processor;
+  std::unique_ptr<dispatch::Dispatcher> dispatcher;
+  std::unique_ptr<pipeline::Poller> poller;
+  std::unique_ptr<pipeline::Ingest> ingest;
+  std::unique_ptr<pipeline::AdminApi> admin;
+  bool started = false;
+
+  void Stop(std::chrono::milliseconds drain_for) {
+    if (!started) return;
+    started = false;
+    poller->Stop();
+    processor->Stop(/*drain=*/true);
+    dispatcher->Stop(drain_for);
+  }
+  ~Generation() {
+    if (started) Stop(std::chrono::milliseconds(0));
+  }
+};
+
+std::string StatusJson(const Generation& g) {
+  rapidjson::StringBuffer sb;
+  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+  w.StartObject();
+  w.Key("config_generation");
+  w.Int(g.number);
+  w.Key("destinations");
+  w.StartArray();
+  for (const auto& [name, d] : g.cfg.destinations) {
+    w.StartObject();
+    w.Key("name");
+    w.String(name);
+    w.Key("breaker");
+    const auto b = g.dispatcher->breaker(name);
+    w.String(b == dispatch::Dispatcher::BreakerState::kOpen       ? "open"
+             : b == dispatch::Dispatcher::BreakerState::kHalfOpen ? "half-open"
+                                                                   : "closed");
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("plugins");
+  w.StartArray();
+  for (const auto& info : g.connectors.registry->List()) {
+    w.StartObject();
+    w.Key("connector");
+    w.String(info.name);
+    w.Key("plugin");
+    w.String(info.plugin);
+    w.Key("version");
+    w.String(info.plugin_version);
+    w.Key("capabilities");
+    w.String(plugin::CapabilityNames(info.capabilities));
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return std::string(sb.GetString(), sb.GetSize());
+}
+
+std::string MetricsText(const Generation& g, journal::Journal& j, int reloads, int failed_reloads) {
+  std::string m;
+  auto counter = [&m](const std::string& name, const std::string& help,
+                      const std::vector<std::pair<std::string, uint64_t>>& rows, const char* type = "counter") {
+    m += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+    for (const auto& [labels, v] : rows) m += name + labels + " " + std::to_string(v) + "\n";
+  };
+  const auto& c = g.ingest->counters();
+  counter("channelhub_webhooks_total", "Webhook requests by outcome (since the last configuration reload).",
+          {{"{outcome=\"accepted\"}", c.accepted.load()},
+           {"{outcome=\"duplicate\"}", c.duplicates.load()},
+           {"{outcome=\"rejected\"}", c.rejected.load()},
+           {"{outcome=\"overloaded\"}", c.overloaded.load()},
+           {"{outcome=\"rate_limited\"}", c.rate_limited.load()}});
+  counter("channelhub_auth_failures_total", "Webhook requests refused for authentication or address.",
+          {{"", c.auth_failures.load()}});
+  counter("channelhub_mapped_total", "Journaled payloads mapped and routed.", {{"", g.processor->processed()}});
+  counter("channelhub_delivered_total", "Events delivered, all destinations.", {{"", g.dispatcher->delivered()}});
+  counter("channelhub_polled_total", "New payloads journaled by polling sources.", {{"", g.poller->journaled()}});
+  counter("channelhub_config_reloads_total", "Configuration reloads by outcome.",
+          {{"{outcome=\"applied\"}", static_cast<uint64_t>(reloads)},
+           {"{outcome=\"refused\"}", static_cast<uint64_t>(failed_reloads)}});
+  std::vector<std::pair<std::string, uint64_t>> breakers;
+  for (const auto& [name, d] : g.cfg.destinations) {
+    breakers.emplace_back("{destination=\"" + name + "\"}", static_cast<uint64_t>(g.dispatcher->breaker(name)));
+  }
+  counter("channelhub_breaker_state", "Circuit breaker per destination: 0 closed, 1 open, 2 half-open.", breakers,
+          "gauge");
+  m += g.ingest->MetricsText();
+  m += g.dispatcher->MetricsText();
+  m += j.SyncMetricsText();
+  if (auto reader = j.NewReader(); reader.ok()) {
+    if (auto backlogs = (*reader)->Backlogs(); backlogs.ok()) {
+      std::map<std::string, journal::JournalReader::Backlog> by_dest;
+      for (const auto& b : *backlogs) by_dest[b.destination] = b;
+      std::string depth = metrics::Header("channelhub_queue_depth", "Undelivered events per destination.", "gauge");
+      std::string age = metrics::Header("channelhub_queue_oldest_age_seconds",
+                                        "Age of the oldest undelivered event per destination (0 when none).", "gauge");
+      const int64_t now = NowUnixMillis();
+      for (const auto& [name, d] : g.cfg.destinations) {
+        auto it = by_dest.find(name);
+        const int64_t pending = it == by_dest.end() ? 0 : it->second.pending;
+        const int64_t oldest = it == by_dest.end() ? 0 : it->second.oldest_created_ms;
+        const std::string label = "{destination=\"" + metrics::Escape(name) + "\"}";
+        depth += "channelhub_queue_depth" + label + " " + std::to_string(pending) + "\n";
+        age += "channelhub_queue_oldest_age_seconds" + label + " " +
+               std::to_string(pending > 0 ? std::max<int64_t>(0, now - oldest) / 1000 : 0) + "\n";
+      }
+      m += depth + age;
+    }
+  }
+  if (g.master_store) {
+    if (auto ms = g.master_store->Stats(); ms.ok()) {
+      counter("channelhub_master_records", "Source records linked in the master customer record.",
+              {{"", static_cast<uint64_t>(ms->records)}}, "gauge");
+      counter("channelhub_master_golden_records", "Golden customer records.", {{"", static_cast<uint64_t>(ms->goldens)}},
+              "gauge");
+      counter("channelhub_master_merged_ids", "Golden ids merged into another (by the matcher, a review or an operator).",
+              {{"", static_cast<uint64_t>(ms->merged_away)}}, "gauge");
+      counter("channelhub_master_open_reviews", "Review items waiting for an operator.",
+              {{"", static_cast<uint64_t>(ms->open_reviews)}}, "gauge");
+      counter("channelhub_master_pending_changes", "Golden-record changes not yet journaled.",
+              {{"", static_cast<uint64_t>(ms->pending_emissions)}}, "gauge");
+    }
+  }
+  long pages = 0, resident = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  counter("process_resident_memory_bytes", "Resident memory of the hub process.",
+          {{"", static_cast<uint64_t>(resident) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE))}}, "gauge");
+  return m;
+}
+
+// What a reload cannot change while the hub runs (the listeners, the journal, the bus): the keys
+// that differ, for the message that says a restart is needed.
+std::vector<std::string> NeedsRestart(const config::Config& a, const config::Config& b) {
+  std::vector<std::string> out;
+  auto tls = [](const config::TlsSettings& x, const config::TlsSettings& y) {
+    return x.cert == y.cert && x.key == y.key && x.client_ca == y.client_ca;
+  };
+  if (a.server.listen.host != b.server.listen.host || a.server.listen.port != b.server.listen.port) out.push_back("listen");
+  if (!tls(a.server.tls, b.server.tls)) out.push_back("tls");
+  if (a.server.threads != b.server.threads || a.server.body_limit != b.server.body_limit ||
+      a.server.read_timeout != b.server.read_timeout || a.server.idle_timeout != b.server.idle_timeout ||
+      a.server.max_connections != b.server.max_connections ||
+      a.server.max_connections_per_client != b.server.max_connections_per_client) {
+    out.push_back("server");
+  }
+  if (a.data_dir != b.data_dir) out.push_back("data_dir");
+  if (a.journal.max_batch != b.journal.max_batch || a.journal.queue_limit != b.journal.queue_limit ||
+      a.journal.synchronous_full != b.journal.synchronous_full) {
+    out.push_back("journal");
+  }
+  if (a.admin.enabled != b.admin.enabled || a.admin.listen.host != b.admin.listen.host ||
+      a.admin.listen.port != b.admin.listen.port || !tls(a.admin.tls, b.admin.tls)) {
+    out.push_back("admin.listen/tls");
+  }
+  if (a.bus_publish != b.bus_publish) out.push_back("bus");
+  if (a.log_format != b.log_format) out.push_back("log_format");
+  return out;
+}
+
+}  // namespace
+
 int Serve(const ServeOptions& options) {
   // Signals are taken by this thread alone (sigwait below): block them before any thread starts.
   sigset_t signals;
@@ -231,40 +414,104 @@ int Serve(const ServeOptions& options) {
     PrintDiagnostics(loaded.diagnostics);
     return 2;
   }
-  const config::Config& cfg = *loaded.config;
-  SetUpLogging(cfg.log_level, cfg.log_format == "json" ? LogFormat::kJson : LogFormat::kText);
-
-  std::map<std::string, std::unique_ptr<mapping::Mapper>> mappers;
-  DestinationMappings destination_mappings;
-  plugin::Connectors connectors;
-  if (!CheckWiring(cfg, &mappers, &destination_mappings, &connectors)) return 2;
-  for (const auto& info : connectors.registry->List()) {
-    spdlog::info("plugin {} {}: connector {} ({}) from {}", info.plugin, info.plugin_version, info.name,
-                 plugin::CapabilityNames(info.capabilities), info.file);
-  }
+  const config::Config boot = *loaded.config;  // what the listeners and the journal were made from
+  SetUpLogging(boot.log_level, boot.log_format == "json" ? LogFormat::kJson : LogFormat::kText);
 
   std::error_code ec;
-  std::filesystem::create_directories(cfg.data_dir, ec);
+  std::filesystem::create_directories(boot.data_dir, ec);
   if (ec) {
-    spdlog::critical("cannot create data_dir {}: {}", cfg.data_dir, ec.message());
+    spdlog::critical("cannot create data_dir {}: {}", boot.data_dir, ec.message());
     return 1;
   }
 
   journal::JournalOptions jo;
-  jo.path = (std::filesystem::path(cfg.data_dir) / "journal.db").string();
-  jo.max_batch = cfg.journal.max_batch;
-  jo.queue_limit = cfg.journal.queue_limit;
-  jo.synchronous_full = cfg.journal.synchronous_full;
-  auto journal = journal::Journal::Open(jo);
-  if (!journal.ok()) {
-    spdlog::critical("{}", journal.status().ToString());
-    return 1;
-  }
-  journal::Journal& j = **journal;
+  jo.path = (std::filesystem::path(boot.data_dir) / "journal.db").string();
+  jo.max_batch = boot.journal.max_batch;
+  jo.queue_limit = boot.journal.queue_limit;
+  jo.synchronous_full = boot.journal.synchronous_full;
 
   std::unique_ptr<pipeline::EventBus> bus;
-  if (!cfg.bus_publish.empty()) {
-    auto b = pipeline::EventBus::Bind(cfg.bus_publish);
+  std::unique_ptr<journal::Journal> journal_owner;  // outlives every generation
+  std::mutex gen_mu;
+  std::shared_ptr<Generation> current;  // GUARDED_BY(gen_mu)
+  auto Current = [&gen_mu, &current] {
+    std::lock_guard lock(gen_mu);
+    return current;
+  };
+  std::mutex reload_mu;  // one reload at a time
+  std::atomic<int> reloads{0}, failed_reloads{0};
+  std::function<std::string()> reload;  // set below, once the first generation runs
+
+  // Builds a generation from "cfg" without starting it. The master store is opened by Start, once
+  // the previous generation (which may have it open and be applying events) has stopped.
+  auto Build = [&](config::Config cfg, int number, std::vector<config::Diagnostic>* diags) -> std::shared_ptr<Generation> {
+    auto g = std::make_shared<Generation>();
+    g->number = number;
+    g->cfg = std::move(cfg);
+    std::map<std::string, std::unique_ptr<mapping::Mapper>> mappers;
+    DestinationMappings destination_mappings;
+    std::vector<config::Diagnostic> found;
+    if (!CheckWiring(g->cfg, &mappers, &destination_mappings, &g->connectors, &found)) {
+      if (diags) *diags = std::move(found);
+      return nullptr;
+    }
+    if (!g->cfg.master_destination.empty()) mappers["master"] = pipeline::MakeGoldenMapper();
+    journal::Journal& j = *journal_owner;
+    g->processor = std::make_unique<pipeline::Processor>(g->cfg, j, std::move(mappers));
+    g->dispatcher =
+        std::make_unique<dispatch::Dispatcher>(g->cfg, j, std::move(destination_mappings), g->connectors.destinations);
+    g->poller = std::make_unique<pipeline::Poller>(g->cfg, j, g->connectors.sources);
+    g->ingest = std::make_unique<pipeline::Ingest>(g->cfg, j, pipeline::IngestOptions{options.bare_endpoint},
+                                                   g->connectors.sources);
+    if (bus) g->processor->SetBus(bus.get());
+    return g;
+  };
+  auto Start = [&](Generation& g) -> Status {
+    journal::Journal& j = *journal_owner;
+    if (!g.cfg.master_destination.empty()) {
+      auto mo = pipeline::MasterOptionsFrom(g.cfg);
+      if (!mo.ok()) return mo.status();
+      const auto t0 = std::chrono::steady_clock::now();
+      auto store = master::MasterStore::Open(*mo);
+      if (!store.ok()) return store.status().Prepend("master record: ");
+      g.master_store = std::move(store).value();
+      spdlog::info("master record {}: {} source record(s) indexed in {} ms", mo->path, g.master_store->indexed(),
+                   std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
+      g.dispatcher->SetSink(g.cfg.master_destination,
+                            std::make_unique<pipeline::MasterSink>(g.cfg.destinations.at(g.cfg.master_destination),
+                                                                   *g.master_store, j));
+    }
+    for (const auto& info : g.connectors.registry->List()) {
+      spdlog::info("plugin {} {}: connector {} ({}) from {}", info.plugin, info.plugin_version, info.name,
+                   plugin::CapabilityNames(info.capabilities), info.file);
+    }
+    if (Status st = g.processor->Start(); !st.ok()) return st.Prepend("pipeline: ");
+    g.started = true;  // Stop() from here on stops what started
+    if (Status st = g.dispatcher->Start(); !st.ok()) return st.Prepend("dispatcher: ");
+    if (Status st = g.poller->Start(); !st.ok()) return st.Prepend("poller: ");
+    if (g.cfg.admin.enabled) {
+      Generation* raw = &g;
+      g.admin = std::make_unique<pipeline::AdminApi>(
+          g.cfg, j, [raw] { return StatusJson(*raw); },
+          [raw, &j, &reloads, &failed_reloads] { return MetricsText(*raw, j, reloads.load(), failed_reloads.load()); });
+      g.admin->SetMaster(g.master_store.get());
+      g.admin->SetReload([&reload] { return reload(); });
+    }
+    g.ingest->SetReady(true);
+    return Status::Ok();
+  };
+
+  {
+    auto journal = journal::Journal::Open(jo);
+    if (!journal.ok()) {
+      spdlog::critical("{}", journal.status().ToString());
+      return 1;
+    }
+    journal_owner = std::move(journal).value();
+  }
+  journal::Journal& j = *journal_owner;
+  if (!boot.bus_publish.empty()) {
+    auto b = pipeline::EventBus::Bind(boot.bus_publish);
     if (!b.ok()) {
       spdlog::critical("{}", b.status().message());
       return 1;
@@ -273,220 +520,149 @@ int Serve(const ServeOptions& options) {
     spdlog::info("event bus: every canonical event is published on {} (topic = event type)", bus->endpoint());
     if (!options.bus_ready_file.empty()) WriteReadyFile(options.bus_ready_file, bus->endpoint());
   }
-  // The master customer record: its store, its sink, and the source "master" its changes come from.
-  std::unique_ptr<master::MasterStore> master_store;
-  if (!cfg.master_destination.empty()) {
-    auto mo = pipeline::MasterOptionsFrom(cfg);
-    if (!mo.ok()) {
-      spdlog::critical("{}", mo.status().message());
-      return 2;
+  j.AddCommitListener([&Current] {
+    if (auto g = Current()) {
+      g->processor->Wake();
+      g->dispatcher->Wake();
     }
-    const auto t0 = std::chrono::steady_clock::now();
-    auto store = master::MasterStore::Open(*mo);
-    if (!store.ok()) {
-      spdlog::critical("master record: {}", store.status().ToString());
-      return 1;
-    }
-    master_store = std::move(store).value();
-    spdlog::info("master record {}: {} source record(s) indexed in {} ms", mo->path, master_store->indexed(),
-                 std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
-    mappers["master"] = pipeline::MakeGoldenMapper();
-  }
-  pipeline::Processor processor(cfg, j, std::move(mappers));
-  dispatch::Dispatcher dispatcher(cfg, j, std::move(destination_mappings), connectors.destinations);
-  if (master_store) {
-    dispatcher.SetSink(cfg.master_destination,
-                       std::make_unique<pipeline::MasterSink>(cfg.destinations.at(cfg.master_destination),
-                                                              *master_store, j));
-  }
-  pipeline::Poller poller(cfg, j, connectors.sources);
-  if (bus) processor.SetBus(bus.get());
-  j.AddCommitListener([&processor, &dispatcher] {
-    processor.Wake();
-    dispatcher.Wake();
   });
-  // On every way out, the journal's threads stop before the processor and dispatcher that its
-  // commit listener points at are destroyed.
+  // On every way out, the journal's threads stop before the generations its commit listener
+  // reaches are destroyed.
   struct JournalShutdown {
     journal::Journal& j;
     ~JournalShutdown() { j.Shutdown(); }
   } journal_shutdown{j};
-  if (Status st = processor.Start(); !st.ok()) {
-    spdlog::critical("pipeline: {}", st.ToString());
-    return 1;
-  }
-  if (Status st = dispatcher.Start(); !st.ok()) {
-    spdlog::critical("dispatcher: {}", st.ToString());
-    return 1;
-  }
-  if (Status st = poller.Start(); !st.ok()) {
-    spdlog::critical("poller: {}", st.ToString());
-    return 1;
+
+  {
+    std::vector<config::Diagnostic> diags;
+    auto first = Build(boot, 1, &diags);
+    if (!first) {
+      PrintDiagnostics(diags);
+      return 2;
+    }
+    if (Status st = Start(*first); !st.ok()) {
+      spdlog::critical("{}", st.ToString());
+      return 1;
+    }
+    std::lock_guard lock(gen_mu);
+    current = std::move(first);
   }
 
-  pipeline::Ingest ingest(cfg, j, pipeline::IngestOptions{options.bare_endpoint}, connectors.sources);
+  // Reload: check the new configuration in full and build it beside the running one; then the
+  // running one drains (the mapping of what is journaled so far, the deliveries in flight) and
+  // the new one takes over from the journal's cursors, so no event is lost or handled twice. On
+  // any error the running configuration stays. Returns "" or what was wrong.
+  reload = [&]() -> std::string {
+    std::lock_guard one(reload_mu);
+    auto fail = [&](std::string why) {
+      ++failed_reloads;
+      spdlog::error("configuration reload refused, the running configuration stays: {}", why);
+      return why;
+    };
+    config::LoadResult next = config::LoadConfig(options.config_path, overrides);
+    if (!next.config) {
+      std::string why;
+      for (const auto& d : next.diagnostics) why += d.ToString() + "\n";
+      return fail(why);
+    }
+    std::shared_ptr<Generation> old = Current();
+    if (auto keys = NeedsRestart(boot, *next.config); !keys.empty()) {
+      std::string list;
+      for (const auto& k : keys) list += (list.empty() ? "" : ", ") + k;
+      return fail("these settings only change with a restart: " + list);
+    }
+    std::vector<config::Diagnostic> diags;
+    auto fresh = Build(*next.config, old->number + 1, &diags);
+    if (!fresh) {
+      std::string why;
+      for (const auto& d : diags) why += d.ToString() + "\n";
+      return fail(why);
+    }
+    // The running generation drains and stops; webhooks keep arriving (its ingest still answers
+    // them and the journal keeps them) until the new one is current.
+    old->Stop(kDeliveryDrain);
+    if (Status st = Start(*fresh); !st.ok()) {
+      // The new one could not start: the old configuration comes back.
+      std::string why = st.ToString();
+      fresh.reset();
+      auto again = Build(old->cfg, old->number, nullptr);
+      Status back = again ? Start(*again) : Status::Internal("the running configuration could not be rebuilt");
+      if (again && back.ok()) {
+        std::lock_guard lock(gen_mu);
+        current = std::move(again);
+      } else {
+        spdlog::critical("the previous configuration could not be restarted either: {}", back.ToString());
+      }
+      return fail(why);
+    }
+    if (fresh->cfg.log_level != old->cfg.log_level) spdlog::set_level(spdlog::level::from_str(fresh->cfg.log_level));
+    {
+      std::lock_guard lock(gen_mu);
+      current = fresh;
+    }
+    ++reloads;
+    spdlog::info("configuration reloaded from {} (generation {}: {} source(s), {} destination(s), {} route(s))",
+                 options.config_path, fresh->number, fresh->cfg.sources.size(), fresh->cfg.destinations.size(),
+                 fresh->cfg.routes.size());
+    fresh->processor->Wake();
+    fresh->dispatcher->Wake();
+    return "";
+  };
+
   server::ServerOptions so;
-  so.host = cfg.server.listen.host;
-  so.port = cfg.server.listen.port;
-  so.threads = cfg.server.threads > 0 ? cfg.server.threads
-                                      : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
-  so.body_limit = cfg.server.body_limit;
-  so.read_timeout = cfg.server.read_timeout;
-  so.idle_timeout = cfg.server.idle_timeout;
-  so.max_connections = cfg.server.max_connections;
-  so.max_connections_per_client = cfg.server.max_connections_per_client;
-  so.tls_cert = cfg.server.tls.cert;
-  so.tls_key = cfg.server.tls.key;
-  so.tls_client_ca = cfg.server.tls.client_ca;
-  server::HttpServer http(so, [&ingest](server::HttpRequest&& req, server::Reply reply) {
-    ingest.Handle(std::move(req), std::move(reply));
+  so.host = boot.server.listen.host;
+  so.port = boot.server.listen.port;
+  so.threads = boot.server.threads > 0 ? boot.server.threads
+                                       : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+  so.body_limit = boot.server.body_limit;
+  so.read_timeout = boot.server.read_timeout;
+  so.idle_timeout = boot.server.idle_timeout;
+  so.max_connections = boot.server.max_connections;
+  so.max_connections_per_client = boot.server.max_connections_per_client;
+  so.tls_cert = boot.server.tls.cert;
+  so.tls_key = boot.server.tls.key;
+  so.tls_client_ca = boot.server.tls.client_ca;
+  // A request keeps the generation it started in alive until it is answered.
+  server::HttpServer http(so, [&Current](server::HttpRequest&& req, server::Reply reply) {
+    std::shared_ptr<Generation> g = Current();
+    pipeline::Ingest& ingest = *g->ingest;
+    ingest.Handle(std::move(req), [g = std::move(g), reply = std::move(reply)](server::HttpResponse r) { reply(std::move(r)); });
   });
   if (Status st = http.Start(); !st.ok()) {
     spdlog::critical("{}", st.message());
-    poller.Stop();
-    processor.Stop(false);
-    dispatcher.Stop(std::chrono::milliseconds(0));
+    Current()->Stop(std::chrono::milliseconds(0));
     return 1;
   }
   // The admin API: its own listener and threads (its handlers may block on the journal).
-  std::unique_ptr<pipeline::AdminApi> admin;
   std::unique_ptr<server::HttpServer> admin_http;
-  if (cfg.admin.enabled) {
-    std::function<std::string()> status_json = [&cfg, &dispatcher, &connectors] {
-      rapidjson::StringBuffer sb;
-      rapidjson::Writer<rapidjson::StringBuffer> w(sb);
-      w.StartObject();
-      w.Key("destinations");
-      w.StartArray();
-      for (const auto& [name, d] : cfg.destinations) {
-        w.StartObject();
-        w.Key("name");
-        w.String(name);
-        w.Key("breaker");
-        const auto b = dispatcher.breaker(name);
-        w.String(b == dispatch::Dispatcher::BreakerState::kOpen       ? "open"
-                 : b == dispatch::Dispatcher::BreakerState::kHalfOpen ? "half-open"
-                                                                       : "closed");
-        w.EndObject();
-      }
-      w.EndArray();
-      w.Key("plugins");
-      w.StartArray();
-      for (const auto& info : connectors.registry->List()) {
-        w.StartObject();
-        w.Key("connector");
-        w.String(info.name);
-        w.Key("plugin");
-        w.String(info.plugin);
-        w.Key("version");
-        w.String(info.plugin_version);
-        w.Key("capabilities");
-        w.String(plugin::CapabilityNames(info.capabilities));
-        w.EndObject();
-      }
-      w.EndArray();
-      w.EndObject();
-      return std::string(sb.GetString(), sb.GetSize());
-    };
-    admin = std::make_unique<pipeline::AdminApi>(
-        cfg, j, std::move(status_json), [&ingest, &dispatcher, &poller, &cfg, &processor, &master_store, &j] {
-          std::string m;
-          auto counter = [&m](const std::string& name, const std::string& help, const std::vector<std::pair<std::string, uint64_t>>& rows,
-                              const char* type = "counter") {
-            m += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
-            for (const auto& [labels, v] : rows) m += name + labels + " " + std::to_string(v) + "\n";
-          };
-          const auto& c = ingest.counters();
-          counter("channelhub_webhooks_total", "Webhook requests by outcome.",
-                  {{"{outcome=\"accepted\"}", c.accepted.load()},
-                   {"{outcome=\"duplicate\"}", c.duplicates.load()},
-                   {"{outcome=\"rejected\"}", c.rejected.load()},
-                   {"{outcome=\"overloaded\"}", c.overloaded.load()},
-                   {"{outcome=\"rate_limited\"}", c.rate_limited.load()}});
-          counter("channelhub_auth_failures_total", "Webhook requests refused for authentication or address.",
-                  {{"", c.auth_failures.load()}});
-          counter("channelhub_mapped_total", "Journaled payloads mapped and routed.", {{"", processor.processed()}});
-          counter("channelhub_delivered_total", "Events delivered, all destinations.", {{"", dispatcher.delivered()}});
-          counter("channelhub_polled_total", "New payloads journaled by polling sources.", {{"", poller.journaled()}});
-          std::vector<std::pair<std::string, uint64_t>> breakers;
-          for (const auto& [name, d] : cfg.destinations) {
-            breakers.emplace_back("{destination=\"" + name + "\"}", static_cast<uint64_t>(dispatcher.breaker(name)));
-          }
-          counter("channelhub_breaker_state", "Circuit breaker per destination: 0 closed, 1 open, 2 half-open.", breakers,
-                  "gauge");
-          m += ingest.MetricsText();
-          m += dispatcher.MetricsText();
-          m += j.SyncMetricsText();
-          if (auto reader = j.NewReader(); reader.ok()) {
-            if (auto backlogs = (*reader)->Backlogs(); backlogs.ok()) {
-              std::map<std::string, journal::JournalReader::Backlog> by_dest;
-              for (const auto& b : *backlogs) by_dest[b.destination] = b;
-              std::string depth = metrics::Header("channelhub_queue_depth", "Undelivered events per destination.", "gauge");
-              std::string age = metrics::Header("channelhub_queue_oldest_age_seconds",
-                                                "Age of the oldest undelivered event per destination (0 when none).",
-                                                "gauge");
-              const int64_t now = NowUnixMillis();
-              for (const auto& [name, d] : cfg.destinations) {
-                auto it = by_dest.find(name);
-                const int64_t pending = it == by_dest.end() ? 0 : it->second.pending;
-                const int64_t oldest = it == by_dest.end() ? 0 : it->second.oldest_created_ms;
-                const std::string label = "{destination=\"" + metrics::Escape(name) + "\"}";
-                depth += "channelhub_queue_depth" + label + " " + std::to_string(pending) + "\n";
-                age += "channelhub_queue_oldest_age_seconds" + label + " " +
-                       std::to_string(pending > 0 ? std::max<int64_t>(0, now - oldest) / 1000 : 0) + "\n";
-              }
-              m += depth + age;
-            }
-          }
-          if (master_store) {
-            if (auto ms = master_store->Stats(); ms.ok()) {
-              counter("channelhub_master_records", "Source records linked in the master customer record.",
-                      {{"", static_cast<uint64_t>(ms->records)}}, "gauge");
-              counter("channelhub_master_golden_records", "Golden customer records.",
-                      {{"", static_cast<uint64_t>(ms->goldens)}}, "gauge");
-              counter("channelhub_master_merged_ids", "Golden ids merged into another (by the matcher, a review or an operator).",
-                      {{"", static_cast<uint64_t>(ms->merged_away)}}, "gauge");
-              counter("channelhub_master_open_reviews", "Review items waiting for an operator.",
-                      {{"", static_cast<uint64_t>(ms->open_reviews)}}, "gauge");
-              counter("channelhub_master_pending_changes", "Golden-record changes not yet journaled.",
-                      {{"", static_cast<uint64_t>(ms->pending_emissions)}}, "gauge");
-            }
-          }
-          long pages = 0, resident = 0;
-          if (FILE* f = std::fopen("/proc/self/statm", "r")) {
-            if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
-            std::fclose(f);
-          }
-          counter("process_resident_memory_bytes", "Resident memory of the hub process.",
-                  {{"", static_cast<uint64_t>(resident) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE))}}, "gauge");
-          return m;
-        });
-    admin->SetMaster(master_store.get());
+  if (boot.admin.enabled) {
     server::ServerOptions ao = so;
-    ao.host = cfg.admin.listen.host;
-    ao.port = cfg.admin.listen.port;
+    ao.host = boot.admin.listen.host;
+    ao.port = boot.admin.listen.port;
     ao.threads = 2;
-    ao.tls_cert = cfg.admin.tls.cert;
-    ao.tls_key = cfg.admin.tls.key;
-    ao.tls_client_ca = cfg.admin.tls.client_ca;
-    admin_http = std::make_unique<server::HttpServer>(ao, [&admin](server::HttpRequest&& req, server::Reply reply) {
-      admin->Handle(std::move(req), std::move(reply));
-    });
+    ao.tls_cert = boot.admin.tls.cert;
+    ao.tls_key = boot.admin.tls.key;
+    ao.tls_client_ca = boot.admin.tls.client_ca;
+    admin_http = std::make_unique<server::HttpServer>(
+        ao, [&Current](server::HttpRequest&& req, server::Reply reply) {
+          std::shared_ptr<Generation> g = Current();
+          pipeline::AdminApi& admin = *g->admin;
+          admin.Handle(std::move(req), [g = std::move(g), reply = std::move(reply)](server::HttpResponse r) {
+            reply(std::move(r));
+          });
+        });
     if (Status st = admin_http->Start(); !st.ok()) {
       spdlog::critical("admin API: {}", st.message());
       http.Stop(std::chrono::milliseconds(0));
-      poller.Stop();
-      processor.Stop(false);
-      dispatcher.Stop(std::chrono::milliseconds(0));
+      Current()->Stop(std::chrono::milliseconds(0));
       return 1;
     }
-    spdlog::info("admin API on http://{}/api/v1/ ({} token(s))", admin_http->address(), cfg.admin.tokens.size());
+    spdlog::info("admin API on http://{}/api/v1/ ({} token(s))", admin_http->address(), boot.admin.tokens.size());
     if (!options.admin_ready_file.empty()) WriteReadyFile(options.admin_ready_file, admin_http->address());
   }
-  ingest.SetReady(true);
   spdlog::info("channelhub listening on {}://{} (config {}, journal {}, {} source(s), {} destination(s))",
-               cfg.server.tls.enabled() ? "https" : "http", http.address(), cfg.file, jo.path, cfg.sources.size(),
-               cfg.destinations.size());
+               boot.server.tls.enabled() ? "https" : "http", http.address(), boot.file, jo.path, boot.sources.size(),
+               boot.destinations.size());
   if (!options.ready_file.empty() && !WriteReadyFile(options.ready_file, http.address())) {
     spdlog::error("cannot write the ready file {}", options.ready_file);
   }
@@ -495,10 +671,12 @@ int Serve(const ServeOptions& options) {
   for (;;) {
     sigwait(&signals, &sig);
     if (sig != SIGHUP) break;
-    // SIGHUP: certificates renewed on disk are taken for new connections; a bad file keeps the
-    // old ones in use.
-    for (auto [server, what, on] : {std::tuple{&http, "webhook listener", cfg.server.tls.enabled()},
-                                    {admin_http.get(), "admin listener", cfg.admin.tls.enabled()}}) {
+    // SIGHUP: the configuration file is read again (see reload), and certificates renewed on
+    // disk are taken for new connections; a bad file keeps the old ones in use.
+    spdlog::info("SIGHUP: reloading {}", options.config_path);
+    (void)reload();
+    for (auto [server, what, on] : {std::tuple{&http, "webhook listener", boot.server.tls.enabled()},
+                                    {admin_http.get(), "admin listener", boot.admin.tls.enabled()}}) {
       if (!server || !on) continue;
       if (Status st = server->ReloadTls(); !st.ok()) {
         spdlog::error("SIGHUP: {} keeps its old TLS certificate: {}", what, st.message());
@@ -509,19 +687,22 @@ int Serve(const ServeOptions& options) {
   }
   spdlog::info("received {}: draining (no new requests; in-flight ones finish)",
                sig == SIGTERM ? "SIGTERM" : "SIGINT");
-  ingest.SetReady(false);
+  std::shared_ptr<Generation> last = Current();
+  last->ingest->SetReady(false);
   http.Stop(kHttpGrace);
   if (admin_http) admin_http->Stop(std::chrono::seconds(2));
-  poller.Stop();
-  processor.Stop(/*drain=*/true);
-  dispatcher.Stop(kDeliveryDrain);
-  j.Shutdown();  // no journal callback may reach the processor or dispatcher after this
-  const auto& c = ingest.counters();
+  {
+    std::lock_guard one(reload_mu);  // no reload runs while stopping
+    last = Current();
+    last->Stop(kDeliveryDrain);
+  }
+  j.Shutdown();  // no journal callback may reach a generation after this
+  const auto& c = last->ingest->counters();
   spdlog::info(
       "stopped cleanly: {} accepted, {} duplicates, {} rejected, {} mapped, {} delivered; "
       "journal: {} transactions carried {} writes",
-      c.accepted.load(), c.duplicates.load(), c.rejected.load(), processor.processed(),
-      dispatcher.delivered(), j.commits(), j.committed_ops());
+      c.accepted.load(), c.duplicates.load(), c.rejected.load(), last->processor->processed(),
+      last->dispatcher->delivered(), j.commits(), j.committed_ops());
   return 0;
 }
 

@@ -415,6 +415,20 @@ void AdminApi::Handle(HttpRequest&& req, Reply reply) {
     return reply(HttpResponse::Json(200, sb.GetString()));
   }
   if (path == "customers" || path.starts_with("customers/")) return HandleCustomers(req, path, *who, reply);
+  if (post && path == "config/reload") {
+    if (!needs(config::AdminToken::Role::kAdmin)) return;
+    if (!reload_) return reply(HttpResponse::Error(503, "no_reload", "this hub cannot reload its configuration"));
+    spdlog::info("admin API: configuration reload requested by {}", actor);
+    const std::string problem = reload_();
+    if (!problem.empty()) {
+      return reply(HttpResponse::Error(400, "config_refused", problem + " (the running configuration stays)"));
+    }
+    w.StartObject();
+    w.Key("reloaded");
+    w.Bool(true);
+    w.EndObject();
+    return reply(HttpResponse::Json(200, sb.GetString()));
+  }
   reply(HttpResponse::Error(404, "not_found",
                             "no " + req.method + " /api/v1/" + path +
                                 "; see GET status, events, events/<source>/<id>, dlq, dlq/<id>, audit, customers; POST dlq/replay, dlq/drop, "

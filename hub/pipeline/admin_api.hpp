@@ -5,7 +5,9 @@
 //                  (one event's way: received, mapped, delivered per destination, with timings),
 //                  /api/v1/dlq, /api/v1/dlq/{id}, /api/v1/audit
 //   operator  + POST /api/v1/dlq/replay, /api/v1/resend
-//   admin     + POST /api/v1/dlq/drop, PUT /api/v1/log-level {"level": "debug"} (until restart)
+//   admin     + POST /api/v1/dlq/drop, PUT /api/v1/log-level {"level": "debug"} (until restart),
+//                  POST /api/v1/config/reload (the configuration file read and checked again; see
+//                  SetReload)
 // With a master record (a destination of type master):
 //   viewer    GET  /api/v1/customers?phone=&email=&name=&credit_code=&source=&limit= (search),
 //                  /api/v1/customers/{id} (the 360° view; id: G42, a merged-away id, or
@@ -53,6 +55,9 @@ class AdminApi {
 
   // Serves /api/v1/customers from "store" (may be null: 404 with a hint). Before serving.
   void SetMaster(master::MasterStore* store) { master_ = store; }
+  // POST /api/v1/config/reload (admin role) runs "reload": "" when the new configuration took
+  // over, else what was wrong (the running one stays). Before serving.
+  void SetReload(std::function<std::string()> reload) { reload_ = std::move(reload); }
 
  private:
   void HandleCustomers(const server::HttpRequest& req, const std::string& path, const config::AdminToken& who,
@@ -66,6 +71,7 @@ class AdminApi {
   std::function<std::string()> metrics_;
   std::atomic<uint64_t> auth_failures_{0};
   master::MasterStore* master_ = nullptr;
+  std::function<std::string()> reload_;
 };
 
 }  // namespace channelhub::pipeline

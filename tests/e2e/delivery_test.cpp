@@ -111,9 +111,9 @@ TEST_F(DeliveryE2E, HttpDestinationRetries503ThenDelivers) {
   EXPECT_EQ(requests[0].replied_status, 503);
   EXPECT_EQ(requests[1].replied_status, 503);
   EXPECT_EQ(requests[2].replied_status, 200);
-  // Backoff: the retries are spaced (initial 50 ms), not fired back to back.
-  EXPECT_GE(requests[1].received_at - requests[0].received_at, Millis(40));
-  EXPECT_GE(requests[2].received_at - requests[1].received_at, Millis(40));
+  // Backoff: the retries are spaced (initial 50 ms, jitter ±20%), not fired back to back.
+  EXPECT_GE(requests[1].received_at - requests[0].received_at, Millis(30));
+  EXPECT_GE(requests[2].received_at - requests[1].received_at, Millis(30));
 
   EXPECT_EQ(first.type, "com.channelhub.order.upserted");
   EXPECT_EQ(first.Str("/specversion").value_or(""), "1.0");

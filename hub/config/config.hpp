@@ -147,6 +147,15 @@ struct BreakerPolicy {
   Millis open_for{30000};
 };
 
+// How an outbound HTTPS connection checks the system it talks to. By default: the system's trust
+// store and the host name.
+struct OutboundTls {
+  std::string ca;  // a PEM file of CA certificates trusted in addition (an in-house CA)
+  // Lab systems with self-signed certificates only: no verification at all. Logged loudly at
+  // every start.
+  bool insecure_skip_verify = false;
+};
+
 struct DestinationConfig {
   // kMaster: the master customer record (hub/master) — customer and order events routed here
   // are matched into golden records; see MasterSettings.
@@ -161,6 +170,7 @@ struct DestinationConfig {
   std::string path;                              // kFile: JSON-lines file (created with its dirs)
   std::string url;                               // kHttp: http:// or https:// URL
   std::map<std::string, std::string> headers;    // kHttp: extra request headers (resolved)
+  OutboundTls tls;                               // kHttp, kConnector: https:// peers
   Millis timeout{10000};                         // kHttp: one attempt, connect to last byte
   // kHttp: an outbound mapping file (relative to mappings_dir): the body becomes the mapped
   // payload in the destination's own format instead of the CloudEvent. "" = CloudEvents.

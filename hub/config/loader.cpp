@@ -1003,7 +1003,7 @@ void Loader::ReadDestinations(const Value& v) {
 DestinationConfig Loader::ReadDestination(const NamedValue& entry) {
   MapReader m(entry.value,
               {"type", "path", "url", "headers", "timeout", "retry", "mapping", "connector", "settings", "breaker",
-               "concurrency", "system"},
+               "concurrency", "system", "tls"},
               sink_);
   DestinationConfig d;
   d.name = entry.name;
@@ -1113,6 +1113,30 @@ DestinationConfig Loader::ReadDestination(const NamedValue& entry) {
       }
       if (auto o = b.Get("open_for")) {
         if (auto dur = ReadDuration(*o)) d.breaker.open_for = *dur;
+      }
+    }
+  }
+  if (auto x = m.Get("tls")) {
+    if (d.type != DestinationConfig::Type::kHttp && d.type != DestinationConfig::Type::kConnector) {
+      sink_.Add(x->key_where, x->key, "\"tls\" is for http and connector destinations");
+    } else {
+      MapReader t(*x, {"ca", "insecure_skip_verify"}, sink_);
+      if (t.valid()) {
+        if (auto ca = t.Get("ca")) {
+          if (auto text = ReadNonEmpty(*ca, "a PEM file of CA certificates, like /etc/channelhub/erp-ca.pem")) {
+            std::string problem;
+            if (std::optional<std::string> failure = detail::ReadFileText(text->value, 1 << 20, &problem)) {
+              Report(*ca, "cannot read " + text->shown + ": " + *failure);
+            } else if (problem.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+              Report(*ca, text->shown + " holds no PEM certificate (-----BEGIN CERTIFICATE-----)");
+            } else {
+              d.tls.ca = text->value;
+            }
+          }
+        }
+        if (auto v = t.Get("insecure_skip_verify")) {
+          if (auto c = ReadChoice(*v, {"true", "false"})) d.tls.insecure_skip_verify = *c == "true";
+        }
       }
     }
   }

@@ -59,13 +59,15 @@ Status JournalStateStore::Save(const std::string& name, const std::string& value
 }
 
 ConnectorClient::ConnectorClient(std::string owner, std::shared_ptr<plugin::Instance> connector, Url base,
-                                 std::chrono::milliseconds timeout, StateStore* state, std::string token_key)
+                                 std::chrono::milliseconds timeout, StateStore* state, std::string token_key,
+                                 config::OutboundTls tls)
     : owner_(std::move(owner)),
       token_key_(token_key.empty() ? "token:" + owner_ : std::move(token_key)),
       connector_(std::move(connector)),
       base_(std::move(base)),
       timeout_(timeout),
-      state_(state) {}
+      state_(state),
+      tls_(std::move(tls)) {}
 
 Result<plugin::HttpReply> ConnectorClient::Execute(const plugin::OutRequest& request) {
   Url url = base_;
@@ -85,7 +87,7 @@ Result<plugin::HttpReply> ConnectorClient::Execute(const plugin::OutRequest& req
   }
   const std::string origin = Origin(url);
   auto& client = clients_[origin];
-  if (!client) client = std::make_unique<HttpClient>(url);
+  if (!client) client = std::make_unique<HttpClient>(url, tls_);
   auto res = client->SendTo(request.method, target, request.headers, request.body, timeout_);
   if (!res.ok()) return res.status();
   plugin::HttpReply reply;

@@ -48,7 +48,8 @@ class ConnectorClient {
  public:
   // "owner": the configuration entry ("destinations.erp") for logs; "token_key": see TokenKey().
   ConnectorClient(std::string owner, std::shared_ptr<plugin::Instance> connector, Url base,
-                  std::chrono::milliseconds timeout, StateStore* state, std::string token_key = "");
+                  std::chrono::milliseconds timeout, StateStore* state, std::string token_key = "",
+                  config::OutboundTls tls = {});
 
   plugin::Instance& connector() { return *connector_; }
 
@@ -69,6 +70,7 @@ class ConnectorClient {
   std::chrono::milliseconds timeout_;
   StateStore* state_;
   std::map<std::string, std::unique_ptr<HttpClient>> clients_;  // by scheme://host:port
+  config::OutboundTls tls_;
   std::optional<journal::ConnectorState> token_;
   bool token_loaded_ = false;
 };

@@ -45,6 +45,11 @@ Dispatcher::~Dispatcher() { Stop(std::chrono::milliseconds(0)); }
 
 Status Dispatcher::Start() {
   for (const auto& [name, dest] : config_.destinations) {
+    if (dest.tls.insecure_skip_verify) {
+      spdlog::warn("destination {}: TLS CERTIFICATES ARE NOT VERIFIED (tls.insecure_skip_verify): anyone on the path "
+                   "can read and change what is sent; use it for a lab system only",
+                   name);
+    }
     auto w = std::make_unique<Worker>();
     w->dest = &dest;
     auto m = mappings_.find(name);

@@ -63,9 +63,18 @@ struct HttpClient::Impl {
   std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
   beast::flat_buffer buffer;
 
-  explicit Impl(Url u) : url(std::move(u)) {
+  bool verify = true;
+  std::string setup_error;  // a CA file that could not be loaded: every send fails with it
+
+  Impl(Url u, const config::OutboundTls& options) : url(std::move(u)) {
     tls.set_default_verify_paths();
-    tls.set_verify_mode(ssl::verify_peer);
+    if (!options.ca.empty()) {
+      boost::system::error_code ec;
+      tls.load_verify_file(options.ca, ec);
+      if (ec) setup_error = "TLS: cannot load the CA file " + options.ca + ": " + ec.message();
+    }
+    verify = !options.insecure_skip_verify;
+    tls.set_verify_mode(verify ? ssl::verify_peer : ssl::verify_none);
   }
 
   bool connected() const {
@@ -90,7 +99,7 @@ struct HttpClient::Impl {
       if (!SSL_set_tlsext_host_name(secure->native_handle(), url.host.c_str())) {
         co_return Status::Unavailable("TLS: cannot set SNI host name");
       }
-      secure->set_verify_callback(ssl::host_name_verification(url.host));
+      if (verify) secure->set_verify_callback(ssl::host_name_verification(url.host));
     } else {
       plain.emplace(ioc);
     }
@@ -158,7 +167,7 @@ struct HttpClient::Impl {
   }
 };
 
-HttpClient::HttpClient(Url url) : impl_(std::make_unique<Impl>(std::move(url))) {}
+HttpClient::HttpClient(Url url, config::OutboundTls tls) : impl_(std::make_unique<Impl>(std::move(url), tls)) {}
 HttpClient::~HttpClient() = default;
 
 Result<ClientResponse> HttpClient::Send(const std::string& method,
@@ -170,6 +179,7 @@ Result<ClientResponse> HttpClient::Send(const std::string& method,
 Result<ClientResponse> HttpClient::SendTo(const std::string& method, const std::string& target,
                                           const std::vector<std::pair<std::string, std::string>>& headers,
                                           const std::string& body, std::chrono::milliseconds timeout) {
+  if (!impl_->setup_error.empty()) return Status::Unavailable(impl_->setup_error);
   Impl& m = *impl_;
   if (http::string_to_verb(method) == http::verb::unknown) {
     return Status::Invalid("unknown HTTP method \"" + method + "\"");

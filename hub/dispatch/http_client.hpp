@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "hub/common/status.hpp"
+#include "hub/config/config.hpp"
 
 namespace channelhub::dispatch {
 
@@ -32,7 +33,7 @@ struct ClientResponse {
 // Not thread-safe: one client per worker thread.
 class HttpClient {
  public:
-  explicit HttpClient(Url url);
+  explicit HttpClient(Url url, config::OutboundTls tls = {});
   ~HttpClient();
 
   // Sends one request and reads the answer within "timeout". A network failure (refused, reset,

@@ -163,7 +163,7 @@ class HttpSink final : public Sink {
  public:
   HttpSink(const config::DestinationConfig& d, Url url,
            std::shared_ptr<const mapping::CompiledMapping> mapping)
-      : dest_(d), client_(std::move(url)), mapping_(std::move(mapping)) {
+      : dest_(d), client_(std::move(url), d.tls), mapping_(std::move(mapping)) {
     for (const auto& [k, v] : d.headers) headers_.emplace_back(k, v);
   }
 
@@ -267,7 +267,7 @@ class ConnectorSink final : public Sink {
         mapping_(std::move(mapping)),
         state_(std::move(state)),
         client_("destinations." + d.name, std::move(connector), std::move(url), d.timeout, state_.get(),
-                TokenKey(d.connector, d.settings, d.url)) {}
+                TokenKey(d.connector, d.settings, d.url), d.tls) {}
 
   DeliveryBatch Deliver(const std::vector<OutboxRow>& rows, int64_t /*batch_start_ms*/) override {
     DeliveryBatch out;

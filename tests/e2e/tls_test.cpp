@@ -123,5 +123,61 @@ sources:
   EXPECT_NE(m.err.find("tls.key: missing; expected its private key"), std::string::npos) << m.err;
 }
 
+// Outbound HTTPS: a destination behind an in-house CA is trusted with tls.ca; without it the
+// delivery fails on the certificate (and is retried, never sent in clear); insecure_skip_verify
+// works for a lab system and says so loudly.
+TEST_F(TlsE2E, DestinationsVerifyTheirPeerWithTheSystemStoreOrAConfiguredCa) {
+  // The receiving system: a second hub on TLS with the test CA's certificate.
+  ASSERT_NO_FATAL_FAILURE(StartHub(Config()));
+  const uint16_t receiver = port();
+  auto sender = [&](const std::string& name, const std::string& tls) {
+    return WriteConfig(R"(listen: 127.0.0.1:0
+data_dir: @DIR@/)" + name + R"(
+sources:
+  shop: { connector: generic, mapping: builtin:canonical.order, event_id: { header: X-Event-Id } }
+destinations:
+  erp:
+    type: http
+    url: "https://127.0.0.1:)" + std::to_string(receiver) + R"(/webhooks/orders"
+    retry: { initial: 50ms, max: 200ms }
+)" + tls + R"(routes:
+  - { from: [shop], types: ["order.*"], to: [erp] }
+)", name + ".yaml");
+  };
+  // 1. No CA configured: the test CA is not in the system store, so nothing is delivered.
+  ASSERT_NO_FATAL_FAILURE(StartHub(sender("plain", "")));
+  ASSERT_EQ(PostWebhook(port(), "shop", CanonicalOrderJson("SO-V1"), {{"X-Event-Id", "v-1"}}).status, 202);
+  ASSERT_TRUE(WaitFor([&] { return hub().Log().find("certificate verify failed") != std::string::npos; }, Millis(10000)))
+      << hub().Log();
+  // 2. tls.ca: delivered.
+  ASSERT_NO_FATAL_FAILURE(StartHub(sender("with_ca", "    tls: { ca: " + dir_ + "/ca.crt }\n")));
+  ASSERT_EQ(PostWebhook(port(), "shop", CanonicalOrderJson("SO-V2"), {{"X-Event-Id", "v-2"}}).status, 202);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto t = RunChannelhub({"trace", "--config", tmp_.Join("with_ca.yaml"), "--source", "shop", "--event", "v-2"},
+                               tmp_.path());
+        return t.out.find("delivered") != std::string::npos;
+      },
+      Millis(15000)));
+  // 3. insecure_skip_verify: delivered, with a warning at start.
+  ASSERT_NO_FATAL_FAILURE(StartHub(sender("lab", "    tls: { insecure_skip_verify: true }\n")));
+  EXPECT_NE(hub().Log().find("TLS CERTIFICATES ARE NOT VERIFIED"), std::string::npos) << hub().Log();
+  ASSERT_EQ(PostWebhook(port(), "shop", CanonicalOrderJson("SO-V3"), {{"X-Event-Id", "v-3"}}).status, 202);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto t = RunChannelhub({"trace", "--config", tmp_.Join("lab.yaml"), "--source", "shop", "--event", "v-3"},
+                               tmp_.path());
+        return t.out.find("delivered") != std::string::npos;
+      },
+      Millis(15000)));
+  // A CA file that is not one is refused at check.
+  WriteFile(tmp_.Join("not-a-ca.pem"), "hello");
+  RunResult bad = RunChannelhub({"check", "--config", sender("bad", "    tls: { ca: " + tmp_.Join("not-a-ca.pem") + " }\n")},
+                                tmp_.path());
+  EXPECT_EQ(bad.status.code, 2);
+  EXPECT_NE(bad.err.find("destinations.erp.tls.ca: "), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("holds no PEM certificate"), std::string::npos) << bad.err;
+}
+
 }  // namespace
 }  // namespace channelhub::e2e

@@ -17,6 +17,9 @@ PACKAGES=(
   libutf8proc-dev libopencc-dev opencc
   zlib1g-dev
   wrk
+  clang libclang-rt-14-dev  # scripts/fuzz.sh: clang++ and its libFuzzer/sanitizer runtimes
+  prometheus                # promtool: the end-to-end tests check /metrics with `promtool check metrics`
+  python3-zmq               # the Python example connector and bus subscriber, run by the end-to-end tests
 )
 
 missing=()

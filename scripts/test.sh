@@ -15,3 +15,10 @@ bash scripts/build.sh asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 600
+
+echo "== fuzz pass (libFuzzer, 10 s per target)"
+if command -v clang++ >/dev/null; then
+  bash scripts/fuzz.sh 10
+else
+  echo "skipped: clang++ not installed"
+fi

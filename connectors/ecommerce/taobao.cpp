@@ -10,6 +10,7 @@
 #include <cstdio>
 
 #include "connectors/common/crypto.hpp"
+#include "connectors/common/json_guard.hpp"
 
 namespace channelhub::connectors::ecommerce {
 namespace {
@@ -190,7 +191,7 @@ Taobao::Position Taobao::Decode(std::string_view cursor) const {
     return p;
   }
   rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseIterativeFlag>(cursor.data(), cursor.size());
+  ParseJsonBounded(cursor, &doc);
   const rapidjson::Value* start = doc.HasParseError() ? nullptr : Member(doc, "start");
   if (!start || !start->IsString()) throw sdk::Failure("invalid taobao cursor: " + std::string(cursor));
   auto s = ParseTopTime(std::string_view(start->GetString(), start->GetStringLength()));
@@ -276,7 +277,7 @@ sdk::PollResult Taobao::ParsePoll(std::string_view cursor, const sdk::Response& 
                                                               "; check the \"url\" setting");
   }
   rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseIterativeFlag>(res.body.data(), res.body.size());
+  ParseJsonBounded(res.body, &doc);
   if (doc.HasParseError() || !doc.IsObject()) {
     return sdk::PollResult::Fail(CHUB_VERDICT_RETRY, "TOP gateway answered with something other than JSON");
   }

@@ -7,12 +7,12 @@
 #include <string_view>
 
 #include "connectors/common/crypto.hpp"
+#include "connectors/common/json_guard.hpp"
 
 namespace channelhub::connectors::ecommerce {
 namespace {
 
 constexpr std::string_view kSuccess = R"({"code":0,"msg":"success"})";
-constexpr unsigned kParseFlags = rapidjson::kParseIterativeFlag;
 
 sdk::InboundResult Success() {
   sdk::InboundResult r;
@@ -58,7 +58,7 @@ Youzan::Youzan(const sdk::Host& host, const sdk::Settings& settings)
 
 sdk::InboundResult Youzan::Inbound(const sdk::Request& req) {
   rapidjson::Document env;
-  env.Parse<kParseFlags>(req.body.data(), req.body.size());
+  ParseJsonBounded(req.body, &env);
   if (env.HasParseError() || !env.IsObject()) return sdk::InboundResult::Reject(400, "body is not a JSON object");
 
   // The signature is inside the body, so the envelope is parsed first; nothing of it is used
@@ -106,7 +106,7 @@ sdk::InboundResult Youzan::Inbound(const sdk::Request& req) {
   }
   const std::string decoded = sdk::UrlDecode(raw_msg, false);
   rapidjson::Document body_doc;
-  body_doc.Parse<kParseFlags>(decoded.data(), decoded.size());
+  ParseJsonBounded(decoded, &body_doc);
   if (!body_doc.HasParseError() && (body_doc.IsObject() || body_doc.IsArray())) {
     out.AddMember("msg", rapidjson::Value(body_doc, a), a);
   } else {

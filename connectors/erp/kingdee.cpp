@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "connectors/common/crypto.hpp"
+#include "connectors/common/json_guard.hpp"
 #include "connectors/erp/erp_util.hpp"
 
 namespace channelhub::connectors::erp {
@@ -28,7 +29,7 @@ std::string PackSession(const Session& s) {
 
 bool UnpackSession(std::string_view token, Session* out) {
   rapidjson::Document doc;
-  doc.Parse(token.data(), token.size());
+  ParseJsonBounded(token, &doc);
   if (doc.HasParseError() || !doc.IsObject()) return false;
   auto sid = doc.FindMember("sid");
   auto cookie = doc.FindMember("cookie");
@@ -48,7 +49,7 @@ std::string FormatCursor(const Cursor& c) {
 
 bool ParseCursor(std::string_view text, Cursor* out) {
   rapidjson::Document doc;
-  doc.Parse(text.data(), text.size());
+  ParseJsonBounded(text, &doc);
   if (doc.HasParseError() || !doc.IsObject()) return false;
   auto since = doc.FindMember("since");
   auto row = doc.FindMember("start_row");
@@ -352,7 +353,7 @@ sdk::OutRequest KingdeeBase::Post(std::string_view service, std::string body,
 
 std::string KingdeeBase::BillNumberOf(std::string_view body) {
   rapidjson::Document doc;
-  doc.Parse(body.data(), body.size());
+  ParseJsonBounded(body, &doc);
   if (doc.HasParseError() || !doc.IsObject()) return "";
   const rapidjson::Value* model = Member(doc, "Model");
   if (!model || !model->IsObject()) return "";
@@ -375,7 +376,7 @@ sdk::Verdict KingdeeBase::JudgeLookup(const sdk::Delivery& d, const sdk::Respons
     return sdk::Verdict::Retry(what + ": HTTP " + std::to_string(res.status), RetryAfterMs(res));
   }
   rapidjson::Document doc;
-  doc.Parse(res.body.data(), res.body.size());
+  ParseJsonBounded(res.body, &doc);
   if (doc.HasParseError()) return sdk::Verdict::Retry(what + ": the answer is not JSON: " + Snippet(res.body));
   const rapidjson::Value* result = Member(doc, "Result");
   const rapidjson::Value* bill = result ? Member(*result, "Result") : nullptr;
@@ -409,7 +410,7 @@ sdk::OutRequest KingdeeBase::BuildDelivery(const sdk::Delivery& d) {
   std::string_view step = d.step == "save" ? std::string_view() : d.step;
   if (step.empty()) {
     rapidjson::Document doc;
-    doc.Parse(d.body.data(), d.body.size());
+    ParseJsonBounded(d.body, &doc);
     if (doc.HasParseError() || !doc.IsObject()) {
       throw sdk::Failure("the mapped payload for Kingdee Save " + form_id_ +
                          " is not a JSON object");
@@ -439,7 +440,7 @@ sdk::Verdict KingdeeBase::JudgeDelivery(const sdk::Delivery& d, const sdk::Respo
   const int s = res.status;
 
   rapidjson::Document doc;
-  doc.Parse(res.body.data(), res.body.size());
+  ParseJsonBounded(res.body, &doc);
   const bool json = !doc.HasParseError();
   const rapidjson::Value* status = json ? StatusOf(doc) : nullptr;
   std::optional<KdError> error;
@@ -541,7 +542,7 @@ sdk::PollResult KingdeeBase::ParsePoll(std::string_view cursor_text, const sdk::
   }
   const int s = res.status;
   rapidjson::Document doc;
-  doc.Parse(res.body.data(), res.body.size());
+  ParseJsonBounded(res.body, &doc);
   const bool json = !doc.HasParseError();
   // A failure: [[{"Result":{"ResponseStatus":{...}}}]] or an object.
   const rapidjson::Value* status = json ? StatusOf(doc) : nullptr;
@@ -660,7 +661,7 @@ sdk::Token KingdeeLogin::ParseToken(const sdk::Response& res) {
                        ": " + Snippet(res.body));
   }
   rapidjson::Document doc;
-  doc.Parse(res.body.data(), res.body.size());
+  ParseJsonBounded(res.body, &doc);
   if (doc.HasParseError() || !doc.IsObject()) {
     throw sdk::Failure("Kingdee login (ValidateUser): the answer is not a JSON object: " +
                        Snippet(res.body));

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "connectors/common/crypto.hpp"
+#include "connectors/common/xml_guard.hpp"
 #include "connectors/erp/erp_util.hpp"
 
 namespace channelhub::connectors::erp {
@@ -77,12 +78,9 @@ sdk::InboundResult SapIdoc::Inbound(const sdk::Request& req) {
   }
 
   pugi::xml_document doc;
-  pugi::xml_parse_result parsed =
-      doc.load_buffer(req.body.data(), req.body.size(), pugi::parse_default, pugi::encoding_auto);
-  if (!parsed) {
-    return sdk::InboundResult::Reject(400, std::string("body is not well-formed XML: ") +
-                                               parsed.description() + " at offset " +
-                                               std::to_string(parsed.offset));
+  // A DOCTYPE spelt in another encoding, too deep or too many nodes: refused before any walk.
+  if (std::string problem = ParseXmlGuarded(req.body, &doc); !problem.empty()) {
+    return sdk::InboundResult::Reject(400, "body is " + (problem.starts_with("not ") ? problem : "refused: " + problem));
   }
   pugi::xml_node root = doc.document_element();
   if (!root) return sdk::InboundResult::Reject(400, "body is not an XML IDoc: no root element");

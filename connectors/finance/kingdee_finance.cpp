@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "connectors/common/crypto.hpp"
+#include "connectors/common/json_guard.hpp"
 
 namespace channelhub::connectors::finance {
 
@@ -121,7 +122,7 @@ std::string Capital(std::string_view op) {
 // The bill number a Save body carries (Model.FBillNo), "" when none.
 std::string BillNo(std::string_view data) {
   rapidjson::Document doc;
-  doc.Parse(data.data(), data.size());
+  ParseJsonBounded(data, &doc);
   if (doc.HasParseError()) return "";
   const rapidjson::Value* model = Get(doc, "Model");
   return model ? Trim(StringOf(Get(*model, "FBillNo"))) : "";
@@ -152,7 +153,7 @@ std::string FormatCursor(const Cursor& c) {
 
 bool ParseCursor(std::string_view text, Cursor* out) {
   rapidjson::Document doc;
-  doc.Parse(text.data(), text.size());
+  ParseJsonBounded(text, &doc);
   if (doc.HasParseError() || !doc.IsObject()) return false;
   const rapidjson::Value* since = Get(doc, "since");
   const rapidjson::Value* skip = Get(doc, "skip");
@@ -265,7 +266,7 @@ sdk::OutRequest KingdeeFinance::Post(std::string_view service, std::string body)
 
 std::string KingdeeFinance::SaveData(std::string_view body) const {
   rapidjson::Document doc;
-  doc.Parse(body.data(), body.size());
+  ParseJsonBounded(body, &doc);
   if (doc.HasParseError() || !doc.IsObject()) throw sdk::Failure("the mapped body is not a JSON object");
   auto chub = doc.FindMember("_chub");
   if (chub != doc.MemberEnd()) {
@@ -327,7 +328,7 @@ sdk::Verdict KingdeeFinance::JudgeDelivery(const sdk::Delivery& d, const sdk::Re
   if (res.status == 429 || res.status >= 500) return sdk::Verdict::Retry("Kingdee " + what + ": HTTP " + std::to_string(res.status));
   if (res.status < 200 || res.status >= 300) return sdk::Verdict::Permanent("Kingdee " + what + ": HTTP " + std::to_string(res.status));
   rapidjson::Document doc;
-  doc.Parse(res.body.data(), res.body.size());
+  ParseJsonBounded(res.body, &doc);
   if (doc.HasParseError()) return sdk::Verdict::Retry("Kingdee " + what + ": the answer is not JSON");
 
   if (lookup || verify) {
@@ -407,7 +408,7 @@ sdk::PollResult KingdeeFinance::ParsePoll(std::string_view cursor_text, const sd
   kd::Cursor c{start_, 0};
   if (!cursor_text.empty() && !kd::ParseCursor(cursor_text, &c)) c = kd::Cursor{start_, 0};
   rapidjson::Document doc;
-  doc.Parse(res.body.data(), res.body.size());
+  ParseJsonBounded(res.body, &doc);
   if (doc.HasParseError() || !doc.IsArray()) {
     if (!doc.HasParseError()) {
       Status s = ReadStatus(doc);

@@ -9,6 +9,8 @@
 #include <set>
 
 #include "connectors/common/crypto.hpp"
+#include "connectors/common/json_guard.hpp"
+#include "connectors/common/xml_guard.hpp"
 
 namespace channelhub::connectors::wecom {
 
@@ -102,7 +104,7 @@ std::string ErrText(const rapidjson::Value& doc) {
 
 rapidjson::Document ParseBody(std::string_view body, const char* what) {
   rapidjson::Document doc;
-  doc.Parse(body.data(), body.size());
+  ParseJsonBounded(body, &doc);
   if (doc.HasParseError() || !doc.IsObject())
     throw sdk::Failure(std::string(what) + ": the answer is not a JSON object");
   return doc;
@@ -153,8 +155,7 @@ std::string EventIdOf(const CallbackMessage& m) {
 
 bool ParseCallback(std::string_view xml, CallbackMessage* out, std::string* error) {
   pugi::xml_document doc;
-  pugi::xml_parse_result parsed =
-      doc.load_buffer(xml.data(), xml.size(), pugi::parse_default, pugi::encoding_utf8);
+  const bool parsed = ParseXmlGuarded(xml, &doc, pugi::encoding_utf8).empty();
   pugi::xml_node root = doc.document_element();
   if (!parsed || !root || std::string_view(root.name()) != "xml") {
     *error = "the decrypted message is not WeCom XML";
@@ -287,7 +288,7 @@ sdk::Verdict JudgeApiResponse(const sdk::Response& res, int64_t* errcode) {
   if (res.status == 429 || res.status >= 500) return sdk::Verdict::Retry("HTTP " + std::to_string(res.status));
   if (res.status != 200) return sdk::Verdict::Permanent("HTTP " + std::to_string(res.status));
   rapidjson::Document doc;
-  doc.Parse(res.body.data(), res.body.size());
+  ParseJsonBounded(res.body, &doc);
   if (doc.HasParseError() || !doc.IsObject()) return sdk::Verdict::Retry("the answer is not JSON");
   const int64_t code = ErrCode(doc);
   if (errcode) *errcode = code;
@@ -372,7 +373,7 @@ bool ParseSyncCursor(std::string_view text, SyncCursor* out) {
   *out = SyncCursor();
   if (TrimView(text).empty()) return true;
   rapidjson::Document doc;
-  doc.Parse(text.data(), text.size());
+  ParseJsonBounded(text, &doc);
   if (doc.HasParseError() || !doc.IsObject()) return false;
   const rapidjson::Value* page = Member(doc, "page");
   const rapidjson::Value* queue = Member(doc, "queue");
@@ -441,11 +442,12 @@ sdk::InboundResult Wecom::Callback(const sdk::Request& req) {
   const std::string_view body = TrimView(req.body);
   if (!body.empty() && body.front() == '{') {
     rapidjson::Document doc;
-    doc.Parse(body.data(), body.size());
+    // Before the signature is checked: iterative, so that no nesting can exhaust the stack.
+    doc.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
     if (!doc.HasParseError() && doc.IsObject()) encrypt = StringMember(doc, "encrypt");
   } else {
     pugi::xml_document doc;
-    if (doc.load_buffer(body.data(), body.size())) {
+    if (ParseXmlGuarded(body, &doc).empty()) {
       encrypt = std::string(TrimView(doc.document_element().child("Encrypt").text().get()));
     }
   }

@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "connectors/common/crypto.hpp"
+#include "connectors/common/xml_guard.hpp"
 
 namespace channelhub::connectors::wms {
 
@@ -212,9 +213,9 @@ sdk::InboundResult Qimen::Inbound(const sdk::Request& req) {
     return Failure("invalid-method", "method not supported: " + method, "unsupported method " + method);
   }
   pugi::xml_document doc;
-  pugi::xml_parse_result parsed = doc.load_buffer(req.body.data(), req.body.size());
+  const std::string problem = ParseXmlGuarded(req.body, &doc);
   pugi::xml_node root = doc.document_element();
-  if (!parsed || !root || std::string_view(root.name()) != "request") {
+  if (!problem.empty() || !root || std::string_view(root.name()) != "request") {
     return Failure("invalid-body", "the body is not a QiMen <request> XML document", "malformed body");
   }
 

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "hub/cli/map.hpp"
+#include "hub/cli/rekey.hpp"
 #include "hub/cli/serve.hpp"
 #include "hub/config/config.hpp"
 #include "spdlog/spdlog.h"
@@ -35,6 +36,8 @@ int Main(int argc, char** argv) {
                         "Once the admin API listens, write its HOST:PORT to this file");
   serve_cmd->add_option("--bus-ready-file", serve.bus_ready_file,
                         "Once the event bus is bound, write its endpoint to this file");
+  serve_cmd->add_option("--connectors-ready-file", serve.connectors_ready_file,
+                        "Once the endpoint for connector processes is bound, write it to this file");
   serve_cmd->add_flag("--bare-endpoint", serve.bare_endpoint,
                       "Also answer POST /_bench/bare with 202 and no journal (benchmark baseline)");
 
@@ -129,6 +132,13 @@ int Main(int argc, char** argv) {
   backup_cmd->add_option("--data-dir", backup.data_dir, "Override data_dir");
   backup_cmd->add_option("--to", backup.to, "The folder to write the copies to")->required();
 
+  RekeyOptions rekey;
+  auto* rekey_cmd = app.add_subcommand(
+      "rekey", "Seal every stored payload again with the current data key (data_protection), e.g. after a rotation");
+  rekey_cmd->add_option("-c,--config", rekey.config_path, "Configuration file (YAML)")->required();
+  rekey_cmd->add_option("--data-dir", rekey.data_dir, "Override data_dir");
+  rekey_cmd->add_flag("--vacuum", rekey.vacuum, "Then rewrite the files without free pages (stop the hub first)");
+
   CustomersOptions cust;
   auto* cust_cmd = app.add_subcommand(
       "customers", "The master customer record: show, search, history, reviews, accept, reject, merge, unmerge, audit");
@@ -205,6 +215,7 @@ int Main(int argc, char** argv) {
     if (*map_cmd) return Map(map);
     if (*cust_cmd) return Customers(cust);
     if (*backup_cmd) return Backup(backup);
+    if (*rekey_cmd) return Rekey(rekey);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "channelhub: fatal: %s\n", e.what());
     return 1;

@@ -217,6 +217,7 @@ int Customers(const CustomersOptions& options) {
     if (!e.ok()) return done(e.status());
     journal::JournalOptions jo;
     jo.path = cfg.data_dir + "/journal.db";
+    jo.keyring = cfg.data_protection.keyring;
     auto j = journal::Journal::Open(jo);
     if (!j.ok()) {
       std::fprintf(stderr, "channelhub: %s was erased from the master record, but the journal could not be opened: %s\n"

@@ -75,6 +75,7 @@ std::variant<std::unique_ptr<journal::Journal>, int> OpenJournal(const std::stri
   if (!loaded) return 2;
   journal::JournalOptions jo;
   jo.path = (std::filesystem::path(loaded->data_dir) / "journal.db").string();
+  jo.keyring = loaded->data_protection.keyring;
   if (!std::filesystem::exists(jo.path)) {
     std::fprintf(stderr, "channelhub: no journal at %s (has the hub run with this data_dir?)\n", jo.path.c_str());
     return 1;

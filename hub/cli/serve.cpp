@@ -19,6 +19,7 @@
 #include "hub/common/log.hpp"
 #include "hub/common/metrics.hpp"
 #include "hub/common/time.hpp"
+#include "hub/common/xml_limits.hpp"
 #include "hub/config/config.hpp"
 #include "hub/dispatch/dispatcher.hpp"
 #include "hub/dispatch/sink.hpp"
@@ -28,6 +29,7 @@
 #include "hub/mapping/mapper.hpp"
 #include "hub/pipeline/admin_api.hpp"
 #include "hub/pipeline/event_bus.hpp"
+#include "hub/plugin/remote.hpp"
 #include "hub/master/store.hpp"
 #include "hub/pipeline/ingest.hpp"
 #include "hub/pipeline/master_sink.hpp"
@@ -90,11 +92,12 @@ std::shared_ptr<const mapping::CompiledMapping> LoadConfigured(
 bool CheckWiring(const config::Config& cfg,
                  std::map<std::string, std::unique_ptr<mapping::Mapper>>* mappers,
                  DestinationMappings* destination_mappings, plugin::Connectors* connectors,
-                 std::vector<config::Diagnostic>* out = nullptr) {
+                 std::vector<config::Diagnostic>* out = nullptr,
+                 std::shared_ptr<plugin::RemoteLink> remote = nullptr) {
   std::vector<config::Diagnostic> diags;
   // Plugins first: a source's connector decides what it can do.
   plugin::Connectors loaded;
-  for (auto& d : plugin::LoadConnectors(cfg, &loaded)) diags.push_back(std::move(d));
+  for (auto& d : plugin::LoadConnectors(cfg, &loaded, std::move(remote))) diags.push_back(std::move(d));
   for (const auto& [name, src] : cfg.sources) {
     if (!src.mapping_by_kind.empty()) {
       std::map<std::string, std::vector<std::unique_ptr<mapping::Mapper>>> by_kind;
@@ -231,6 +234,7 @@ struct Generation {
   int number = 0;
   config::Config cfg;
   plugin::Connectors connectors;
+  std::shared_ptr<plugin::RemoteLink> remote;  // the process's link to connector processes, or null
   std::unique_ptr<master::MasterStore> master_store;
   std::unique_ptr<pipeline::Processor> processor;
   std::unique_ptr<dispatch::Dispatcher> dispatcher;
@@ -286,6 +290,33 @@ std::string StatusJson(const Generation& g) {
     w.EndObject();
   }
   w.EndArray();
+  if (g.remote) {
+    w.Key("remote_connectors");
+    w.StartArray();
+    for (const auto& p : g.remote->Peers()) {
+      w.StartObject();
+      w.Key("connector");
+      w.String(p.connector);
+      w.Key("connected");
+      w.Bool(p.connected);
+      w.Key("version");
+      w.String(p.version);
+      w.Key("pid");
+      w.Int64(p.pid);
+      w.Key("last_seen_ms");
+      w.Int64(p.last_seen_ms);
+      w.Key("connects");
+      w.Uint64(p.connects);
+      w.Key("losses");
+      w.Uint64(p.losses);
+      w.Key("calls");
+      w.Uint64(p.calls);
+      w.Key("failed_calls");
+      w.Uint64(p.failed_calls);
+      w.EndObject();
+    }
+    w.EndArray();
+  }
   w.EndObject();
   return std::string(sb.GetString(), sb.GetSize());
 }
@@ -319,7 +350,9 @@ std::string MetricsText(const Generation& g, journal::Journal& j, int reloads, i
   counter("channelhub_breaker_state", "Circuit breaker per destination: 0 closed, 1 open, 2 half-open.", breakers,
           "gauge");
   m += g.ingest->MetricsText();
+  m += g.processor->MetricsText();
   m += g.dispatcher->MetricsText();
+  if (g.remote) m += g.remote->MetricsText();
   m += j.SyncMetricsText();
   if (auto reader = j.NewReader(); reader.ok()) {
     if (auto backlogs = (*reader)->Backlogs(); backlogs.ok()) {
@@ -377,7 +410,9 @@ std::vector<std::string> NeedsRestart(const config::Config& a, const config::Con
   if (a.server.threads != b.server.threads || a.server.body_limit != b.server.body_limit ||
       a.server.read_timeout != b.server.read_timeout || a.server.idle_timeout != b.server.idle_timeout ||
       a.server.max_connections != b.server.max_connections ||
-      a.server.max_connections_per_client != b.server.max_connections_per_client) {
+      a.server.max_connections_per_client != b.server.max_connections_per_client ||
+      a.server.header_limit != b.server.header_limit || a.server.max_headers != b.server.max_headers ||
+      a.server.xml_max_depth != b.server.xml_max_depth || a.server.xml_max_nodes != b.server.xml_max_nodes) {
     out.push_back("server");
   }
   if (a.data_dir != b.data_dir) out.push_back("data_dir");
@@ -390,7 +425,13 @@ std::vector<std::string> NeedsRestart(const config::Config& a, const config::Con
     out.push_back("admin.listen/tls");
   }
   if (a.bus_publish != b.bus_publish) out.push_back("bus");
+  if (a.remote.endpoint != b.remote.endpoint) out.push_back("remote_connectors.endpoint");
   if (a.log_format != b.log_format) out.push_back("log_format");
+  // The journal seals with the keys it was opened with: new keys need a restart.
+  auto key_ids = [](const config::Config& c) {
+    return c.data_protection.keyring ? c.data_protection.keyring->ids() : std::vector<seal::KeyId>{};
+  };
+  if (key_ids(a) != key_ids(b)) out.push_back("data_protection");
   return out;
 }
 
@@ -416,6 +457,8 @@ int Serve(const ServeOptions& options) {
   }
   const config::Config boot = *loaded.config;  // what the listeners and the journal were made from
   SetUpLogging(boot.log_level, boot.log_format == "json" ? LogFormat::kJson : LogFormat::kText);
+  // Before any worker runs: the mapping engine reads inbound XML within these limits too.
+  xml::SetProcessLimits(xml::Limits{boot.server.xml_max_depth, boot.server.xml_max_nodes});
 
   std::error_code ec;
   std::filesystem::create_directories(boot.data_dir, ec);
@@ -429,8 +472,10 @@ int Serve(const ServeOptions& options) {
   jo.max_batch = boot.journal.max_batch;
   jo.queue_limit = boot.journal.queue_limit;
   jo.synchronous_full = boot.journal.synchronous_full;
+  jo.keyring = boot.data_protection.keyring;  // encryption at rest, when configured
 
   std::unique_ptr<pipeline::EventBus> bus;
+  std::shared_ptr<plugin::RemoteLink> remote;  // connector processes (remote_connectors.endpoint)
   std::unique_ptr<journal::Journal> journal_owner;  // outlives every generation
   std::mutex gen_mu;
   std::shared_ptr<Generation> current;  // GUARDED_BY(gen_mu)
@@ -441,6 +486,7 @@ int Serve(const ServeOptions& options) {
   std::mutex reload_mu;  // one reload at a time
   std::atomic<int> reloads{0}, failed_reloads{0};
   std::function<std::string()> reload;  // set below, once the first generation runs
+  std::function<std::vector<std::string>()> check;  // the file on disk checked as a reload would, not applied
 
   // Builds a generation from "cfg" without starting it. The master store is opened by Start, once
   // the previous generation (which may have it open and be applying events) has stopped.
@@ -451,10 +497,11 @@ int Serve(const ServeOptions& options) {
     std::map<std::string, std::unique_ptr<mapping::Mapper>> mappers;
     DestinationMappings destination_mappings;
     std::vector<config::Diagnostic> found;
-    if (!CheckWiring(g->cfg, &mappers, &destination_mappings, &g->connectors, &found)) {
+    if (!CheckWiring(g->cfg, &mappers, &destination_mappings, &g->connectors, &found, remote)) {
       if (diags) *diags = std::move(found);
       return nullptr;
     }
+    g->remote = remote;
     if (!g->cfg.master_destination.empty()) mappers["master"] = pipeline::MakeGoldenMapper();
     journal::Journal& j = *journal_owner;
     g->processor = std::make_unique<pipeline::Processor>(g->cfg, j, std::move(mappers));
@@ -481,6 +528,13 @@ int Serve(const ServeOptions& options) {
                             std::make_unique<pipeline::MasterSink>(g.cfg.destinations.at(g.cfg.master_destination),
                                                                    *g.master_store, j));
     }
+    if (g.remote) {
+      std::vector<plugin::ConnectorInfo> declared;
+      for (const auto& info : g.connectors.registry->List()) {
+        if (info.remote) declared.push_back(info);
+      }
+      g.remote->Declare(declared);
+    }
     for (const auto& info : g.connectors.registry->List()) {
       spdlog::info("plugin {} {}: connector {} ({}) from {}", info.plugin, info.plugin_version, info.name,
                    plugin::CapabilityNames(info.capabilities), info.file);
@@ -496,6 +550,7 @@ int Serve(const ServeOptions& options) {
           [raw, &j, &reloads, &failed_reloads] { return MetricsText(*raw, j, reloads.load(), failed_reloads.load()); });
       g.admin->SetMaster(g.master_store.get());
       g.admin->SetReload([&reload] { return reload(); });
+      g.admin->SetCheck([&check] { return check(); });
     }
     g.ingest->SetReady(true);
     return Status::Ok();
@@ -519,6 +574,21 @@ int Serve(const ServeOptions& options) {
     bus = std::move(b).value();
     spdlog::info("event bus: every canonical event is published on {} (topic = event type)", bus->endpoint());
     if (!options.bus_ready_file.empty()) WriteReadyFile(options.bus_ready_file, bus->endpoint());
+  }
+  if (!boot.remote.endpoint.empty()) {
+    plugin::RemoteOptions ro;
+    ro.endpoint = boot.remote.endpoint;
+    ro.call_timeout = boot.remote.call_timeout;
+    ro.heartbeat_timeout = boot.remote.heartbeat_timeout;
+    auto link = plugin::RemoteLink::Bind(ro);
+    if (!link.ok()) {
+      spdlog::critical("{}", link.status().message());
+      return 1;
+    }
+    remote = std::move(link).value();
+    spdlog::info("remote connectors: connector processes link to {} ({} declared)", remote->endpoint(),
+                 boot.remote.connectors.size());
+    if (!options.connectors_ready_file.empty()) WriteReadyFile(options.connectors_ready_file, remote->endpoint());
   }
   j.AddCommitListener([&Current] {
     if (auto g = Current()) {
@@ -609,6 +679,23 @@ int Serve(const ServeOptions& options) {
     return "";
   };
 
+  check = [&]() -> std::vector<std::string> {
+    std::vector<std::string> problems;
+    config::LoadResult next = config::LoadConfig(options.config_path, overrides);
+    if (!next.config) {
+      for (const auto& d : next.diagnostics) problems.push_back(d.ToString());
+      return problems;
+    }
+    for (const auto& k : NeedsRestart(boot, *next.config)) {
+      problems.push_back(k + ": differs from the running configuration and only changes with a restart");
+    }
+    std::vector<config::Diagnostic> found;
+    if (!CheckWiring(*next.config, nullptr, nullptr, nullptr, &found)) {
+      for (const auto& d : found) problems.push_back(d.ToString());
+    }
+    return problems;
+  };
+
   server::ServerOptions so;
   so.host = boot.server.listen.host;
   so.port = boot.server.listen.port;
@@ -619,6 +706,8 @@ int Serve(const ServeOptions& options) {
   so.idle_timeout = boot.server.idle_timeout;
   so.max_connections = boot.server.max_connections;
   so.max_connections_per_client = boot.server.max_connections_per_client;
+  so.header_limit = boot.server.header_limit;
+  so.max_headers = boot.server.max_headers;
   so.tls_cert = boot.server.tls.cert;
   so.tls_key = boot.server.tls.key;
   so.tls_client_ca = boot.server.tls.client_ca;

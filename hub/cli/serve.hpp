@@ -18,6 +18,7 @@ struct ServeOptions {
   std::string ready_file;
   std::string admin_ready_file;  // once the admin API listens, HOST:PORT goes here
   std::string bus_ready_file;    // once the event bus is bound, its endpoint goes here
+  std::string connectors_ready_file;  // once remote_connectors.endpoint is bound, its endpoint goes here
   bool bare_endpoint = false;
 };
 

@@ -9,8 +9,14 @@
 #include <ctime>
 #include <memory>
 
+#include "hub/common/ids.hpp"
+
 namespace channelhub {
 namespace {
+
+// The event the current thread works on (LogContext).
+thread_local std::string t_event_id;
+thread_local std::string t_trace_id;
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsEmailChar(char c) {
@@ -104,9 +110,17 @@ class MaskingFormatter final : public spdlog::formatter {
       line = "{\"time\":\"" + std::string(when) + "\",\"level\":\"" + std::string(level.data(), level.size()) +
              "\",\"msg\":";
       AppendJsonString(&line, text);
+      if (!t_trace_id.empty()) {
+        line += ",\"event_id\":";
+        AppendJsonString(&line, MaskPii(t_event_id));
+        line += ",\"trace_id\":";
+        AppendJsonString(&line, t_trace_id);
+      }
       line += "}\n";
     } else {
-      line = std::string(when) + " " + std::string(level.data(), level.size()) + " " + text + "\n";
+      line = std::string(when) + " " + std::string(level.data(), level.size()) + " " + text;
+      if (!t_trace_id.empty()) line += " [event " + MaskPii(t_event_id) + " trace " + t_trace_id + "]";
+      line += "\n";
     }
     dest.append(line.data(), line.data() + line.size());
   }
@@ -163,6 +177,41 @@ std::string MaskPii(std::string_view s) {
     ++i;
   }
   return out;
+}
+
+std::string TraceIdFor(std::string_view source, std::string_view event_id) {
+  std::string key;
+  key.reserve(source.size() + event_id.size() + 12);
+  key.append("channelhub");
+  key.push_back('\0');
+  key.append(source);
+  key.push_back('\0');
+  key.append(event_id);
+  return Sha256Hex(key).substr(0, 32);
+}
+
+std::string_view InboundEventId(std::string_view id) {
+  const std::size_t colon = id.rfind(':');
+  if (colon == std::string_view::npos || colon + 1 == id.size()) return id;
+  for (std::size_t i = colon + 1; i < id.size(); ++i) {
+    if (!IsDigit(id[i])) return id;
+  }
+  return id.substr(0, colon);
+}
+
+LogContext::LogContext(std::string_view event_id, std::string_view trace_id)
+    : prev_event_(std::move(t_event_id)), prev_trace_(std::move(t_trace_id)) {
+  t_event_id.assign(event_id);
+  t_trace_id.assign(trace_id);
+}
+
+LogContext LogContext::ForEvent(std::string_view source, std::string_view event_id) {
+  return LogContext(event_id, TraceIdFor(source, InboundEventId(event_id)));
+}
+
+LogContext::~LogContext() {
+  t_event_id = std::move(prev_event_);
+  t_trace_id = std::move(prev_trace_);
 }
 
 void SetUpLogging(const std::string& level, LogFormat format) {

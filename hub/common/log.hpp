@@ -21,4 +21,29 @@ void SetUpLogging(const std::string& level, LogFormat format);
 // kept as it is.
 std::string MaskPii(std::string_view text);
 
+// The trace id of an inbound event: 32 lower-case hex digits (the shape of a W3C trace-id),
+// derived from its source and event id, so that every stage (webhook or poll, mapping, matching,
+// delivery) names the same trace without storing it. The admin API's event trace shows it too.
+std::string TraceIdFor(std::string_view source, std::string_view event_id);
+
+// The inbound event id a canonical event id ("<event id>:<n>") comes from.
+std::string_view InboundEventId(std::string_view cloud_event_id);
+
+// While alive, every log record made on this thread carries the event and its trace: JSON lines
+// get "event_id" and "trace_id" fields, text lines end with "[event <id> trace <id>]". Nests: the
+// previous context comes back on destruction.
+class LogContext {
+ public:
+  LogContext(std::string_view event_id, std::string_view trace_id);
+  // The context of an event of "source": its trace id is TraceIdFor(source, inbound id).
+  static LogContext ForEvent(std::string_view source, std::string_view event_id);
+  ~LogContext();
+  LogContext(const LogContext&) = delete;
+  LogContext& operator=(const LogContext&) = delete;
+
+ private:
+  std::string prev_event_;
+  std::string prev_trace_;
+};
+
 }  // namespace channelhub

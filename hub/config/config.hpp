@@ -5,12 +5,14 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "hub/common/seal.hpp"
 #include "hub/common/status.hpp"
 
 namespace channelhub::config {
@@ -54,6 +56,12 @@ struct ServerSettings {
   Millis idle_timeout{60000};          // keep-alive: how long an idle connection stays open
   std::size_t max_connections = 1024;  // beyond this, new connections are closed at once
   std::size_t max_connections_per_client = 256;  // from one IP address
+  std::size_t header_limit = 16 * 1024;  // bytes of a request's start line and headers; larger is answered 431
+  std::size_t max_headers = 100;         // header fields in one request; more are answered 431
+  // Inbound XML (webhook bodies, connector payloads, mapping input): element nesting, and
+  // elements + attributes + text nodes of one document. Beyond either the body is refused (400).
+  std::size_t xml_max_depth = 256;
+  std::size_t xml_max_nodes = 200000;
 };
 
 struct JournalSettings {
@@ -242,6 +250,35 @@ struct MasterSettings {
   std::string wecom_corp;  // the WeCom corp id customers' WeCom ids belong to ("" = one corp)
 };
 
+// Out-of-process connectors (`remote_connectors:`): connector processes in any language link to
+// the hub over ZeroMQ (a ROUTER bound at "endpoint"; plugins/REMOTE.md). Each is declared here
+// so that the configuration can be checked while they are not running.
+struct RemoteConnectorDecl {
+  std::string name;
+  std::string description;
+  std::vector<std::string> can;       // inbound, outbound, poll, token
+  std::vector<std::string> settings;  // the keys it reads
+  int line = 0;
+  int column = 0;
+};
+struct RemoteConnectorsSettings {
+  std::string endpoint;  // "" = none
+  std::chrono::milliseconds call_timeout{10000};
+  std::chrono::milliseconds heartbeat_timeout{3000};
+  std::vector<RemoteConnectorDecl> connectors;
+  int line = 0;
+};
+
+// Encryption at rest (`data_protection:`): journal payloads and the master record's customer data
+// are sealed with AES-256-GCM (hub/common/seal.hpp). Absent: nothing is encrypted. Each file holds
+// one key as 64 hex digits (`openssl rand -hex 32`) and must not be readable by every user.
+struct DataProtection {
+  std::string key_file;                         // seals new data; also opens it
+  std::vector<std::string> previous_key_files;  // open older data only (until `channelhub rekey`)
+  std::shared_ptr<const seal::Keyring> keyring;  // the keys, loaded and checked; null when off
+  bool enabled() const { return keyring != nullptr; }
+};
+
 struct Config {
   std::string file;      // the path it was loaded from
   std::string data_dir;  // absolute or relative to the working directory
@@ -253,6 +290,7 @@ struct Config {
   AdminSettings admin;
   // bus.publish: the ZeroMQ endpoint every canonical event is published on ("" = no bus).
   std::string bus_publish;
+  RemoteConnectorsSettings remote;
   std::string log_level = "info";
   std::string log_format = "text";  // text, or json (one JSON object per line)
   // Plugin files or folders of them (relative to the working directory), loaded before use.
@@ -262,6 +300,7 @@ struct Config {
   std::map<std::string, DestinationConfig> destinations;
   std::vector<RouteConfig> routes;
   MasterSettings master;
+  DataProtection data_protection;
   // The destination of type master, "" when there is none.
   std::string master_destination;
 };

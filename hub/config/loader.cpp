@@ -1,8 +1,11 @@
 // LoadConfig: reads one YAML file into a Config, checking every value and collecting every problem
 // as a Diagnostic with file, line, column and dotted key.
+#include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -271,6 +274,7 @@ class Loader {
   std::optional<std::string> ReadUrl(const Value& v, std::string_view example);
   void ReadPoll(const Value& v, PollSettings* poll);
   void ReadPlugins(const Value& v);
+  void ReadRemoteConnectors(const Value& v);
   void ReadAdmin(const Value& v);
   void ReadTls(const Value& v, TlsSettings* tls);
   void ReadOutboundMapping(const Value& v, DestinationConfig* d);
@@ -280,6 +284,7 @@ class Loader {
   void ReadRetry(const Value& v, RetryPolicy* retry);
   void ReadRoutes(const Value& v);
   void ReadMaster(const Value& v);
+  void ReadDataProtection(const Value& v);
   std::optional<double> ReadNumber(const Value& v, double min, double max);
 
   // Reports "key" under "parent" as not belonging to the chosen type.
@@ -435,7 +440,7 @@ void Loader::ReadTop(const Value& root) {
   MapReader top(
       root,
 {"listen", "data_dir", "mappings_dir", "log_level", "log_format", "tls", "plugins", "server", "journal", "admin",
-       "bus", "sources", "destinations", "routes", "master"},
+       "bus", "sources", "destinations", "routes", "master", "data_protection", "remote_connectors"},
       sink_);
   if (!top.valid()) return;  // a list or a scalar: every key would be reported missing
   // First: every ${data_dir} below depends on it.
@@ -454,6 +459,7 @@ void Loader::ReadTop(const Value& root) {
     if (std::optional<std::string> level = ReadChoice(*v, kLogLevels)) config_.log_level = *level;
   }
   if (std::optional<Value> v = top.Get("plugins")) ReadPlugins(*v);
+  if (std::optional<Value> v = top.Get("remote_connectors")) ReadRemoteConnectors(*v);
   ReadServer(GetOrEmpty(top, "server"));
   ReadJournal(GetOrEmpty(top, "journal"));
   if (std::optional<Value> v = top.Get("admin")) ReadAdmin(*v);
@@ -489,6 +495,7 @@ void Loader::ReadTop(const Value& root) {
   if (!config_.master_destination.empty() && config_.master.path.empty()) {
     config_.master.path = config_.data_dir + "/master.db";
   }
+  if (std::optional<Value> v = top.Get("data_protection")) ReadDataProtection(*v);
   // Last: routes name sources and destinations.
   ReadRoutes(GetOrEmpty(top, "routes"));
 }
@@ -542,7 +549,7 @@ void Loader::ReadListen(const MapReader& top) {
 
 void Loader::ReadServer(const Value& v) {
   MapReader m(v, {"threads", "body_limit", "read_timeout", "idle_timeout", "max_connections",
-                  "max_connections_per_client"},
+                  "max_connections_per_client", "header_limit", "max_headers", "xml_max_depth", "xml_max_nodes"},
               sink_);
   ServerSettings& s = config_.server;
   if (auto x = m.Get("threads")) {
@@ -562,6 +569,18 @@ void Loader::ReadServer(const Value& v) {
   }
   if (auto x = m.Get("max_connections_per_client")) {
     if (auto n = ReadCount(*x, 1, 1000000)) s.max_connections_per_client = *n;
+  }
+  if (auto x = m.Get("header_limit")) {
+    if (auto n = ReadSize(*x, 1024, std::size_t{1} << 20)) s.header_limit = *n;
+  }
+  if (auto x = m.Get("max_headers")) {
+    if (auto n = ReadCount(*x, 8, 10000)) s.max_headers = *n;
+  }
+  if (auto x = m.Get("xml_max_depth")) {
+    if (auto n = ReadCount(*x, 1, 100000)) s.xml_max_depth = *n;
+  }
+  if (auto x = m.Get("xml_max_nodes")) {
+    if (auto n = ReadCount(*x, 1, 100000000)) s.xml_max_nodes = *n;
   }
 }
 
@@ -842,6 +861,64 @@ void Loader::ReadPlugins(const Value& v) {
     if (auto path = ReadNonEmpty(item, "a plugin file (.so) or a folder of them, like ./build/plugins")) {
       config_.plugins.push_back(std::move(path->value));
     }
+  }
+}
+
+void Loader::ReadRemoteConnectors(const Value& v) {
+  RemoteConnectorsSettings& r = config_.remote;
+  r.line = v.key_where.line;
+  MapReader m(v, {"endpoint", "call_timeout", "heartbeat_timeout", "connectors"}, sink_);
+  if (!m.valid()) return;
+  if (auto x = m.Get("endpoint")) {
+    if (auto text = ReadNonEmpty(*x, "a ZeroMQ endpoint like tcp://127.0.0.1:5557")) {
+      if (!text->value.starts_with("tcp://") && !text->value.starts_with("ipc://")) {
+        Report(*x, "expected a ZeroMQ endpoint like tcp://127.0.0.1:5557 or ipc:///run/channelhub/connectors; got " +
+                       text->shown);
+      } else {
+        r.endpoint = text->value;
+      }
+    }
+  } else {
+    Missing(m.self(), "endpoint",
+            "the endpoint the hub binds for connector processes, like endpoint: tcp://127.0.0.1:5557");
+  }
+  if (auto x = m.Get("call_timeout")) {
+    if (auto d = ReadDuration(*x)) r.call_timeout = *d;
+  }
+  if (auto x = m.Get("heartbeat_timeout")) {
+    if (auto d = ReadDuration(*x)) r.heartbeat_timeout = *d;
+  }
+  std::optional<Value> list = m.Get("connectors");
+  if (!list) {
+    Missing(m.self(), "connectors",
+            "the connectors that run out of process, like connectors: {pyshop: {can: [inbound], settings: [token]}}");
+    return;
+  }
+  static const std::vector<std::string> kCan = {"inbound", "outbound", "poll", "token"};
+  for (const NamedValue& entry : detail::MapEntries(*list, sink_)) {
+    RemoteConnectorDecl d;
+    d.name = entry.name;
+    d.line = entry.value.key_where.line;
+    d.column = entry.value.key_where.column;
+    if (!IsValidName(entry.name)) {
+      sink_.Add(entry.value.key_where, entry.value.key,
+                "expected a connector name of lower-case letters, digits, \"_\" and \"-\"; got " + Quote(entry.name));
+    }
+    MapReader c(entry.value, {"can", "settings", "description"}, sink_);
+    if (!c.valid()) continue;
+    d.can = ReadNameList(c, "can", "capabilitie", "[inbound, outbound]", [](const std::string& cap) -> std::optional<std::string> {
+      if (std::find(kCan.begin(), kCan.end(), cap) != kCan.end()) return std::nullopt;
+      return "expected one of inbound, outbound, poll, token; got " + Quote(cap);
+    });
+    if (auto x = c.Get("settings")) {
+      for (const Value& item : detail::ListItems(*x, "[token, shop]", sink_)) {
+        if (auto name = ReadNonEmpty(item, "a setting name")) d.settings.push_back(std::move(name->value));
+      }
+    }
+    if (auto x = c.Get("description")) {
+      if (auto text = ReadNonEmpty(*x, "a line saying what the connector does")) d.description = text->value;
+    }
+    r.connectors.push_back(std::move(d));
   }
 }
 
@@ -1292,6 +1369,78 @@ std::optional<double> Loader::ReadNumber(const Value& v, double min, double max)
     return std::nullopt;
   }
   return number;
+}
+
+void Loader::ReadDataProtection(const Value& v) {
+  MapReader m(v, {"key_file", "previous_key_files"}, sink_);
+  if (!m.valid()) return;
+  DataProtection& dp = config_.data_protection;
+  // One key file: readable, not open to every user of the host, 64 hex digits. Its contents
+  // never appear in a message.
+  auto read_key = [&](const Value& x, std::string* path) -> std::optional<std::string> {
+    auto text = ReadNonEmpty(x, "a key file like /etc/channelhub/data.key");
+    if (!text) return std::nullopt;
+    *path = text->value;
+    struct stat info {};
+    if (::stat(path->c_str(), &info) != 0) {
+      Report(x, "cannot read " + text->shown + ": " + std::strerror(errno));
+      return std::nullopt;
+    }
+    if (!S_ISREG(info.st_mode)) {
+      Report(x, text->shown + " is not a regular file");
+      return std::nullopt;
+    }
+    // The key opens every customer's data: a copy readable by any user of the host would make the
+    // encryption pointless, so this is an error, not a warning (like an admin token in the file).
+    if (info.st_mode & (S_IROTH | S_IWOTH)) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info.st_mode & 07777));
+      Report(x, text->shown + " can be read or written by every user of the host (mode " + mode +
+                    "); restrict it: chmod 600 (or 640 with the hub's group)");
+      return std::nullopt;
+    }
+    std::string content;
+    if (std::optional<std::string> failure = detail::ReadFileText(*path, 4096, &content)) {
+      Report(x, "cannot read " + text->shown + ": " + *failure);
+      return std::nullopt;
+    }
+    Result<std::string> key = seal::ParseKey(content);
+    if (!key.ok()) {
+      Report(x, text->shown + ": " + key.status().message());
+      return std::nullopt;
+    }
+    return std::move(key).value();
+  };
+  std::optional<std::string> current;
+  std::optional<Value> key_file = m.Get("key_file");
+  if (key_file) {
+    current = read_key(*key_file, &dp.key_file);
+  } else {
+    Missing(m.self(), "key_file",
+            "the file with the data key (64 hex digits, made with: openssl rand -hex 32), like key_file: "
+            "/etc/channelhub/data.key");
+  }
+  std::vector<std::string> previous;
+  bool all_read = current.has_value();
+  if (auto x = m.Get("previous_key_files")) {
+    for (const Value& item : detail::ListItems(*x, "[/etc/channelhub/data.key.old]", sink_)) {
+      std::string path;
+      std::optional<std::string> key = read_key(item, &path);
+      if (!key) {
+        all_read = false;
+        continue;
+      }
+      dp.previous_key_files.push_back(path);
+      previous.push_back(std::move(*key));
+    }
+  }
+  if (!all_read) return;
+  Result<std::shared_ptr<const seal::Keyring>> ring = seal::Keyring::Create(std::move(*current), std::move(previous));
+  if (!ring.ok()) {
+    Report(*key_file, ring.status().message());
+    return;
+  }
+  dp.keyring = std::move(ring).value();
 }
 
 void Loader::ReadMaster(const Value& v) {

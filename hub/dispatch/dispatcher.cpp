@@ -128,6 +128,7 @@ DeliveryBatch Dispatcher::Deliver(Worker& w, const std::vector<journal::OutboxRo
   DeliveryBatch out;
   for (auto& b : results) {
     out.pause_until_ms = std::max(out.pause_until_ms, b.pause_until_ms);
+    out.connector_down = out.connector_down || b.connector_down;
     for (auto& r : b.results) out.results.push_back(std::move(r));
   }
   return out;
@@ -152,7 +153,7 @@ void Dispatcher::UpdateBreaker(Worker& w, const DeliveryBatch& batch) {
     w.failures_in_a_row = 0;
     return;
   }
-  if (!any_failure) return;
+  if (!any_failure || batch.connector_down) return;
   const config::BreakerPolicy& p = w.dest->breaker;
   ++w.failures_in_a_row;
   if (w.breaker == BreakerState::kHalfOpen || w.failures_in_a_row >= p.failures) {
@@ -260,6 +261,17 @@ void Dispatcher::Run(Worker& w) {
     if (w.breaker == BreakerState::kOpen) pause_until = std::max(pause_until, w.open_until_ms);
     uint64_t ok = 0;
     for (const auto& r : batch.results) ok += r.outcome == journal::DeliveryOutcome::kDelivered;
+    if (spdlog::should_log(spdlog::level::debug)) {
+      for (const auto& r : batch.results) {
+        if (r.outcome != journal::DeliveryOutcome::kDelivered) continue;
+        for (const auto& row : rows) {
+          if (row.seq != r.seq) continue;
+          auto log_context = RowLogContext(row);
+          spdlog::debug("destination {}: delivered {} (attempt {})", name, row.event_id, row.attempts + 1);
+          break;
+        }
+      }
+    }
     if (!batch.results.empty()) {
       Status st = journal_.RecordDeliveries(name, std::move(batch.results));
       if (!st.ok()) {

@@ -176,6 +176,7 @@ class HttpSink final : public Sink {
     std::set<std::string> held;  // subjects with a failed row in this batch: later rows wait
     for (const auto& row : rows) {
       if (held.count(row.subject)) continue;
+      auto log_context = RowLogContext(row);
       auto body = Body(row);
       if (!body.ok()) {
         DeliveryResult d;
@@ -274,6 +275,7 @@ class ConnectorSink final : public Sink {
     std::set<std::string> held;  // subjects with a failed row in this batch: later rows wait
     for (const auto& row : rows) {
       if (held.count(row.subject)) continue;
+      auto log_context = RowLogContext(row);
       auto body = DestinationBody(dest_, mapping_.get(), row);
       if (!body.ok()) {
         out.results.push_back(Dead(row, body.status().message(), "cannot be mapped"));
@@ -289,6 +291,7 @@ class ConnectorSink final : public Sink {
       Attempt a = Run(row, d);
       if (a.pause) {
         out.pause_until_ms = a.result.next_attempt_at_ms;
+        out.connector_down = a.connector_down;
         out.results.push_back(std::move(a.result));
         break;
       }
@@ -302,6 +305,7 @@ class ConnectorSink final : public Sink {
   struct Attempt {
     DeliveryResult result;
     bool pause = false;  // the destination itself failed: try nothing else before the retry
+    bool connector_down = false;  // an out-of-process connector is not running
   };
 
   DeliveryResult Dead(const OutboxRow& row, const std::string& error, const char* what) {
@@ -331,6 +335,12 @@ class ConnectorSink final : public Sink {
       if (!token.ok()) return Retry(row, token.status().message(), /*pause=*/true);
       d.token = *token;
       auto req = c.BuildDelivery(d);
+      if (!req.ok() && req.status().code() == StatusCode::kUnavailable) {
+        // An out-of-process connector that is not running: the event waits for it.
+        Attempt a = Retry(row, req.status().message(), /*pause=*/true);
+        a.connector_down = true;
+        return a;
+      }
       if (!req.ok()) return Attempt{Dead(row, req.status().message(), "cannot be sent"), false};
       auto reply = client_.Execute(*req);
       if (!reply.ok()) return Retry(row, reply.status().message(), /*pause=*/true);
@@ -392,6 +402,16 @@ Result<std::unique_ptr<Sink>> CreateSink(const config::DestinationConfig& d,
                                                    std::move(state)));
   }
   return std::unique_ptr<Sink>(new HttpSink(d, std::move(url).value(), std::move(mapping)));
+}
+
+std::string RowSource(const journal::OutboxRow& row) {
+  // The hub wrote this JSON (compact, "source":"/connectors/<name>"): a scan is enough.
+  static constexpr std::string_view kKey = "\"source\":\"/connectors/";
+  const std::size_t at = row.payload.find(kKey);
+  if (at == std::string::npos) return {};
+  const std::size_t from = at + kKey.size();
+  const std::size_t end = row.payload.find('"', from);
+  return end == std::string::npos ? std::string() : row.payload.substr(from, end - from);
 }
 
 }  // namespace channelhub::dispatch

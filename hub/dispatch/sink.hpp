@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "hub/common/log.hpp"
 #include "hub/config/config.hpp"
 #include "hub/journal/journal.hpp"
 #include "hub/dispatch/connector_client.hpp"
@@ -20,7 +21,18 @@ namespace channelhub::dispatch {
 struct DeliveryBatch {
   std::vector<journal::DeliveryResult> results;  // one per attempted row, in row order
   int64_t pause_until_ms = 0;  // when the destination itself failed: try nothing before this
+  // The failure was an out-of-process connector that is not running, not the destination: the
+  // circuit breaker does not count it.
+  bool connector_down = false;
 };
+
+// The source an outbox row's CloudEvent came from ("/connectors/<source>" in its JSON), for
+// its trace id; "" when the payload names none.
+std::string RowSource(const journal::OutboxRow& row);
+// The log context of one outbox row: its event id and trace (hub/common/log.hpp).
+inline LogContext RowLogContext(const journal::OutboxRow& row) {
+  return LogContext::ForEvent(RowSource(row), row.event_id);
+}
 
 // A Sink is used by one dispatcher thread at a time.
 class Sink {

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <chrono>
 #include <future>
 
+#include "hub/common/seal.hpp"
 #include "hub/common/time.hpp"
 #include "spdlog/spdlog.h"
 
@@ -85,28 +87,99 @@ CREATE TABLE IF NOT EXISTS audit(          -- append-only: who replayed or dropp
 constexpr const char* kProcessedSeq =
     "COALESCE((SELECT seq FROM progress WHERE name='processor'), 0)";
 
-Status InsertDeadLetter(Database& db, const DeadLetter& d) {
+// Encryption at rest: the values that may carry personal data, each sealed with its place as
+// associated data (a sealed value opens only in its own column). What stays in clear: ids,
+// names of sources and destinations, types, subjects, times, states, poll cursors and tokens.
+constexpr std::string_view kInboxBody = "journal.inbox.body";
+constexpr std::string_view kEventPayload = "journal.events.payload";
+constexpr std::string_view kDeadPayload = "journal.dead_letters.payload";
+constexpr std::string_view kDeadReason = "journal.dead_letters.reason";
+constexpr std::string_view kOutboxError = "journal.outbox.last_error";
+constexpr std::string_view kAttemptError = "journal.attempts.error";
+constexpr std::string_view kAuditDetail = "journal.audit.detail";
+
+// Binds "value" as parameter "i", sealed when there is a keyring (as a blob), else as it was
+// always bound.
+void BindSealed(Statement& s, int i, const seal::Keyring* ring, std::string_view value, std::string_view aad,
+                bool blob) {
+  if (ring) {
+    s.BindBlob(i, ring->Seal(value, aad));
+  } else if (blob) {
+    s.BindBlob(i, value);
+  } else {
+    s.Bind(i, value);
+  }
+}
+
+// Opens "*field" (read from the column "aad") in place; plaintext stays as it is.
+Status OpenField(const seal::Keyring* ring, std::string* field, std::string_view aad) {
+  if (!seal::IsSealed(*field)) return Status::Ok();
+  Result<std::string> plain = seal::UnsealOrPass(ring, *field, aad);
+  if (!plain.ok()) return plain.status().Prepend(std::string(aad) + ": ");
+  *field = std::move(plain).value();
+  return Status::Ok();
+}
+
+// SQL: chub_open(value, aad) is the value opened (as text), for statements that look inside
+// payloads (Resend's json_extract). An error naming the key id when it does not open.
+void SqlOpen(sqlite3_context* ctx, int /*argc*/, sqlite3_value** argv) {
+  const int type = sqlite3_value_type(argv[0]);
+  if (type != SQLITE_BLOB && type != SQLITE_TEXT) {
+    sqlite3_result_value(ctx, argv[0]);
+    return;
+  }
+  const auto* p = static_cast<const char*>(sqlite3_value_blob(argv[0]));
+  const std::string_view blob(p ? p : "", static_cast<std::size_t>(sqlite3_value_bytes(argv[0])));
+  if (!seal::IsSealed(blob)) {
+    sqlite3_result_text(ctx, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
+    return;
+  }
+  const auto* a = reinterpret_cast<const char*>(sqlite3_value_text(argv[1]));
+  const auto* ring = static_cast<const seal::Keyring*>(sqlite3_user_data(ctx));
+  Result<std::string> plain = seal::UnsealOrPass(ring, blob, a ? a : "");
+  if (!plain.ok()) {
+    sqlite3_result_error(ctx, plain.status().message().c_str(), -1);
+    return;
+  }
+  sqlite3_result_text(ctx, plain->data(), static_cast<int>(plain->size()), SQLITE_TRANSIENT);
+}
+
+Status RegisterSqlOpen(Database& db, const seal::Keyring* ring) {
+  const int rc = sqlite3_create_function_v2(db.raw(), "chub_open", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                            const_cast<seal::Keyring*>(ring), SqlOpen, nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return Status::Internal("cannot register chub_open: " + db.LastError());
+  return Status::Ok();
+}
+
+Status InsertDeadLetter(Database& db, const DeadLetter& d, const seal::Keyring* ring) {
   auto st = db.Cached(
       "INSERT INTO dead_letters(stage, source, destination, event_id, reason, payload, created_at, outbox_seq)"
       " VALUES(?,?,?,?,?,?,?,?)");
   if (!st.ok()) return st.status();
   Statement& s = **st;
   s.Bind(1, d.stage).Bind(2, d.source).Bind(3, d.destination).Bind(4, d.event_id);
-  s.Bind(5, d.reason).BindBlob(6, d.payload).Bind(7, d.created_at_ms).Bind(8, d.outbox_seq);
+  BindSealed(s, 5, ring, d.reason, kDeadReason, false);
+  BindSealed(s, 6, ring, d.payload, kDeadPayload, true);
+  s.Bind(7, d.created_at_ms).Bind(8, d.outbox_seq);
   return s.Run();
 }
 
-Status InsertAttempt(Database& db, int64_t outbox_seq, int64_t at_ms, const std::string& error) {
+Status InsertAttempt(Database& db, int64_t outbox_seq, int64_t at_ms, const std::string& error,
+                     const seal::Keyring* ring) {
   auto st = db.Cached("INSERT INTO attempts(outbox_seq, at, error) VALUES(?,?,?)");
   if (!st.ok()) return st.status();
-  return (*st)->Bind(1, outbox_seq).Bind(2, at_ms).Bind(3, error).Run();
+  (*st)->Bind(1, outbox_seq).Bind(2, at_ms);
+  BindSealed(**st, 3, ring, error, kAttemptError, false);
+  return (*st)->Run();
 }
 
 Status InsertAudit(Database& db, const std::string& actor, const std::string& action, const std::string& target,
-                   const std::string& detail) {
+                   const std::string& detail, const seal::Keyring* ring) {
   auto st = db.Cached("INSERT INTO audit(at, actor, action, target, detail) VALUES(?,?,?,?,?)");
   if (!st.ok()) return st.status();
-  return (*st)->Bind(1, NowUnixMillis()).Bind(2, actor).Bind(3, action).Bind(4, target).Bind(5, detail).Run();
+  (*st)->Bind(1, NowUnixMillis()).Bind(2, actor).Bind(3, action).Bind(4, target);
+  BindSealed(**st, 5, ring, detail, kAuditDetail, false);
+  return (*st)->Run();
 }
 
 // Columns added after the first release, added to older journals when they open.
@@ -164,6 +237,7 @@ Result<std::unique_ptr<Journal>> Journal::Open(const JournalOptions& options) {
   }
   // Checkpoints are the checkpointer thread's job, not the committing writer's.
   if (st.ok()) st = d.Exec("PRAGMA wal_autocheckpoint=0");
+  if (st.ok()) st = RegisterSqlOpen(d, options.keyring.get());
   if (st.ok()) st = d.Exec(kSchema);
   if (st.ok()) st = Migrate(d);
   if (st.ok()) {
@@ -278,6 +352,9 @@ Status Journal::Enqueue(Op op, bool bounded) {
 Status Journal::Append(InboxEntry entry, std::function<void(Result<AppendOutcome>)> done) {
   auto outcome = std::make_shared<AppendOutcome>(AppendOutcome::kAppended);
   auto e = std::make_shared<InboxEntry>(std::move(entry));
+  // Sealed here, on the caller's thread: the writer thread, which every append waits for, only
+  // writes.
+  if (options_.keyring) e->body = options_.keyring->Seal(e->body, kInboxBody);
   Op op;
   op.run = [e, outcome](Database& db) -> Status {
     auto st = db.Cached(
@@ -313,7 +390,8 @@ Status Journal::RunBlocking(std::function<Status(Database&)> run) {
 }
 
 Status Journal::CommitProcessed(std::vector<ProcessedEvent> events) {
-  return RunBlocking([&events](Database& db) -> Status {
+  const seal::Keyring* ring = options_.keyring.get();
+  return RunBlocking([&events, ring](Database& db) -> Status {
     auto cur = db.Cached(std::string("SELECT ") + kProcessedSeq);
     if (!cur.ok()) return cur.status();
     Status step;
@@ -333,7 +411,9 @@ Status Journal::CommitProcessed(std::vector<ProcessedEvent> events) {
               "INSERT INTO events(event_id, type, payload, created_at) VALUES(?,?,?,?)");
           if (!ins.ok()) return ins.status();
           Statement& s = **ins;
-          s.Bind(1, o.event_id).Bind(2, o.type).BindBlob(3, o.payload).Bind(4, o.created_at_ms);
+          s.Bind(1, o.event_id).Bind(2, o.type);
+          BindSealed(s, 3, ring, o.payload, kEventPayload, true);
+          s.Bind(4, o.created_at_ms);
           CHUB_RETURN_IF_ERROR(s.Run());
           event_row = db.LastInsertRowid();
           prev_id = o.event_id;
@@ -342,7 +422,7 @@ Status Journal::CommitProcessed(std::vector<ProcessedEvent> events) {
         if (!st.ok()) return st.status();
         CHUB_RETURN_IF_ERROR((*st)->Bind(1, o.destination).Bind(2, event_row).Bind(3, o.subject).Run());
       }
-      if (ev.dead) CHUB_RETURN_IF_ERROR(InsertDeadLetter(db, *ev.dead));
+      if (ev.dead) CHUB_RETURN_IF_ERROR(InsertDeadLetter(db, *ev.dead, ring));
     }
     if (last == done_through) return Status::Ok();
     auto st = db.Cached(
@@ -378,14 +458,14 @@ FilterSql ToSql(const DeadLetterFilter& f) {
   return q;
 }
 
-Result<std::vector<DeadLetterRow>> SelectDeadLetters(Database& db, const DeadLetterFilter& f) {
+Result<std::vector<DeadLetterRow>> SelectDeadLetters(Database& db, const DeadLetterFilter& f, const seal::Keyring* ring) {
   FilterSql q = ToSql(f);
   auto st = db.Prepare("SELECT id, stage, source, destination, event_id, reason, outbox_seq FROM dead_letters WHERE " +
                        q.where + " ORDER BY id");
   if (!st.ok()) return st.status();
   if (q.id) st->Bind(1, *q.id);
   for (std::size_t i = 0; i < q.texts.size(); ++i) st->Bind(static_cast<int>(i) + 2, q.texts[i]);
-  return Collect<DeadLetterRow>(*st, [](Statement& s, DeadLetterRow& r) {
+  auto rows = Collect<DeadLetterRow>(*st, [](Statement& s, DeadLetterRow& r) {
     r.id = s.Int(0);
     r.stage = s.Text(1);
     r.source = s.Text(2);
@@ -394,6 +474,9 @@ Result<std::vector<DeadLetterRow>> SelectDeadLetters(Database& db, const DeadLet
     r.reason = s.Text(5);
     r.outbox_seq = s.Int(6);
   });
+  if (!rows.ok()) return rows;
+  for (DeadLetterRow& r : *rows) CHUB_RETURN_IF_ERROR(OpenField(ring, &r.reason, kDeadReason));
+  return rows;
 }
 
 Status DeleteDeadLetter(Database& db, int64_t id) {
@@ -412,8 +495,9 @@ std::string Target(const DeadLetterRow& d) {
 Result<int64_t> Journal::ReplayDeadLetters(const DeadLetterFilter& filter, const std::string& actor) {
   if (filter.empty()) return Status::Invalid("name the dead letters to replay (an id, a destination, a source) or all");
   int64_t replayed = 0;
+  const seal::Keyring* ring = options_.keyring.get();
   Status st = RunBlocking([&](Database& db) -> Status {
-    auto rows = SelectDeadLetters(db, filter);
+    auto rows = SelectDeadLetters(db, filter, ring);
     if (!rows.ok()) return rows.status();
     for (const DeadLetterRow& d : *rows) {
       std::string detail;
@@ -443,7 +527,7 @@ Result<int64_t> Journal::ReplayDeadLetters(const DeadLetterFilter& filter, const
         detail = "journaled again as " + d.event_id + "~replay" + std::to_string(d.id);
       }
       CHUB_RETURN_IF_ERROR(DeleteDeadLetter(db, d.id));
-      CHUB_RETURN_IF_ERROR(InsertAudit(db, actor, "dlq.replay", Target(d), detail + "; it failed with: " + d.reason));
+      CHUB_RETURN_IF_ERROR(InsertAudit(db, actor, "dlq.replay", Target(d), detail + "; it failed with: " + d.reason, ring));
       ++replayed;
     }
     return Status::Ok();
@@ -457,12 +541,14 @@ Result<int64_t> Journal::DropDeadLetters(const DeadLetterFilter& filter, const s
   if (filter.empty()) return Status::Invalid("name the dead letters to drop (an id, a destination, a source) or all");
   if (reason.empty()) return Status::Invalid("say why the dead letters are dropped (it goes to the audit log)");
   int64_t dropped = 0;
+  const seal::Keyring* ring = options_.keyring.get();
   Status st = RunBlocking([&](Database& db) -> Status {
-    auto rows = SelectDeadLetters(db, filter);
+    auto rows = SelectDeadLetters(db, filter, ring);
     if (!rows.ok()) return rows.status();
     for (const DeadLetterRow& d : *rows) {
       CHUB_RETURN_IF_ERROR(DeleteDeadLetter(db, d.id));
-      CHUB_RETURN_IF_ERROR(InsertAudit(db, actor, "dlq.drop", Target(d), reason + "; it had failed with: " + d.reason));
+      CHUB_RETURN_IF_ERROR(
+          InsertAudit(db, actor, "dlq.drop", Target(d), reason + "; it had failed with: " + d.reason, ring));
       ++dropped;
     }
     return Status::Ok();
@@ -478,40 +564,86 @@ Result<int64_t> Journal::ErasePayloads(const std::vector<std::string>& needles, 
   }
   if (needles.empty()) return int64_t{0};
   int64_t erased = 0;
+  const seal::Keyring* ring = options_.keyring.get();
+  std::vector<std::string> lowered;
+  for (const std::string& raw : needles) {
+    std::string needle = raw;
+    for (char& c : needle) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    lowered.push_back(std::move(needle));
+  }
   Status st = RunBlocking([&](Database& db) -> Status {
     static constexpr std::string_view kErased = R"({"erased":true})";
     // Freed cell content is overwritten, not left readable in the file's pages.
     CHUB_RETURN_IF_ERROR(db.Exec("PRAGMA secure_delete=FAST"));
-    for (const std::string& raw : needles) {
-      std::string needle = raw;
-      for (char& c : needle) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-      // Undelivered copies of the person's events are not sent any more.
-      auto drop = db.Prepare(
-          "UPDATE outbox SET state=1, last_error='erased on request' WHERE state=0 AND event IN "
-          "(SELECT id FROM events WHERE instr(lower(CAST(payload AS TEXT)), ?1) > 0)");
-      if (!drop.ok()) return drop.status();
-      CHUB_RETURN_IF_ERROR(drop->Bind(1, needle).Run());
-      for (const char* sql : {"UPDATE inbox SET body=?2 WHERE instr(lower(CAST(body AS TEXT)), ?1) > 0",
-                              "UPDATE events SET payload=?2 WHERE instr(lower(CAST(payload AS TEXT)), ?1) > 0",
-                              "UPDATE dead_letters SET payload=?2 WHERE instr(lower(CAST(payload AS TEXT)), ?1) > 0"}) {
-        auto q = db.Prepare(sql);
-        if (!q.ok()) return q.status();
-        q->Bind(1, needle).BindBlob(2, kErased);
-        CHUB_RETURN_IF_ERROR(q->Run());
-        erased += db.Changes();
+    // Each stored text is opened once and searched for every needle here: SQL cannot look into
+    // sealed values. The matching rows are collected first and changed after the scan.
+    auto matching = [&](const char* table, const char* id, const char* column, std::string_view aad,
+                        std::vector<int64_t>* ids) -> Status {
+      auto q = db.Prepare(std::string("SELECT ") + id + ", " + column + " FROM " + table +
+                          " WHERE length(CAST(" + column + " AS BLOB)) >= 6");
+      if (!q.ok()) return q.status();
+      Status step;
+      std::string text;
+      while (q->Step(&step)) {
+        text = q->Text(1);
+        CHUB_RETURN_IF_ERROR(OpenField(ring, &text, aad));
+        for (char& c : text) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+        for (const std::string& n : lowered) {
+          if (text.find(n) != std::string::npos) {
+            ids->push_back(q->Int(0));
+            break;
+          }
+        }
       }
-      // Error texts may quote a value (a validation message): they go too.
-      for (const char* sql : {"UPDATE dead_letters SET reason='(erased on request)' WHERE instr(lower(reason), ?1) > 0",
-                              "UPDATE outbox SET last_error='(erased on request)' WHERE instr(lower(last_error), ?1) > 0",
-                              "UPDATE attempts SET error='(erased on request)' WHERE instr(lower(error), ?1) > 0"}) {
-        auto q = db.Prepare(sql);
-        if (!q.ok()) return q.status();
-        q->Bind(1, needle);
-        CHUB_RETURN_IF_ERROR(q->Run());
+      return step;
+    };
+    auto update = [&](const std::string& sql, const std::vector<int64_t>& ids, std::string_view value,
+                      std::string_view aad, bool blob, int64_t* count) -> Status {
+      auto q = db.Prepare(sql);
+      if (!q.ok()) return q.status();
+      for (int64_t row : ids) {
+        BindSealed(*q, 1, ring, value, aad, blob);
+        q->Bind(2, row);
+        Status run = q->Run();
+        q->Reset();
+        CHUB_RETURN_IF_ERROR(run);
+        if (count) *count += db.Changes();
+      }
+      return Status::Ok();
+    };
+    std::vector<int64_t> events;
+    CHUB_RETURN_IF_ERROR(matching("events", "id", "payload", kEventPayload, &events));
+    {
+      // Undelivered copies of the person's events are not sent any more.
+      auto drop = db.Prepare("UPDATE outbox SET state=1, last_error='erased on request' WHERE state=0 AND event=?1");
+      if (!drop.ok()) return drop.status();
+      for (int64_t e : events) {
+        Status run = drop->Bind(1, e).Run();
+        drop->Reset();
+        CHUB_RETURN_IF_ERROR(run);
       }
     }
+    CHUB_RETURN_IF_ERROR(update("UPDATE events SET payload=?1 WHERE id=?2", events, kErased, kEventPayload, true, &erased));
+    std::vector<int64_t> ids;
+    CHUB_RETURN_IF_ERROR(matching("inbox", "seq", "body", kInboxBody, &ids));
+    CHUB_RETURN_IF_ERROR(update("UPDATE inbox SET body=?1 WHERE seq=?2", ids, kErased, kInboxBody, true, &erased));
+    ids.clear();
+    CHUB_RETURN_IF_ERROR(matching("dead_letters", "id", "payload", kDeadPayload, &ids));
+    CHUB_RETURN_IF_ERROR(
+        update("UPDATE dead_letters SET payload=?1 WHERE id=?2", ids, kErased, kDeadPayload, true, &erased));
+    // Error texts may quote a value (a validation message): they go too.
+    constexpr std::string_view kGone = "(erased on request)";
+    ids.clear();
+    CHUB_RETURN_IF_ERROR(matching("dead_letters", "id", "reason", kDeadReason, &ids));
+    CHUB_RETURN_IF_ERROR(update("UPDATE dead_letters SET reason=?1 WHERE id=?2", ids, kGone, kDeadReason, false, nullptr));
+    ids.clear();
+    CHUB_RETURN_IF_ERROR(matching("outbox", "seq", "last_error", kOutboxError, &ids));
+    CHUB_RETURN_IF_ERROR(update("UPDATE outbox SET last_error=?1 WHERE seq=?2", ids, kGone, kOutboxError, false, nullptr));
+    ids.clear();
+    CHUB_RETURN_IF_ERROR(matching("attempts", "rowid", "error", kAttemptError, &ids));
+    CHUB_RETURN_IF_ERROR(update("UPDATE attempts SET error=?1 WHERE rowid=?2", ids, kGone, kAttemptError, false, nullptr));
     return InsertAudit(db, actor, "customers.erase", target,
-                       std::to_string(erased) + " journal payload(s) erased; reason: " + reason);
+                       std::to_string(erased) + " journal payload(s) erased; reason: " + reason, ring);
   });
   if (!st.ok()) return st;
   // The WAL still holds the pages as they were: copy them back and empty it, so that the old
@@ -536,10 +668,13 @@ Result<int64_t> Journal::Resend(const std::string& destination, const ResendFilt
   Status st = RunBlocking([&](Database& db) -> Status {
     std::string sql =
         "INSERT INTO outbox(destination, event, subject)"
-        " SELECT ?1, id, COALESCE(json_extract(payload, '$.subject'), '') FROM events WHERE created_at >= ?2";
+        " SELECT ?1, id, COALESCE(json_extract(chub_open(payload, 'journal.events.payload'), '$.subject'), '')"
+        " FROM events WHERE created_at >= ?2";
     if (f.until_ms > 0) sql += " AND created_at < ?3";
     if (!f.type_prefix.empty()) sql += " AND substr(type, 1, length(?4)) = ?4";
-    if (!f.source.empty()) sql += " AND json_extract(payload, '$.source') = '/connectors/' || ?5";
+    if (!f.source.empty()) {
+      sql += " AND json_extract(chub_open(payload, 'journal.events.payload'), '$.source') = '/connectors/' || ?5";
+    }
     if (!f.event_ids.empty()) {
       sql += " AND event_id IN (";
       for (std::size_t i = 0; i < f.event_ids.size(); ++i) sql += (i ? ",?" : "?") + std::to_string(6 + i);
@@ -564,7 +699,7 @@ Result<int64_t> Journal::Resend(const std::string& destination, const ResendFilt
     if (!f.type_prefix.empty()) what += (what.empty() ? "" : ", ") + std::string("types ") + f.type_prefix + "*";
     if (!f.source.empty()) what += (what.empty() ? "" : ", ") + std::string("source ") + f.source;
     return InsertAudit(db, actor, "resend", "destination " + destination,
-                       std::to_string(queued) + " event(s) queued again: " + what);
+                       std::to_string(queued) + " event(s) queued again: " + what, options_.keyring.get());
   });
   if (!st.ok()) return st;
   return queued;
@@ -583,6 +718,7 @@ Status Journal::SaveState(const std::string& name, const std::string& value, int
 
 Status Journal::RecordDeliveries(const std::string& destination,
                                  std::vector<DeliveryResult> results) {
+  const seal::Keyring* ring = options_.keyring.get();
   return RunBlocking([&](Database& db) -> Status {
     for (const DeliveryResult& r : results) {
       if (r.outcome == DeliveryOutcome::kDelivered) {
@@ -594,17 +730,20 @@ Status Journal::RecordDeliveries(const std::string& destination,
         auto st = db.Cached(
             "UPDATE outbox SET attempts=attempts+1, next_attempt_at=?, last_error=? WHERE seq=?");
         if (!st.ok()) return st.status();
-        CHUB_RETURN_IF_ERROR((*st)->Bind(1, r.next_attempt_at_ms).Bind(2, r.error).Bind(3, r.seq).Run());
-        CHUB_RETURN_IF_ERROR(InsertAttempt(db, r.seq, NowUnixMillis(), r.error));
+        (*st)->Bind(1, r.next_attempt_at_ms);
+        BindSealed(**st, 2, ring, r.error, kOutboxError, false);
+        CHUB_RETURN_IF_ERROR((*st)->Bind(3, r.seq).Run());
+        CHUB_RETURN_IF_ERROR(InsertAttempt(db, r.seq, NowUnixMillis(), r.error, ring));
       } else {
-        CHUB_RETURN_IF_ERROR(InsertAttempt(db, r.seq, NowUnixMillis(), r.error));
+        CHUB_RETURN_IF_ERROR(InsertAttempt(db, r.seq, NowUnixMillis(), r.error, ring));
         auto st = db.Cached(
             "UPDATE outbox SET state=2, attempts=attempts+1, last_error=? WHERE seq=?"
             " RETURNING (SELECT event_id FROM events WHERE id=outbox.event),"
             "           (SELECT payload FROM events WHERE id=outbox.event)");
         if (!st.ok()) return st.status();
         Statement& s = **st;
-        s.Bind(1, r.error).Bind(2, r.seq);
+        BindSealed(s, 1, ring, r.error, kOutboxError, false);
+        s.Bind(2, r.seq);
         Status step;
         DeadLetter d;
         bool found = false;
@@ -615,6 +754,7 @@ Status Journal::RecordDeliveries(const std::string& destination,
         }
         CHUB_RETURN_IF_ERROR(step);
         CHUB_RETURN_IF_ERROR(s.Run());
+        if (found) CHUB_RETURN_IF_ERROR(OpenField(ring, &d.payload, kEventPayload));
         if (found) {
           d.stage = "delivery";
           d.outbox_seq = r.seq;
@@ -627,7 +767,7 @@ Status Journal::RecordDeliveries(const std::string& destination,
           d.destination = destination;
           d.reason = r.error;
           d.created_at_ms = r.next_attempt_at_ms;
-          CHUB_RETURN_IF_ERROR(InsertDeadLetter(db, d));
+          CHUB_RETURN_IF_ERROR(InsertDeadLetter(db, d, ring));
         }
       }
     }
@@ -746,13 +886,14 @@ Result<std::unique_ptr<JournalReader>> Journal::NewReader() {
   auto db = Database::Open(options_.path);
   if (!db.ok()) return db.status();
   CHUB_RETURN_IF_ERROR(ConfigureConnection(**db));
-  return std::unique_ptr<JournalReader>(new JournalReader(std::move(db).value()));
+  return std::unique_ptr<JournalReader>(new JournalReader(std::move(db).value(), options_.keyring));
 }
 
 // ---------------------------------------------------------------------------------------------
 // JournalReader
 
-JournalReader::JournalReader(std::unique_ptr<Database> db) : db_(std::move(db)) {}
+JournalReader::JournalReader(std::unique_ptr<Database> db, std::shared_ptr<const seal::Keyring> keyring)
+    : db_(std::move(db)), keyring_(std::move(keyring)) {}
 JournalReader::~JournalReader() = default;
 
 Result<std::vector<InboxRow>> JournalReader::PendingInbox(int64_t after_seq, std::size_t limit) {
@@ -762,7 +903,7 @@ Result<std::vector<InboxRow>> JournalReader::PendingInbox(int64_t after_seq, std
   if (!st.ok()) return st.status();
   Statement& s = **st;
   s.Bind(1, after_seq).Bind(2, static_cast<int64_t>(limit));
-  return Collect<InboxRow>(s, [](Statement& q, InboxRow& r) {
+  auto rows = Collect<InboxRow>(s, [](Statement& q, InboxRow& r) {
     r.seq = q.Int(0);
     r.source = q.Text(1);
     r.event_id = q.Text(2);
@@ -771,6 +912,13 @@ Result<std::vector<InboxRow>> JournalReader::PendingInbox(int64_t after_seq, std
     r.topic = q.Text(5);
     r.body = q.Text(6);
   });
+  if (!rows.ok()) return rows;
+  for (InboxRow& r : *rows) {
+    if (Status st = OpenField(keyring_.get(), &r.body, kInboxBody); !st.ok()) {
+      return st.Prepend("inbox row " + std::to_string(r.seq) + " (" + r.source + " " + r.event_id + "): ");
+    }
+  }
+  return rows;
 }
 
 Result<std::vector<OutboxRow>> JournalReader::DueOutbox(const std::string& destination,
@@ -784,7 +932,7 @@ Result<std::vector<OutboxRow>> JournalReader::DueOutbox(const std::string& desti
   if (!st.ok()) return st.status();
   Statement& s = **st;
   s.Bind(1, destination).Bind(2, now_ms).Bind(3, static_cast<int64_t>(limit));
-  return Collect<OutboxRow>(s, [&destination](Statement& q, OutboxRow& r) {
+  auto rows = Collect<OutboxRow>(s, [&destination](Statement& q, OutboxRow& r) {
     r.destination = destination;
     r.seq = q.Int(0);
     r.event_id = q.Text(1);
@@ -794,6 +942,13 @@ Result<std::vector<OutboxRow>> JournalReader::DueOutbox(const std::string& desti
     r.created_at_ms = q.Int(5);
     r.attempts = static_cast<int>(q.Int(6));
   });
+  if (!rows.ok()) return rows;
+  for (OutboxRow& r : *rows) {
+    if (Status st = OpenField(keyring_.get(), &r.payload, kEventPayload); !st.ok()) {
+      return st.Prepend("event " + r.event_id + ": ");
+    }
+  }
+  return rows;
 }
 
 Result<std::optional<int64_t>> JournalReader::NextAttemptAt(const std::string& destination) {
@@ -891,6 +1046,8 @@ Result<std::optional<DeadLetterDetail>> JournalReader::DeadLetter(int64_t id) {
   if (rows->empty()) return std::optional<DeadLetterDetail>();
   DeadLetterDetail out;
   out.letter = std::move(rows->front());
+  CHUB_RETURN_IF_ERROR(OpenField(keyring_.get(), &out.letter.reason, kDeadReason));
+  CHUB_RETURN_IF_ERROR(OpenField(keyring_.get(), &out.letter.payload, kDeadPayload));
   if (out.letter.outbox_seq > 0) {
     auto at = db_->Cached("SELECT at, error FROM attempts WHERE outbox_seq=? ORDER BY rowid");
     if (!at.ok()) return at.status();
@@ -901,6 +1058,7 @@ Result<std::optional<DeadLetterDetail>> JournalReader::DeadLetter(int64_t id) {
     });
     if (!attempts.ok()) return attempts.status();
     out.attempts = std::move(attempts).value();
+    for (AttemptRow& a : out.attempts) CHUB_RETURN_IF_ERROR(OpenField(keyring_.get(), &a.error, kAttemptError));
   }
   return std::optional<DeadLetterDetail>(std::move(out));
 }
@@ -938,7 +1096,7 @@ Result<std::optional<TraceRow>> JournalReader::Trace(const std::string& source, 
   // Its canonical events are "<event_id>:<n>"; each with its deliveries.
   auto ev = db_->Cached(
       "SELECT e.event_id, e.type, e.created_at, o.destination, o.state, o.attempts, o.last_error, o.delivered_at,"
-      " o.next_attempt_at FROM events e LEFT JOIN outbox o ON o.event = e.id"
+      " o.next_attempt_at, o.subject FROM events e LEFT JOIN outbox o ON o.event = e.id"
       " WHERE e.event_id >= ? AND e.event_id < ? ORDER BY e.id, o.seq");
   if (!ev.ok()) return ev.status();
   (*ev)->Bind(1, event_id + ":").Bind(2, event_id + ";");  // ';' follows ':' in ASCII
@@ -952,17 +1110,24 @@ Result<std::optional<TraceRow>> JournalReader::Trace(const std::string& source, 
     d.last_error = q.Text(6);
     d.delivered_at_ms = q.Int(7);
     d.next_attempt_at_ms = q.Int(8);
+    d.subject = q.Text(9);
   });
   if (!deliveries.ok()) return deliveries.status();
   t.deliveries = std::move(deliveries).value();
+  for (TraceRow::Delivery& d : t.deliveries) CHUB_RETURN_IF_ERROR(OpenField(keyring_.get(), &d.last_error, kOutboxError));
   auto dead = db_->Cached("SELECT stage, destination, reason FROM dead_letters WHERE source=? AND (event_id=? OR "
                           "(event_id >= ? AND event_id < ?)) ORDER BY id");
   if (!dead.ok()) return dead.status();
   (*dead)->Bind(1, source).Bind(2, event_id).Bind(3, event_id + ":").Bind(4, event_id + ";");
   Status step;
   while ((*dead)->Step(&step)) {
+    std::string reason = (*dead)->Text(2);
+    if (Status open = OpenField(keyring_.get(), &reason, kDeadReason); !open.ok()) {
+      (*dead)->Reset();
+      return open;
+    }
     t.dead_letters.push_back((*dead)->Text(0) + (((*dead)->Text(1)).empty() ? "" : " to " + (*dead)->Text(1)) + ": " +
-                             (*dead)->Text(2));
+                             reason);
   }
   (*dead)->Reset();
   if (!step.ok()) return step;
@@ -975,7 +1140,7 @@ Result<std::vector<AuditRow>> JournalReader::Audit(std::size_t limit) {
       " (SELECT * FROM audit ORDER BY id DESC LIMIT ?) ORDER BY id");
   if (!st.ok()) return st.status();
   (*st)->Bind(1, static_cast<int64_t>(limit));
-  return Collect<AuditRow>(**st, [](Statement& q, AuditRow& a) {
+  auto rows = Collect<AuditRow>(**st, [](Statement& q, AuditRow& a) {
     a.id = q.Int(0);
     a.at_ms = q.Int(1);
     a.actor = q.Text(2);
@@ -983,6 +1148,9 @@ Result<std::vector<AuditRow>> JournalReader::Audit(std::size_t limit) {
     a.target = q.Text(4);
     a.detail = q.Text(5);
   });
+  if (!rows.ok()) return rows;
+  for (AuditRow& a : *rows) CHUB_RETURN_IF_ERROR(OpenField(keyring_.get(), &a.detail, kAuditDetail));
+  return rows;
 }
 
 Result<std::vector<DeadLetterRow>> JournalReader::DeadLetters(std::size_t limit) {
@@ -992,7 +1160,7 @@ Result<std::vector<DeadLetterRow>> JournalReader::DeadLetters(std::size_t limit)
   if (!st.ok()) return st.status();
   Statement& s = **st;
   s.Bind(1, static_cast<int64_t>(limit));
-  return Collect<DeadLetterRow>(s, [](Statement& q, DeadLetterRow& r) {
+  auto rows = Collect<DeadLetterRow>(s, [](Statement& q, DeadLetterRow& r) {
     r.id = q.Int(0);
     r.stage = q.Text(1);
     r.source = q.Text(2);
@@ -1002,6 +1170,95 @@ Result<std::vector<DeadLetterRow>> JournalReader::DeadLetters(std::size_t limit)
     r.payload = q.Text(6);
     r.created_at_ms = q.Int(7);
   });
+  if (!rows.ok()) return rows;
+  for (DeadLetterRow& r : *rows) {
+    CHUB_RETURN_IF_ERROR(OpenField(keyring_.get(), &r.reason, kDeadReason));
+    CHUB_RETURN_IF_ERROR(OpenField(keyring_.get(), &r.payload, kDeadPayload));
+  }
+  return rows;
+}
+
+}  // namespace channelhub::journal
+
+namespace channelhub::journal {
+
+Result<int64_t> RekeyJournal(const std::string& path, const seal::Keyring& keyring,
+                             std::map<std::string, int64_t>* by_key) {
+  auto opened = Database::Open(path, 30000);
+  if (!opened.ok()) return opened.status();
+  Database& db = **opened;
+  CHUB_RETURN_IF_ERROR(ConfigureConnection(db));
+  // What a rewritten cell held (clear data, or a retired key's ciphertext) is overwritten.
+  CHUB_RETURN_IF_ERROR(db.Exec("PRAGMA secure_delete=ON"));
+  struct Column {
+    const char* table;
+    const char* id;
+    const char* column;
+    std::string_view aad;
+  };
+  const Column columns[] = {{"inbox", "seq", "body", kInboxBody},
+                            {"events", "id", "payload", kEventPayload},
+                            {"dead_letters", "id", "payload", kDeadPayload},
+                            {"dead_letters", "id", "reason", kDeadReason},
+                            {"outbox", "seq", "last_error", kOutboxError},
+                            {"attempts", "rowid", "error", kAttemptError},
+                            {"audit", "id", "detail", kAuditDetail}};
+  constexpr int64_t kBatch = 256;
+  int64_t rewritten = 0;
+  for (const Column& c : columns) {
+    const std::string select = std::string("SELECT ") + c.id + ", " + c.column + " FROM " + c.table + " WHERE " +
+                               c.id + " > ?1 ORDER BY " + c.id + " LIMIT " + std::to_string(kBatch);
+    const std::string update = std::string("UPDATE ") + c.table + " SET " + c.column + "=?1 WHERE " + c.id + "=?2";
+    int64_t after = INT64_MIN;
+    for (;;) {
+      // One short transaction per batch: a running hub's writer waits a moment at most.
+      CHUB_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
+      int64_t rows = 0;
+      std::vector<std::pair<int64_t, std::string>> out;
+      Status st = [&]() -> Status {
+        auto q = db.Prepare(select);
+        if (!q.ok()) return q.status();
+        q->Bind(1, after);
+        Status step;
+        while (q->Step(&step)) {
+          ++rows;
+          after = q->Int(0);
+          std::string value = q->Text(1);
+          if (seal::IsSealed(value)) {
+            const seal::KeyId id = seal::SealedKeyId(value);
+            if (by_key) ++(*by_key)[seal::KeyIdText(id)];
+            if (id == keyring.current_id()) continue;
+          } else {
+            if (value.empty()) continue;  // nothing to hide ("" = no error)
+            if (by_key) ++(*by_key)["plaintext"];
+          }
+          if (Status open = OpenField(&keyring, &value, c.aad); !open.ok()) {
+            return open.Prepend(std::string(c.table) + " row " + std::to_string(after) + ": ");
+          }
+          out.emplace_back(after, keyring.Seal(value, c.aad));
+        }
+        CHUB_RETURN_IF_ERROR(step);
+        auto u = db.Prepare(update);
+        if (!u.ok()) return u.status();
+        for (const auto& [row, sealed] : out) {
+          Status run = u->BindBlob(1, sealed).Bind(2, row).Run();
+          u->Reset();
+          CHUB_RETURN_IF_ERROR(run);
+          ++rewritten;
+        }
+        return Status::Ok();
+      }();
+      if (st.ok()) st = db.Exec("COMMIT");
+      if (!st.ok()) {
+        (void)db.Exec("ROLLBACK");
+        return st.Prepend("journal " + path + ": ");
+      }
+      if (rows < kBatch) break;
+    }
+  }
+  // The WAL's copies of the old pages go too (when no reader holds them).
+  (void)db.Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  return rewritten;
 }
 
 }  // namespace channelhub::journal

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -22,6 +23,10 @@
 
 #include "hub/common/metrics.hpp"
 #include "hub/common/status.hpp"
+
+namespace channelhub::seal {
+class Keyring;
+}
 
 namespace channelhub::journal {
 
@@ -112,6 +117,7 @@ struct TraceRow {
     std::string last_error;
     int64_t delivered_at_ms = 0;
     int64_t next_attempt_at_ms = 0;
+    std::string subject;  // the entity key ("customer/<system>/<id>")
   };
   std::vector<Delivery> deliveries;
   std::vector<std::string> dead_letters;  // "stage[ to destination]: reason"
@@ -151,7 +157,20 @@ struct JournalOptions {
   std::size_t queue_limit = 10000;  // operations waiting at most; beyond: ResourceExhausted
   bool synchronous_full = true;     // fsync at every commit (else at WAL checkpoints only)
   std::string vfs;                  // SQLite VFS for the writer ("" = default; tests inject faults)
+  // Encryption at rest (hub/common/seal.hpp): with a keyring, every payload and error text is
+  // stored sealed (inbox bodies, CloudEvents, dead letters and their reasons, delivery errors,
+  // audit details) and opened when read; rows written without one still read. Null: stored as
+  // given, and a sealed row is an error naming its key id.
+  std::shared_ptr<const seal::Keyring> keyring;
 };
+
+// `channelhub rekey`: seals every stored payload of the journal at "path" again with the
+// keyring's current key (plaintext rows too), in transactions of a few hundred rows so that a
+// running hub is held up only briefly. Returns the rows rewritten; "*by_key" (when given) counts
+// the rows found per key id before ("plaintext" for unsealed ones). Fails, changing nothing more,
+// at the first row no key of the keyring opens.
+Result<int64_t> RekeyJournal(const std::string& path, const seal::Keyring& keyring,
+                             std::map<std::string, int64_t>* by_key);
 
 // Per-destination and overall counts, for readiness, metrics and tests.
 struct JournalStats {
@@ -203,8 +222,9 @@ class JournalReader {
 
  private:
   friend class Journal;
-  explicit JournalReader(std::unique_ptr<Database> db);
+  JournalReader(std::unique_ptr<Database> db, std::shared_ptr<const seal::Keyring> keyring);
   std::unique_ptr<Database> db_;
+  std::shared_ptr<const seal::Keyring> keyring_;
 };
 
 class Journal {

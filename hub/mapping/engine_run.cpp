@@ -16,6 +16,7 @@
 #include <pugixml.hpp>
 
 #include "hub/common/json.hpp"
+#include "hub/common/xml_limits.hpp"
 #include "hub/mapping/engine_internal.hpp"
 
 namespace channelhub::mapping {
@@ -822,10 +823,9 @@ Status RunInbound(const CompiledMapping& m, std::string_view payload, std::vecto
     }
     root.json = &in;
   } else {
-    pugi::xml_parse_result pr = doc.load_buffer(payload.data(), payload.size());
-    if (!pr) {
-      return Status::Invalid(m.file + ": the payload is not XML: " + pr.description() +
-                             " at offset " + std::to_string(pr.offset));
+    // No DOCTYPE, UTF-8, and the process's depth and node limits: the same checks as at the door.
+    if (Status st = xml::ParseBounded(payload, &doc, xml::ProcessLimits()); !st.ok()) {
+      return Status::Invalid(m.file + ": the payload is not accepted XML: " + st.message());
     }
     root.xml = pugi::xpath_node(doc);
   }

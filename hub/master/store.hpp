@@ -36,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "hub/common/seal.hpp"
 #include "hub/common/status.hpp"
 #include "hub/master/matcher.hpp"
 
@@ -66,6 +67,20 @@ struct MasterOptions {
   SurvivorshipRules survivorship;
   std::string wecom_corp;
   bool synchronous_full = true;  // fsync every commit
+  // Encryption at rest (hub/common/seal.hpp). With a keyring: source records and golden-record
+  // versions are stored sealed, and the search keys (mobiles, e-mails, names, credit codes, WeCom
+  // ids) and orders' buyer mobiles as keyed hashes (a blind index: equality lookups only, so a
+  // name search matches the whole normalised name, not a prefix). The hash key is random, kept in
+  // the file sealed with the data key, and survives key rotation. Null: stored in clear; a store
+  // that was encrypted does not open.
+  std::shared_ptr<const seal::Keyring> keyring;
+};
+
+// What MasterStore::Rekey did.
+struct MasterRekeyStats {
+  int64_t rewritten = 0;                 // values sealed again with the current key
+  std::map<std::string, int64_t> found;  // values found before, per key id ("plaintext" for clear)
+  bool search_keys_rebuilt = false;      // clear search keys (from before encryption) were hashed
 };
 
 // One event for Apply: a canonical customer or order event as the router delivers it.
@@ -180,6 +195,13 @@ class MasterStore {
 
   // Source records in the matcher (what Open indexed plus what Apply added).
   std::size_t indexed() const;
+
+  // `channelhub rekey`: seals every record and version again with the keyring's current key
+  // (clear ones from before encryption too) in batches of a few hundred rows, re-seals the
+  // search-index key, and the first time after encryption was turned on replaces the clear
+  // search keys with their hashes (one transaction: run that with the hub stopped).
+  // REQUIRES: options.keyring.
+  static Result<MasterRekeyStats> Rekey(const MasterOptions& options);
 
  private:
   struct Impl;

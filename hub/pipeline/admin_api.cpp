@@ -1,5 +1,7 @@
 #include "hub/pipeline/admin_api.hpp"
 
+#include "hub/common/log.hpp"
+
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -274,6 +276,8 @@ void AdminApi::Handle(HttpRequest&& req, Reply reply) {
     w.String(tr.source);
     w.Key("event_id");
     w.String(tr.event_id);
+    w.Key("trace_id");
+    w.String(TraceIdFor(tr.source, tr.event_id));
     w.Key("kind");
     w.String(tr.kind);
     w.Key("received_at");
@@ -291,15 +295,23 @@ void AdminApi::Handle(HttpRequest&& req, Reply reply) {
       w.Key("mapped_after_ms");
       w.Int64(d.mapped_at_ms - tr.received_at_ms);
       if (!d.destination.empty()) {
+        const bool to_master = d.destination == config_.master_destination;
         w.Key("destination");
         w.String(d.destination);
         w.Key("state");
-        w.String(d.state == 1 ? "delivered" : d.state == 2 ? "dead_letter" : "pending");
+        w.String(d.state == 1 ? (to_master ? "matched" : "delivered") : d.state == 2 ? "dead_letter" : "pending");
         w.Key("attempts");
         w.Int64(d.attempts);
         if (d.state == 1 && d.delivered_at_ms > 0) {
-          w.Key("delivered_after_ms");
+          // For the master record the delivery is the match: the golden record it joined.
+          w.Key(to_master ? "matched_after_ms" : "delivered_after_ms");
           w.Int64(d.delivered_at_ms - tr.received_at_ms);
+          if (to_master && master_ && d.subject.starts_with("customer/")) {
+            if (auto golden = master_->Resolve(d.subject.substr(9)); golden.ok()) {
+              w.Key("golden_id");
+              w.String(*golden);
+            }
+          }
         }
         if (d.state == 0 && d.next_attempt_at_ms > 0) {
           w.Key("next_attempt_at");
@@ -415,6 +427,22 @@ void AdminApi::Handle(HttpRequest&& req, Reply reply) {
     return reply(HttpResponse::Json(200, sb.GetString()));
   }
   if (path == "customers" || path.starts_with("customers/")) return HandleCustomers(req, path, *who, reply);
+  if (post && path == "config/check") {
+    if (!needs(config::AdminToken::Role::kOperator)) return;
+    if (!check_) return reply(HttpResponse::Error(503, "no_check", "this hub cannot check its configuration"));
+    const std::vector<std::string> problems = check_();
+    w.StartObject();
+    w.Key("ok");
+    w.Bool(problems.empty());
+    w.Key("file");
+    w.String(config_.file);
+    w.Key("problems");
+    w.StartArray();
+    for (const auto& p : problems) w.String(p);
+    w.EndArray();
+    w.EndObject();
+    return reply(HttpResponse::Json(200, sb.GetString()));
+  }
   if (post && path == "config/reload") {
     if (!needs(config::AdminToken::Role::kAdmin)) return;
     if (!reload_) return reply(HttpResponse::Error(503, "no_reload", "this hub cannot reload its configuration"));
@@ -432,7 +460,7 @@ void AdminApi::Handle(HttpRequest&& req, Reply reply) {
   reply(HttpResponse::Error(404, "not_found",
                             "no " + req.method + " /api/v1/" + path +
                                 "; see GET status, events, events/<source>/<id>, dlq, dlq/<id>, audit, customers; POST dlq/replay, dlq/drop, "
-                                "resend, customers/merge, customers/unmerge"));
+                                "resend, customers/merge, customers/unmerge, config/check, config/reload"));
 }
 
 void AdminApi::HandleCustomers(const HttpRequest& req, const std::string& path, const config::AdminToken& who,

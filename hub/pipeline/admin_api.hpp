@@ -27,6 +27,7 @@
 #include <atomic>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "hub/config/config.hpp"
 #include "hub/journal/journal.hpp"
@@ -58,6 +59,9 @@ class AdminApi {
   // POST /api/v1/config/reload (admin role) runs "reload": "" when the new configuration took
   // over, else what was wrong (the running one stays). Before serving.
   void SetReload(std::function<std::string()> reload) { reload_ = std::move(reload); }
+  // POST /api/v1/config/check (operator role) runs "check": the configuration file on disk read
+  // and checked in full, as a reload would, without applying it. Returns the problems (none: OK).
+  void SetCheck(std::function<std::vector<std::string>()> check) { check_ = std::move(check); }
 
  private:
   void HandleCustomers(const server::HttpRequest& req, const std::string& path, const config::AdminToken& who,
@@ -72,6 +76,7 @@ class AdminApi {
   std::atomic<uint64_t> auth_failures_{0};
   master::MasterStore* master_ = nullptr;
   std::function<std::string()> reload_;
+  std::function<std::vector<std::string>()> check_;
 };
 
 }  // namespace channelhub::pipeline

@@ -1,5 +1,7 @@
 #include "hub/pipeline/ingest.hpp"
 
+#include "hub/common/log.hpp"
+
 #include <array>
 
 #include "hub/common/metrics.hpp"
@@ -23,9 +25,12 @@
 #include <mutex>
 #include <thread>
 #include <cctype>
+#include <cstring>
 
 #include "hub/common/ids.hpp"
 #include "hub/common/ip_range.hpp"
+#include "hub/common/json.hpp"
+#include "hub/common/xml_limits.hpp"
 #include "hub/common/time.hpp"
 #include "spdlog/spdlog.h"
 
@@ -79,16 +84,85 @@ bool ValidEventId(std::string_view id) {
   return true;
 }
 
-HttpResponse Accepted(std::string_view event_id, bool duplicate) {
+// Counts nesting while RapidJSON checks the syntax; stops the parse past json::kMaxDepth.
+struct DepthCounter : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, DepthCounter> {
+  int depth = 0;
+  bool too_deep = false;
+  bool Push() {
+    too_deep = ++depth > json::kMaxDepth;
+    return !too_deep;
+  }
+  bool StartObject() { return Push(); }
+  bool StartArray() { return Push(); }
+  bool Pop() {
+    --depth;
+    return true;
+  }
+  bool EndObject(rapidjson::SizeType) { return Pop(); }
+  bool EndArray(rapidjson::SizeType) { return Pop(); }
+};
+
+// Why a body is refused: a 4xx status (0 when it is fine), the error code and a message that
+// names the offset where it can.
+struct BodyCheck {
+  int status = 0;
+  std::string code;
+  std::string message;
+};
+
+BodyCheck CheckJson(std::string_view body) {
+  // A NUL can only be an unescaped control character; RapidJSON would take it for the end.
+  if (const void* nul = std::memchr(body.data(), '\0', body.size())) {
+    const auto at = static_cast<const char*>(nul) - body.data();
+    return {400, "malformed_body",
+            "JSON parse error at offset " + std::to_string(at) + ": a NUL byte (control characters must be escaped)"};
+  }
+  rapidjson::MemoryStream ms(body.data(), body.size());
+  rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> is(ms);
+  DepthCounter counter;
+  rapidjson::Reader reader;
+  // Iterative: the depth is checked by the counter, not paid for with native stack.
+  rapidjson::ParseResult pr =
+      reader.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(is, counter);
+  if (counter.too_deep) {
+    return {400, "body_too_complex",
+            "JSON nested deeper than " + std::to_string(json::kMaxDepth) + " levels at offset " +
+                std::to_string(pr.Offset())};
+  }
+  if (pr.IsError()) {
+    return {400, "malformed_body",
+            std::string("JSON parse error at offset ") + std::to_string(pr.Offset()) + ": " +
+                rapidjson::GetParseError_En(pr.Code())};
+  }
+  return {};
+}
+
+BodyCheck CheckBody(BodyKind kind, std::string_view body, const xml::Limits& limits) {
+  if (kind == BodyKind::kJson) return CheckJson(body);
+  pugi::xml_document doc;
+  Status st = xml::ParseBounded(body, &doc, limits);
+  if (st.ok()) return {};
+  return {400, st.code() == StatusCode::kResourceExhausted ? "body_too_complex" : "malformed_body", st.message()};
+}
+
+xml::Limits XmlLimitsOf(const config::Config& c) {
+  return xml::Limits{c.server.xml_max_depth, c.server.xml_max_nodes};
+}
+
+HttpResponse Accepted(std::string_view event_id, std::string_view trace_id, bool duplicate) {
   rapidjson::StringBuffer sb;
   rapidjson::Writer<rapidjson::StringBuffer> w(sb);
   w.StartObject();
   w.Key("event_id");
   w.String(event_id.data(), static_cast<rapidjson::SizeType>(event_id.size()));
+  w.Key("trace_id");
+  w.String(trace_id.data(), static_cast<rapidjson::SizeType>(trace_id.size()));
   w.Key("duplicate");
   w.Bool(duplicate);
   w.EndObject();
-  return HttpResponse::Json(202, std::string(sb.GetString(), sb.GetSize()));
+  HttpResponse r = HttpResponse::Json(202, std::string(sb.GetString(), sb.GetSize()));
+  r.headers.emplace_back("X-Trace-Id", std::string(trace_id));
+  return r;
 }
 
 }  // namespace
@@ -388,36 +462,15 @@ void Ingest::HandleWebhook(const std::string& name, HttpRequest&& req, Reply rep
         "Content-Type \"" + std::string(content_type) +
             "\" is not accepted; send application/json or application/xml"));
   }
-  if (kind == BodyKind::kJson) {
-    // Invalid UTF-8 is refused here too: everything after the inbox assumes it.
-    constexpr unsigned kFlags = rapidjson::kParseValidateEncodingFlag;
-    rapidjson::ParseResult pr;
-    if (state.id_pointer) {  // the event id is in the body: keep the document
-      doc.Parse<kFlags>(req.body.data(), req.body.size());
-      pr = rapidjson::ParseResult(doc.GetParseError(), doc.GetErrorOffset());
-    } else {  // only check it: a SAX pass builds nothing
-      rapidjson::MemoryStream ms(req.body.data(), req.body.size());
-      rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> is(ms);
-      rapidjson::BaseReaderHandler<> ignore;
-      rapidjson::Reader reader;
-      pr = reader.Parse<kFlags>(is, ignore);
-    }
-    if (pr.IsError()) {
-      ++counters_.rejected;
-      return reply(HttpResponse::Error(
-          400, "malformed_body",
-          std::string("JSON parse error at offset ") + std::to_string(pr.Offset()) + ": " +
-              rapidjson::GetParseError_En(pr.Code())));
-    }
-  } else {
-    pugi::xml_document xml;
-    pugi::xml_parse_result pr = xml.load_buffer(req.body.data(), req.body.size());
-    if (!pr) {
-      ++counters_.rejected;
-      return reply(HttpResponse::Error(400, "malformed_body",
-                                       std::string("XML parse error at offset ") +
-                                           std::to_string(pr.offset) + ": " + pr.description()));
-    }
+  // Invalid UTF-8, NUL bytes, nesting beyond the limits and (XML) a DOCTYPE are refused here:
+  // everything after the inbox assumes they never get in.
+  if (BodyCheck bad = CheckBody(kind, req.body, XmlLimitsOf(config_)); bad.status != 0) {
+    ++counters_.rejected;
+    return reply(HttpResponse::Error(bad.status, bad.code, bad.message));
+  }
+  if (kind == BodyKind::kJson && state.id_pointer) {  // the event id is in the body: keep the document
+    doc.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(req.body.data(),
+                                                                                       req.body.size());
   }
 
   // 3. The event id: the platform's (so that its redeliveries are recognised), else the content's.
@@ -481,8 +534,10 @@ void Ingest::HandleWebhook(const std::string& name, HttpRequest&& req, Reply rep
   entry.received_at_ms = NowUnixMillis();
 
   auto shared_reply = std::make_shared<Reply>(std::move(reply));
+  std::string trace_id = TraceIdFor(name, event_id);
   Status st = journal_.Append(
-      std::move(entry), [this, shared_reply, event_id](Result<journal::AppendOutcome> r) {
+      std::move(entry), [this, shared_reply, event_id, trace_id, name](Result<journal::AppendOutcome> r) {
+        LogContext log_context(event_id, trace_id);
         if (!r.ok()) {
           spdlog::error("ingest: journal append of {} failed: {}", event_id, r.status().ToString());
           auto resp = HttpResponse::Error(503, "journal_unavailable",
@@ -493,7 +548,8 @@ void Ingest::HandleWebhook(const std::string& name, HttpRequest&& req, Reply rep
         }
         bool dup = *r == journal::AppendOutcome::kDuplicate;
         ++(dup ? counters_.duplicates : counters_.accepted);
-        (*shared_reply)(Accepted(event_id, dup));
+        spdlog::debug("ingest: event {} from {} {}", event_id, name, dup ? "was a duplicate" : "is journaled");
+        (*shared_reply)(Accepted(event_id, trace_id, dup));
       });
   if (!st.ok()) {
     ++counters_.overloaded;
@@ -508,26 +564,9 @@ void Ingest::HandleWebhook(const std::string& name, HttpRequest&& req, Reply rep
 namespace {
 
 // Why "body" of "kind" cannot be journaled, or "" when it can.
-std::string BodyProblem(BodyKind kind, std::string_view body) {
-  if (kind == BodyKind::kJson) {
-    rapidjson::MemoryStream ms(body.data(), body.size());
-    rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> is(ms);
-    rapidjson::BaseReaderHandler<> ignore;
-    rapidjson::Reader reader;
-    rapidjson::ParseResult pr = reader.Parse<rapidjson::kParseValidateEncodingFlag>(is, ignore);
-    if (pr.IsError()) {
-      return std::string("JSON parse error at offset ") + std::to_string(pr.Offset()) + ": " +
-             rapidjson::GetParseError_En(pr.Code());
-    }
-    return "";
-  }
-  if (kind == BodyKind::kXml) {
-    pugi::xml_document xml;
-    pugi::xml_parse_result pr = xml.load_buffer(body.data(), body.size());
-    if (!pr) return std::string("XML parse error at offset ") + std::to_string(pr.offset) + ": " + pr.description();
-    return "";
-  }
-  return "not JSON or XML";
+std::string BodyProblem(BodyKind kind, std::string_view body, const xml::Limits& limits) {
+  if (kind == BodyKind::kUnsupported) return "not JSON or XML";
+  return CheckBody(kind, body, limits).message;
 }
 
 }  // namespace
@@ -558,7 +597,7 @@ void Ingest::HandleConnector(const std::string& name, plugin::Instance& connecto
   for (std::size_t i = 0; i < out.payloads.size(); ++i) {
     plugin::Payload& p = out.payloads[i];
     BodyKind kind = KindOf(p.content_type, p.body);
-    std::string problem = BodyProblem(kind, p.body);
+    std::string problem = BodyProblem(kind, p.body, XmlLimitsOf(config_));
     if (problem.empty() && !p.event_id.empty() && !ValidEventId(p.event_id)) {
       problem = "the connector gave an event id that is not 1 to 200 printable characters";
     }
@@ -596,14 +635,17 @@ void Ingest::HandleConnector(const std::string& name, plugin::Instance& connecto
   };
   for (journal::InboxEntry& e : entries) {
     const std::string id = e.event_id;
-    Status st = journal_.Append(std::move(e), [this, pending, fail, id](Result<journal::AppendOutcome> r) {
+    Status st = journal_.Append(std::move(e), [this, pending, fail, id, name](Result<journal::AppendOutcome> r) {
+      auto log_context = LogContext::ForEvent(name, id);
       if (!r.ok()) {
         spdlog::error("ingest: journal append of {} failed: {}", id, r.status().ToString());
         auto resp = HttpResponse::Error(503, "journal_unavailable", "the event was not stored; send it again later");
         resp.headers.emplace_back("Retry-After", "5");
         return fail(std::move(resp));
       }
-      ++(*r == journal::AppendOutcome::kDuplicate ? counters_.duplicates : counters_.accepted);
+      const bool dup = *r == journal::AppendOutcome::kDuplicate;
+      ++(dup ? counters_.duplicates : counters_.accepted);
+      spdlog::debug("ingest: event {} from {} {}", id, name, dup ? "was a duplicate" : "is journaled");
       std::lock_guard<std::mutex> lock(pending->mu);
       if (--pending->left == 0 && !pending->answered) {
         pending->answered = true;

@@ -30,6 +30,7 @@ Result<master::MasterOptions> MasterOptionsFrom(const config::Config& config) {
   o.path = s.path;
   o.wecom_corp = s.wecom_corp;
   o.synchronous_full = config.journal.synchronous_full;
+  o.keyring = config.data_protection.keyring;  // encryption at rest, when configured
   master::MatchConfig& m = o.match;
   if (s.match_threshold) m.match_threshold = *s.match_threshold;
   if (s.review_threshold) m.review_threshold = *s.review_threshold;

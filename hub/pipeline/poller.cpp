@@ -123,6 +123,10 @@ void Poller::Run(Worker& w) {
       continue;
     }
     auto req = w.connector->BuildPoll(cursor, *token);
+    if (!req.ok() && req.status().code() == StatusCode::kUnavailable) {
+      if (!failed(req.status().message())) return;  // a connector process that is not running
+      continue;
+    }
     if (!req.ok()) {
       spdlog::error("source {}: the connector cannot build a poll: {}", name, req.status().message());
       if (!Sleep(interval * kPermanentPauseIntervals)) return;

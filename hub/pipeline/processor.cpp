@@ -1,5 +1,8 @@
 #include "hub/pipeline/processor.hpp"
 
+#include "hub/common/log.hpp"
+#include "hub/common/metrics.hpp"
+
 #include "hub/pipeline/event_bus.hpp"
 
 #include <pthread.h>
@@ -107,6 +110,18 @@ void Processor::Stop(bool drain) {
   if (thread_.joinable()) thread_.join();
 }
 
+std::string Processor::MetricsText() const {
+  std::string out = metrics::Header("channelhub_mapping_failures_total",
+                                    "Payloads that became dead letters while mapped or routed, per source and stage.",
+                                    "counter");
+  std::lock_guard lock(failures_mu_);
+  for (const auto& [key, n] : failures_) {
+    out += "channelhub_mapping_failures_total{source=\"" + metrics::Escape(key.first) + "\",stage=\"" +
+           metrics::Escape(key.second) + "\"} " + std::to_string(n) + "\n";
+  }
+  return out;
+}
+
 void Processor::Loop() {
   int64_t after = 0;  // rows up to here are processed or being committed
   for (;;) {
@@ -127,11 +142,19 @@ void Processor::Loop() {
       std::vector<journal::ProcessedEvent> batch;
       batch.reserve(rows->size());
       for (const journal::InboxRow& row : *rows) {
+        auto log_context = LogContext::ForEvent(row.source, row.event_id);
         auto it = mappers_.find(row.source);
         batch.push_back(ProcessOne(row, it == mappers_.end() ? nullptr : it->second.get(), router_));
         if (batch.back().dead) {
+          {
+            std::lock_guard lock(failures_mu_);
+            ++failures_[{row.source, batch.back().dead->stage}];
+          }
           spdlog::warn("pipeline: event {} from {} is a dead letter: {}", row.event_id, row.source,
                        batch.back().dead->reason);
+        } else {
+          spdlog::debug("pipeline: event {} from {} mapped into {} canonical event(s), {} delivery(ies) queued",
+                        row.event_id, row.source, batch.back().published.size(), batch.back().outbox.size());
         }
       }
       int64_t last = rows->back().seq;

@@ -39,6 +39,9 @@ class Processor {
   void Stop(bool drain);
 
   uint64_t processed() const { return processed_; }
+  // Prometheus text: channelhub_mapping_failures_total{source,stage} (payloads that became dead
+  // letters while being mapped or routed).
+  std::string MetricsText() const;
 
   // Publishes every committed canonical event on "bus" (may be null). Before Start().
   void SetBus(EventBus* bus) { bus_ = bus; }
@@ -58,6 +61,8 @@ class Processor {
   bool stopping_ = false;  // GUARDED_BY(mu_)
   bool drain_ = false;     // GUARDED_BY(mu_)
   std::atomic<uint64_t> processed_{0};
+  mutable std::mutex failures_mu_;
+  std::map<std::pair<std::string, std::string>, uint64_t> failures_;  // (source, stage); GUARDED_BY(failures_mu_)
   EventBus* bus_ = nullptr;
   std::thread thread_;
 };

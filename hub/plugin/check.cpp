@@ -19,7 +19,8 @@ std::map<std::string, std::string> Values(const std::map<std::string, config::Se
 
 class Checker {
  public:
-  Checker(const config::Config& c, Connectors* out) : c_(c), out_(out) {}
+  Checker(const config::Config& c, Connectors* out, std::shared_ptr<RemoteLink> link)
+      : c_(c), out_(out), link_(std::move(link)) {}
 
   std::vector<Diagnostic> Run() {
     const bool any = std::any_of(c_.sources.begin(), c_.sources.end(), [](const auto& s) { return !s.second.builtin(); }) ||
@@ -35,6 +36,26 @@ class Checker {
         return std::move(diags_);
       }
       out_->registry = std::move(reg).value();
+    }
+    if (!c_.remote.connectors.empty()) {
+      std::vector<ConnectorInfo> infos;
+      for (const auto& d : c_.remote.connectors) {
+        ConnectorInfo info;
+        info.name = d.name;
+        info.description = d.description;
+        for (const auto& cap : d.can) {
+          info.capabilities |= cap == "inbound" ? kInbound : cap == "outbound" ? kOutbound : cap == "poll" ? kPoll : kToken;
+        }
+        info.settings = d.settings;
+        info.plugin = "remote";
+        info.plugin_version = "-";
+        info.file = "remote: " + c_.remote.endpoint;
+        infos.push_back(std::move(info));
+      }
+      if (Status st = out_->registry->AddRemote(infos, link_); !st.ok()) {
+        diags_.push_back({c_.file, c_.remote.line, 1, "remote_connectors.connectors", st.message()});
+        return std::move(diags_);
+      }
     }
     if (!any) return std::move(diags_);
     for (const auto& [name, s] : c_.sources) {
@@ -94,7 +115,8 @@ class Checker {
     names.push_back("generic");
     std::string msg = "no loaded plugin offers connector \"" + name + "\"" + config::detail::DidYouMean(name, names);
     if (c_.plugins.empty()) {
-      msg += " (no plugins are loaded: list them under plugins:, like plugins: [./build/plugins])";
+      msg += " (no plugins are loaded: list them under plugins:, like plugins: [./build/plugins], or declare "
+             "a connector process under remote_connectors:)";
     } else {
       msg += " (known: " + config::detail::Join(names) + ")";
     }
@@ -122,13 +144,15 @@ class Checker {
 
   const config::Config& c_;
   Connectors* out_;
+  std::shared_ptr<RemoteLink> link_;
   std::vector<Diagnostic> diags_;
 };
 
 }  // namespace
 
-std::vector<config::Diagnostic> LoadConnectors(const config::Config& config, Connectors* out) {
-  return Checker(config, out).Run();
+std::vector<config::Diagnostic> LoadConnectors(const config::Config& config, Connectors* out,
+                                               std::shared_ptr<RemoteLink> link) {
+  return Checker(config, out, std::move(link)).Run();
 }
 
 }  // namespace channelhub::plugin

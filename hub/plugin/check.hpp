@@ -23,6 +23,9 @@ struct Connectors {
 // that a loaded plugin offers it (with "did you mean"), that it can do what the entry asks
 // (take webhooks, poll, deliver), that every setting is one the connector reads, and that the
 // connector accepts its settings. Every problem is a diagnostic with the file, line and key.
-std::vector<config::Diagnostic> LoadConnectors(const config::Config& config, Connectors* out);
+// The out-of-process connectors the configuration declares (remote_connectors:) are added to the
+// registry; their instances call them through "link" (null under `channelhub check`).
+std::vector<config::Diagnostic> LoadConnectors(const config::Config& config, Connectors* out,
+                                               std::shared_ptr<RemoteLink> link = nullptr);
 
 }  // namespace channelhub::plugin

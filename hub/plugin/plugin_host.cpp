@@ -215,6 +215,25 @@ Result<std::unique_ptr<Registry>> Registry::Load(const std::vector<std::string>&
   return reg;
 }
 
+Status Registry::AddRemote(const std::vector<ConnectorInfo>& connectors, std::shared_ptr<RemoteLink> link) {
+  for (const ConnectorInfo& c : connectors) {
+    if (c.name == "generic") {
+      return Status::Invalid("\"generic\" is the hub's built-in connector; give the remote connector another name");
+    }
+    if (const Entry* other = FindEntry(c.name)) {
+      return Status::Invalid("remote connector \"" + c.name + "\" has the name of a connector " + other->info.file +
+                             " offers; rename one of them");
+    }
+    Entry e;
+    e.info = c;
+    e.info.remote = true;
+    entries_.push_back(std::move(e));
+  }
+  std::sort(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) { return a.info.name < b.info.name; });
+  remote_ = std::move(link);
+  return Status::Ok();
+}
+
 const Registry::Entry* Registry::FindEntry(std::string_view connector) const {
   for (const Entry& e : entries_) {
     if (e.info.name == connector) return &e;
@@ -259,6 +278,14 @@ Result<std::shared_ptr<Instance>> Instance::Create(const Registry& registry, con
   inst->info_ = e->info;
   inst->abi_ = e->abi;
   inst->owner_ = owner + " (" + connector + ")";
+  if (e->info.remote) {
+    // Its settings travel with every call: a connector process that restarts needs no set-up.
+    inst->is_remote_ = true;
+    inst->remote_ = registry.remote_;
+    inst->settings_ = settings;
+    inst->owner_ = owner;
+    return inst;
+  }
   std::vector<chub_kv> kv;
   for (const auto& [k, v] : settings) kv.push_back({Str(k), Str(v)});
   const chub_settings s{kv.data(), kv.size()};
@@ -307,6 +334,7 @@ InboundOutcome Instance::Inbound(const HttpIn& req) {
     c.out.reason = "this source polls; it takes no webhooks";
     return c.out;
   }
+  if (is_remote_) return RemoteInbound(req);
   std::vector<chub_kv> headers = ToKv(req.headers);
   chub_http_request r{Str(req.method), Str(req.path), Str(req.query), headers.data(), headers.size(),
                       Str(req.body), Str(req.remote_address)};
@@ -335,6 +363,7 @@ chub_delivery ToAbi(const Delivery& d) {
 
 Result<OutRequest> Instance::BuildDelivery(const Delivery& delivery) {
   if (!Has(kOutbound)) return Status::Invalid(owner_ + ": this connector delivers nothing");
+  if (is_remote_) return RemoteBuildDelivery(delivery);
   RequestCollector c;
   chub_request_sink sink = c.Sink();
   chub_delivery d = ToAbi(delivery);
@@ -346,6 +375,7 @@ Result<OutRequest> Instance::BuildDelivery(const Delivery& delivery) {
 }
 
 VerdictOutcome Instance::JudgeDelivery(const Delivery& delivery, const HttpReply& reply) {
+  if (is_remote_) return RemoteJudge(delivery, reply);
   struct Collector {
     VerdictOutcome out;
     bool got = false;
@@ -376,6 +406,7 @@ VerdictOutcome Instance::JudgeDelivery(const Delivery& delivery, const HttpReply
 
 Result<OutRequest> Instance::BuildPoll(const std::string& cursor, const std::string& token) {
   if (!Has(kPoll)) return Status::Invalid(owner_ + ": this connector does not poll");
+  if (is_remote_) return RemoteBuildPoll(cursor, token);
   RequestCollector c;
   chub_request_sink sink = c.Sink();
   {
@@ -386,6 +417,7 @@ Result<OutRequest> Instance::BuildPoll(const std::string& cursor, const std::str
 }
 
 PollOutcome Instance::ParsePoll(const std::string& cursor, const HttpReply& reply) {
+  if (is_remote_) return RemoteParsePoll(cursor, reply);
   struct Collector {
     PollOutcome out;
     bool got = false;
@@ -426,6 +458,7 @@ PollOutcome Instance::ParsePoll(const std::string& cursor, const HttpReply& repl
 
 Result<OutRequest> Instance::BuildToken() {
   if (!Has(kToken)) return Status::Invalid(owner_ + ": this connector needs no token");
+  if (is_remote_) return RemoteBuildToken();
   RequestCollector c;
   chub_request_sink sink = c.Sink();
   {
@@ -436,6 +469,7 @@ Result<OutRequest> Instance::BuildToken() {
 }
 
 TokenOutcome Instance::ParseToken(const HttpReply& reply) {
+  if (is_remote_) return RemoteParseToken(reply);
   struct Collector {
     TokenOutcome out;
     bool got = false;

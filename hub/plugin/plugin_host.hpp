@@ -22,6 +22,8 @@ struct chub_connector;
 
 namespace channelhub::plugin {
 
+class RemoteLink;
+
 // Capabilities, as in the ABI (CHUB_CAP_*).
 inline constexpr uint32_t kInbound = 1;
 inline constexpr uint32_t kOutbound = 2;
@@ -38,7 +40,8 @@ struct ConnectorInfo {
   std::vector<std::string> settings;  // the keys it reads
   std::string plugin;                 // the plugin's name
   std::string plugin_version;
-  std::string file;                   // the shared library it came from
+  std::string file;                   // the shared library it came from ("remote: <endpoint>" when out of process)
+  bool remote = false;                // an out-of-process connector (hub/plugin/remote.hpp)
 };
 
 // The loaded plugins. Immutable after Load; keep it alive as long as any Instance.
@@ -56,6 +59,11 @@ class Registry {
   // An empty registry (no plugins configured).
   static std::unique_ptr<Registry> Empty();
 
+  // Adds the out-of-process connectors the configuration declares; their instances call them
+  // through "link" (null under `channelhub check`: the instances exist, their calls fail).
+  // InvalidArgument when a name is already a plugin's or the hub's.
+  Status AddRemote(const std::vector<ConnectorInfo>& connectors, std::shared_ptr<RemoteLink> link);
+
   const ConnectorInfo* Find(std::string_view connector) const;
   std::vector<ConnectorInfo> List() const;  // by connector name
   // The connector names, for "did you mean".
@@ -72,6 +80,7 @@ class Registry {
 
   std::vector<void*> handles_;
   std::vector<Entry> entries_;
+  std::shared_ptr<RemoteLink> remote_;
 };
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
@@ -180,7 +189,20 @@ class Instance {
  private:
   Instance() = default;
 
+  // The same operations on an out-of-process connector (hub/plugin/remote_instance.cpp).
+  Result<std::string> RemoteCall(const char* op, const std::string& request);
+  InboundOutcome RemoteInbound(const HttpIn& request);
+  Result<OutRequest> RemoteBuildDelivery(const Delivery& delivery);
+  Result<OutRequest> RemoteBuildPoll(const std::string& cursor, const std::string& token);
+  Result<OutRequest> RemoteBuildToken();
+  VerdictOutcome RemoteJudge(const Delivery& delivery, const HttpReply& reply);
+  PollOutcome RemoteParsePoll(const std::string& cursor, const HttpReply& reply);
+  TokenOutcome RemoteParseToken(const HttpReply& reply);
+
   ConnectorInfo info_;
+  bool is_remote_ = false;
+  std::shared_ptr<RemoteLink> remote_;  // null under `channelhub check`
+  std::map<std::string, std::string> settings_;
   const chub_connector* abi_ = nullptr;
   void* handle_ = nullptr;
   void* host_block_ = nullptr;  // the chub_host the plugin was given; lives as long as the instance

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "hub/server/http_parse.hpp"
 #include "spdlog/spdlog.h"
 
 namespace channelhub::server {
@@ -128,10 +129,22 @@ struct HttpServer::Impl {
         auto ep = socket.remote_endpoint(ec2);
         if (!ec2) ip = ep.address().to_string();
       }
+      // Counted and registered under one lock: a burst of connections is limited before any
+      // of their sessions has started.
+      auto strand = std::make_shared<asio::strand<asio::io_context::executor_type>>(
+          asio::make_strand(ioc.get_executor()));
+      auto conn = std::make_shared<Conn>();
+      conn->ip = ip;
+      conn->strand = strand.get();  // "strand" lives as long as the session
+      std::list<std::shared_ptr<Conn>>::iterator self;
       {
         std::lock_guard lock(mu);
         n = conns.size();
         for (const auto& c : conns) from_client += c->ip == ip;
+        if (from_client < options.max_connections_per_client && n < options.max_connections) {
+          conns.push_front(conn);
+          self = conns.begin();
+        }
       }
       if (from_client >= options.max_connections_per_client) {
         beast::error_code ignored;
@@ -149,9 +162,7 @@ struct HttpServer::Impl {
                      options.max_connections);
         continue;
       }
-      auto strand = std::make_shared<asio::strand<asio::io_context::executor_type>>(
-          asio::make_strand(ioc.get_executor()));
-      asio::co_spawn(*strand, Session(std::move(socket), strand), [](std::exception_ptr e) {
+      asio::co_spawn(*strand, Session(std::move(socket), strand, conn, self), [](std::exception_ptr e) {
         if (e) {
           try {
             std::rethrow_exception(e);
@@ -161,21 +172,6 @@ struct HttpServer::Impl {
         }
       });
     }
-  }
-
-  static HttpRequest ToRequest(http::request<http::string_body>&& req, const std::string& remote) {
-    HttpRequest out;
-    out.method = std::string(req.method_string());
-    out.target = std::string(req.target());
-    auto q = out.target.find('?');
-    out.path = out.target.substr(0, q);
-    if (q != std::string::npos) out.query = out.target.substr(q + 1);
-    for (const auto& f : req) {
-      out.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
-    }
-    out.body = std::move(req.body());
-    out.remote = remote;
-    return out;
   }
 
   static http::response<http::string_body> ToBeast(HttpResponse&& r, unsigned version,
@@ -197,22 +193,16 @@ struct HttpServer::Impl {
     co_await http::async_write(stream, res, kUseTuple);
   }
 
+  // REQUIRES: "conn" is registered in "conns" at "self" (Accept did it); it is removed here.
   asio::awaitable<void> Session(tcp::socket socket,
-                                std::shared_ptr<asio::strand<asio::io_context::executor_type>> strand) {
+                                std::shared_ptr<asio::strand<asio::io_context::executor_type>> strand,
+                                std::shared_ptr<Conn> conn, std::list<std::shared_ptr<Conn>>::iterator self) {
+    (void)strand;  // held here so that it outlives the session that runs on it
     std::string remote;
     {
       beast::error_code ec;
       auto ep = socket.remote_endpoint(ec);
       if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
-    }
-    auto conn = std::make_shared<Conn>();
-    conn->strand = strand.get();
-    conn->ip = remote.substr(0, remote.rfind(':'));
-    std::list<std::shared_ptr<Conn>>::iterator self;
-    {
-      std::lock_guard lock(mu);
-      conns.push_front(conn);
-      self = conns.begin();
     }
     std::shared_ptr<ssl::context> tls_ctx;
     {
@@ -260,17 +250,31 @@ struct HttpServer::Impl {
     beast::flat_buffer buffer;
     for (;;) {
       if (stopping) break;
-      http::request_parser<http::string_body> parser;
-      parser.body_limit(options.body_limit);
-      parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
+      // The parser, its limits and the answers to unreadable requests are shared with
+      // ParseRequests (http_parse.hpp), which the fuzz target drives without a socket.
+      const ParseLimits limits{options.body_limit, options.header_limit, options.max_headers};
+      RequestParser parser;
+      ConfigureParser(parser, limits);
 
-      lowest.expires_after(options.idle_timeout);
+      if (buffer.size() == 0) {
+        // Idle until the next request's first byte; from then on the whole request, headers
+        // included, must arrive within read_timeout (a slow-loris sender is cut off).
+        lowest.expires_after(options.idle_timeout);
+        auto [iec, in] = co_await stream.async_read_some(buffer.prepare(4096), kUseTuple);
+        buffer.commit(in);
+        if (iec) break;
+      }
+      lowest.expires_after(options.read_timeout);
       auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kUseTuple);
       (void)hn;
       if (!hec) {
         conn->busy = true;
-        lowest.expires_after(options.read_timeout);
-        if (!parser.is_done() && beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+        // Too many header fields (431), a body without a length (411): see AnswerForHeader.
+        if (auto answer = AnswerForHeader(parser, limits)) {
+          co_await WriteError(stream, answer->status, answer->code, answer->message);
+          break;
+        }
+        if (!parser.is_done() && ExpectsContinue(parser)) {
           // The client waits for this before it sends the body (curl with large bodies, .NET).
           http::response<http::empty_body> cont{http::status::continue_, parser.get().version()};
           auto [cec, cn] = co_await http::async_write(stream, cont, kUseTuple);
@@ -284,17 +288,8 @@ struct HttpServer::Impl {
         }
       }
       if (hec) {
-        if (hec == http::error::body_limit) {
-          co_await WriteError(stream, 413, "body_too_large",
-                              "request body exceeds the limit of " +
-                                  std::to_string(options.body_limit) + " bytes");
-        } else if (hec == http::error::header_limit) {
-          co_await WriteError(stream, 431, "headers_too_large", "request headers are too large");
-        } else if (hec != http::error::end_of_stream && hec != beast::error::timeout &&
-                   hec != asio::error::operation_aborted && hec != asio::error::connection_reset &&
-                   hec != asio::error::eof && hec != http::error::partial_message) {
-          co_await WriteError(stream, 400, "bad_request",
-                              std::string("malformed HTTP request: ") + hec.message());
+        if (auto answer = AnswerForReadError(hec, limits)) {
+          co_await WriteError(stream, answer->status, answer->code, answer->message);
         }
         break;
       }

@@ -18,7 +18,10 @@ struct ServerOptions {
   uint16_t port = 8080;  // 0: an ephemeral port, see HttpServer::port()
   int threads = 2;
   std::size_t body_limit = 1 << 20;
-  std::size_t header_limit = 16 * 1024;
+  std::size_t header_limit = 16 * 1024;  // start line and headers; larger: 431
+  std::size_t max_headers = 100;         // header fields of one request; more: 431
+  // A request must arrive whole within read_timeout of its first byte (slow senders are cut
+  // off); a kept-alive connection may wait idle_timeout for that first byte.
   std::chrono::milliseconds read_timeout{10000};
   std::chrono::milliseconds idle_timeout{60000};
   std::size_t max_connections = 1024;

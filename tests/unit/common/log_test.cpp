@@ -1,6 +1,10 @@
 #include "hub/common/log.hpp"
 
 #include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
+
+#include <functional>
+#include <string>
 
 namespace channelhub {
 namespace {
@@ -25,6 +29,74 @@ TEST(MaskPii, LeavesIdsAmountsAndTimesAlone) {
                         "at @home", "port 127.0.0.1:8080", "tid 1234567890123456789"}) {
     EXPECT_EQ(MaskPii(s), s);
   }
+}
+
+}  // namespace
+}  // namespace channelhub
+
+namespace channelhub {
+namespace {
+
+TEST(TraceId, IsStablePerSourceAndEventAndLooksLikeAW3CTraceId) {
+  const std::string a = TraceIdFor("shopify", "evt-1");
+  EXPECT_EQ(a.size(), 32u);
+  EXPECT_EQ(a.find_first_not_of("0123456789abcdef"), std::string::npos) << a;
+  EXPECT_EQ(a, TraceIdFor("shopify", "evt-1"));
+  EXPECT_NE(a, TraceIdFor("youzan", "evt-1"));    // ids are unique per source only
+  EXPECT_NE(a, TraceIdFor("shopify", "evt-2"));
+  EXPECT_NE(TraceIdFor("ab", "c"), TraceIdFor("a", "bc"));  // no ambiguity at the seam
+}
+
+TEST(TraceId, CanonicalEventsShareTheirInboundEventsTrace) {
+  EXPECT_EQ(InboundEventId("evt-1:0"), "evt-1");
+  EXPECT_EQ(InboundEventId("a:b:12"), "a:b");
+  EXPECT_EQ(InboundEventId("urn:x"), "urn:x");  // not "<id>:<n>": kept whole
+  EXPECT_EQ(InboundEventId("evt-1:"), "evt-1:");
+  EXPECT_EQ(InboundEventId("plain"), "plain");
+}
+
+// Captures what the channelhub logger writes while a LogContext is alive.
+class LogContextTest : public ::testing::Test {
+ protected:
+  std::string Capture(LogFormat format, const std::function<void()>& body) {
+    testing::internal::CaptureStderr();
+    SetUpLogging("debug", format);
+    body();
+    spdlog::default_logger()->flush();
+    return testing::internal::GetCapturedStderr();
+  }
+};
+
+TEST_F(LogContextTest, JsonLinesCarryEventAndTraceAndNestingRestores) {
+  const std::string out = Capture(LogFormat::kJson, [] {
+    spdlog::info("before");
+    {
+      auto outer = LogContext::ForEvent("shop", "evt-9:1");
+      spdlog::info("delivering");
+      {
+        LogContext inner("other", "0123456789abcdef0123456789abcdef");
+        spdlog::info("nested");
+      }
+      spdlog::info("back");
+    }
+    spdlog::info("after");
+  });
+  const std::string trace = TraceIdFor("shop", "evt-9");
+  EXPECT_NE(out.find(R"("msg":"before"})"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("msg":"delivering","event_id":"evt-9:1","trace_id":")" + trace + "\"}"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("msg":"nested","event_id":"other","trace_id":"0123456789abcdef0123456789abcdef"})"),
+            std::string::npos) << out;
+  EXPECT_NE(out.find(R"("msg":"back","event_id":"evt-9:1","trace_id":")" + trace + "\"}"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("msg":"after"})"), std::string::npos) << out;
+}
+
+TEST_F(LogContextTest, TextLinesEndWithTheTraceAndMaskAPhoneUsedAsEventId) {
+  const std::string out = Capture(LogFormat::kText, [] {
+    auto ctx = LogContext::ForEvent("wecom", "13800138000");
+    spdlog::warn("retrying");
+  });
+  EXPECT_NE(out.find("retrying [event 138****8000 trace " + TraceIdFor("wecom", "13800138000") + "]"),
+            std::string::npos) << out;
 }
 
 }  // namespace

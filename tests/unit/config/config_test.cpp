@@ -364,7 +364,8 @@ TEST_F(ConfigTest, RejectsUnknownKeyListingTheAllowedOnes) {
   EXPECT_THAT(Errors(std::string(kBase) + "colour: blue\n"),
               ElementsAre("hub.yaml:14:1: colour: unknown key \"colour\"; expected one of listen, "
                           "data_dir, mappings_dir, log_level, log_format, tls, plugins, server, "
-                          "journal, admin, bus, sources, destinations, routes, master"));
+                          "journal, admin, bus, sources, destinations, routes, master, data_protection, "
+                          "remote_connectors"));
 }
 
 TEST_F(ConfigTest, MappingsDirDefaultsToMappingsAndCanBeSet) {
@@ -535,6 +536,21 @@ journal:
                           "100000; got \"99999999999999999999999\"",
                           "hub.yaml:8:16: journal.queue_limit: expected a whole number from 1 to "
                           "10000000; got \"1e3\""));
+}
+
+TEST_F(ConfigTest, ChecksRequestAndXmlLimits) {
+  EXPECT_THAT(Errors(R"(data_dir: ./var
+server:
+  header_limit: 100B
+  max_headers: 2
+  xml_max_depth: 0
+  xml_max_nodes: many
+)"),
+              ElementsAre("hub.yaml:3:17: server.header_limit: expected a size from 1024B to 1MiB; got \"100B\"",
+                          "hub.yaml:4:16: server.max_headers: expected a whole number from 8 to 10000; got \"2\"",
+                          "hub.yaml:5:18: server.xml_max_depth: expected a whole number from 1 to 100000; got \"0\"",
+                          "hub.yaml:6:18: server.xml_max_nodes: expected a whole number from 1 to 100000000; "
+                          "got \"many\""));
 }
 
 TEST_F(ConfigTest, ChecksDurationsAndSizes) {

@@ -323,6 +323,20 @@ TEST(TaobaoTest, TopErrorsAreJudged) {
   }
 }
 
+// Found by tests/fuzz (connector_inbound): a trade nested a few hundred thousand levels deep
+// overflowed the stack when it was written out as the payload.
+TEST(TaobaoTest, DeeplyNestedAnswersAreRetriedNotRecursedInto) {
+  FakeHost host;
+  host.now_ms = At("2024-03-10 12:00:00");
+  Instance tb(Abi(), &host, Settings());
+  ASSERT_TRUE(tb.BuildPoll("").built);
+  const std::string deep = std::string(300000, '[') + std::string(300000, ']');
+  auto out = tb.ParsePoll("", 200, Trades(R"({"tid":1,"x":)" + deep + "}", false));
+  EXPECT_TRUE(out.failed);
+  EXPECT_EQ(out.verdict, CHUB_VERDICT_RETRY);
+  EXPECT_TRUE(out.payloads.empty());
+}
+
 TEST(TaobaoTest, AnswerForAnotherCursorIsRetried) {
   FakeHost host;
   host.now_ms = At("2024-03-10 12:00:00");

@@ -163,6 +163,22 @@ TEST_F(YouzanTest, PlusIsLiteralAndNonJsonMsgIsKeptAsText) {
   EXPECT_STREQ(doc["msg"].GetString(), "not json{");
 }
 
+// Found by tests/fuzz (connector_inbound): a signed push whose msg nested a few hundred thousand
+// levels deep overflowed the stack when it was copied into the payload.
+TEST_F(YouzanTest, DeeplyNestedJsonIsNotRecursedInto) {
+  const std::string deep = std::string(300000, '[') + std::string(300000, ']');
+  auto kept = yz.Inbound({}, Push(deep, Sign(deep)));
+  ASSERT_EQ(kept.payloads.size(), 1u) << kept.reason;  // kept as text, as any msg that is not JSON
+  rapidjson::Document doc;
+  doc.Parse(kept.payloads[0].body.c_str());
+  ASSERT_TRUE(doc["msg"].IsString());
+  EXPECT_EQ(doc["msg"].GetStringLength(), deep.size());
+
+  auto refused = yz.Inbound({}, std::string(300000, '{'));
+  EXPECT_TRUE(refused.rejected);
+  EXPECT_EQ(refused.reject_status, 400);
+}
+
 TEST(YouzanSettingsTest, ClientIdAndSecretAreRequired) {
   FakeHost host;
   Instance a(Abi(), &host, {{"client_id", kClientId}});

@@ -638,6 +638,21 @@ TEST(KingdeePolling, QueryPagingAndCursor) {
   EXPECT_TRUE(c.BuildPoll("{broken").failed);
 }
 
+// Found by tests/fuzz (connector_inbound): RapidJSON's recursive parser overflowed the stack on
+// an answer nested a few hundred thousand levels deep, taking the hub down with it.
+TEST(KingdeePolling, DeeplyNestedAnswersAreRefusedNotRecursedInto) {
+  Signed c("kingdee", SignedSettings({{"field_keys", "FID,FBillNo,FModifyDate"}}));
+  const std::string deep = std::string(300000, '[') + std::string(300000, ']');
+  PollOut p = c.ParsePoll("", 200, deep);
+  EXPECT_EQ(p.fail, CHUB_VERDICT_RETRY);
+  EXPECT_NE(p.message.find("expected a JSON array of rows"), std::string::npos) << p.message;
+  // 64 levels are read (and refused as rows); one more is not read at all.
+  PollOut at_limit = c.ParsePoll("", 200, std::string(64, '[') + std::string(64, ']'));
+  EXPECT_NE(at_limit.message.find("columns"), std::string::npos) << at_limit.message;
+  PollOut past = c.ParsePoll("", 200, std::string(65, '[') + std::string(65, ']'));
+  EXPECT_NE(past.message.find("expected a JSON array of rows"), std::string::npos) << past.message;
+}
+
 TEST(KingdeePolling, QueryFormAndLoginHeaders) {
   Login c("kingdee_login", LoginSettings({{"query_form_id", "BD_Customer"},
                                           {"field_keys", "FNUMBER,FName,FModifyDate"}}));

@@ -305,6 +305,14 @@ TEST(KingdeeFinancePoll, FailuresAreReported) {
   EXPECT_THROW(out_only->BuildPoll("", ""), sdk::Failure);
 }
 
+// Found by tests/fuzz (connector_inbound): a deeply nested answer overflowed the stack.
+TEST(KingdeeFinancePoll, DeeplyNestedAnswersAreRefusedNotRecursedInto) {
+  Conn c(Settings({{"credit_form_id", "CRE_CustCreditLimit"}}));
+  const std::string deep = std::string(300000, '[') + std::string(300000, ']');
+  EXPECT_EQ(c->ParsePoll("", Res(200, deep)).fail, CHUB_VERDICT_RETRY);
+  EXPECT_EQ(c->ParsePoll("", Res(200, std::string(200000, '{'))).fail, CHUB_VERDICT_RETRY);
+}
+
 TEST(KingdeeFinanceSettings, RefusesBadSettings) {
   EXPECT_THROW(Conn c(Settings({{"app_id", "nounderscore"}})), sdk::Failure);
   EXPECT_THROW(Conn c(Settings({{"operations", "submit"}})), sdk::Failure);

@@ -10,6 +10,8 @@
 #include <future>
 #include <thread>
 
+#include "hub/common/seal.hpp"
+
 namespace channelhub::journal {
 namespace {
 
@@ -245,7 +247,8 @@ TEST_F(JournalTest, ClosedJournalRefusesAppends) {
 namespace channelhub::journal {
 namespace {
 
-class JournalEraseTest : public ::testing::Test {
+// Runs plain (false) and with encryption at rest (true): sealed payloads are searched in C++.
+class JournalEraseTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     char tmpl[] = "/tmp/chub-journal-erase-XXXXXX";
@@ -253,6 +256,7 @@ class JournalEraseTest : public ::testing::Test {
     dir_ = tmpl;
     JournalOptions o;
     o.path = dir_ + "/journal.db";
+    if (GetParam()) o.keyring = *seal::Keyring::Create(std::string(32, 'k'));
     auto j = Journal::Open(o);
     ASSERT_TRUE(j.ok());
     j_ = std::move(j).value();
@@ -276,7 +280,7 @@ class JournalEraseTest : public ::testing::Test {
   std::unique_ptr<Journal> j_;
 };
 
-TEST_F(JournalEraseTest, ErasesEveryPayloadOfThePersonAndStopsTheirDeliveries) {
+TEST_P(JournalEraseTest, ErasesEveryPayloadOfThePersonAndStopsTheirDeliveries) {
   Append("a", R"({"name":"王芳","phone":"138 0013 8000"})");
   Append("b", R"({"name":"李娜","email":"Li.Na@Example.cn"})");
   Append("c", R"({"name":"someone else","phone":"13900000000"})");
@@ -323,8 +327,15 @@ TEST_F(JournalEraseTest, ErasesEveryPayloadOfThePersonAndStopsTheirDeliveries) {
   }
   EXPECT_EQ(bytes.find("0013 8000"), std::string::npos);
   EXPECT_EQ(bytes.find("Li.Na@"), std::string::npos);
-  EXPECT_NE(bytes.find("13900000000"), std::string::npos);
+  if (GetParam()) {
+    EXPECT_EQ(bytes.find("13900000000"), std::string::npos) << "sealed: nobody's number is in clear";
+  } else {
+    EXPECT_NE(bytes.find("13900000000"), std::string::npos);
+  }
 }
+
+INSTANTIATE_TEST_SUITE_P(Encryption, JournalEraseTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& i) { return i.param ? "Sealed" : "Plain"; });
 
 }  // namespace
 }  // namespace channelhub::journal

@@ -381,9 +381,10 @@ TEST(MasterStore, SurvivorshipRulesPerAttribute) {
   EXPECT_STREQ(v["origins"]["region"]["system"].GetString(), "b");
 }
 
-TEST(MasterStore, ErasureRemovesThePersonAndSaysWhatTheJournalMustErase) {
+// The erasure test, plain and with encryption at rest (options.keyring).
+void CheckErasure(const MasterOptions& options) {
   TempFile tmp;
-  auto s = Open(tmp.path());
+  auto s = Open(tmp.path(), options);
   ApplyOk(*s, {In("e1", Customer("erp", "1", "欧阳娜娜", "13812345678", "\"emails\":[\"nana@example.com\"]"))});
   ApplyOk(*s, {In("e2", Customer("shop", "9", "欧阳娜娜", "13812345678"))});
   ApplyOk(*s, {In("e3", Customer("erp", "2", "别人", "13700000000"))});
@@ -418,6 +419,17 @@ TEST(MasterStore, ErasureRemovesThePersonAndSaysWhatTheJournalMustErase) {
     bytes.append(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
   }
   EXPECT_EQ(bytes.find("nana@example.com"), std::string::npos) << "the erased e-mail is not in the files";
+  if (options.keyring) {
+    EXPECT_EQ(bytes.find("13700000000"), std::string::npos) << "sealed: nobody is in clear";
+  }
+}
+
+TEST(MasterStore, ErasureRemovesThePersonAndSaysWhatTheJournalMustErase) { CheckErasure({}); }
+
+TEST(MasterStore, ErasureWorksTheSameWhenEncrypted) {
+  MasterOptions o;
+  o.keyring = *seal::Keyring::Create(std::string(32, 'k'));
+  CheckErasure(o);
 }
 
 TEST(MasterStore, ReopenedStoreMatchesAgainstWhatItHad) {

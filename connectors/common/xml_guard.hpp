@@ -1,0 +1,69 @@
+// Bounded XML for the built-in connectors: parse a partner's document, refusing a DOCTYPE (no
+// DTD or entity is ever read), and documents nested too deep or holding too many nodes, before
+// the connector walks or copies it. The plugins cannot link the hub, so this is a header of
+// their own; the hub checks every payload they emit again against its configured limits
+// (hub/common/xml_limits.hpp, server.xml_max_depth / xml_max_nodes).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include <pugixml.hpp>
+
+namespace channelhub::connectors {
+
+struct XmlGuardLimits {
+  std::size_t max_depth = 256;     // element nesting; the root element is 1
+  std::size_t max_nodes = 200000;  // elements, attributes and text nodes
+};
+
+// The defaults plus parse_doctype, so that a DOCTYPE is seen (and refused), not skipped.
+inline constexpr unsigned kXmlGuardParseOptions = pugi::parse_default | pugi::parse_doctype;
+
+// Why "doc" is refused, or "" when it is within "limits". Iterative: any depth costs no stack.
+inline std::string XmlGuardProblem(const pugi::xml_document& doc, XmlGuardLimits limits = {}) {
+  std::size_t nodes = 0;
+  std::size_t depth = 1;
+  pugi::xml_node n = doc.first_child();
+  while (n) {
+    if (n.type() == pugi::node_doctype) return "XML with a DOCTYPE is refused";
+    if (n.type() == pugi::node_element && depth > limits.max_depth) {
+      return "XML nested deeper than " + std::to_string(limits.max_depth) + " levels";
+    }
+    ++nodes;
+    for (pugi::xml_attribute a = n.first_attribute(); a; a = a.next_attribute()) ++nodes;
+    if (nodes > limits.max_nodes) return "XML has more than " + std::to_string(limits.max_nodes) + " nodes";
+    if (pugi::xml_node child = n.first_child()) {
+      n = child;
+      ++depth;
+      continue;
+    }
+    for (;;) {
+      if (pugi::xml_node next = n.next_sibling()) {
+        n = next;
+        break;
+      }
+      n = n.parent();
+      --depth;
+      if (!n || n == doc) {
+        n = pugi::xml_node();
+        break;
+      }
+    }
+  }
+  return "";
+}
+
+// Parses "text" into "*doc" and checks it. "" when it is well-formed and within "limits", else
+// why not ("... at offset N" for a syntax error).
+inline std::string ParseXmlGuarded(std::string_view text, pugi::xml_document* doc,
+                                   pugi::xml_encoding encoding = pugi::encoding_auto, XmlGuardLimits limits = {}) {
+  pugi::xml_parse_result parsed = doc->load_buffer(text.data(), text.size(), kXmlGuardParseOptions, encoding);
+  if (!parsed) {
+    return std::string("not well-formed XML: ") + parsed.description() + " at offset " + std::to_string(parsed.offset);
+  }
+  return XmlGuardProblem(*doc, limits);
+}
+
+}  // namespace channelhub::connectors

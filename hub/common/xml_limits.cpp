@@ -1,0 +1,141 @@
+#include "hub/common/xml_limits.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+
+namespace channelhub::xml {
+namespace {
+
+std::atomic<std::size_t> g_max_depth{Limits{}.max_depth};
+std::atomic<std::size_t> g_max_nodes{Limits{}.max_nodes};
+
+std::string At(const pugi::xml_node& n) {
+  const std::ptrdiff_t off = n.offset_debug();
+  return off >= 0 ? " at offset " + std::to_string(off) : std::string();
+}
+
+// Checks one name or value; "what" names it in the message.
+Status CheckText(const char* s, const pugi::xml_node& n, std::string_view what) {
+  if (s == nullptr || *s == '\0') return Status::Ok();
+  if (IsValidUtf8(std::string_view(s, std::strlen(s)))) return Status::Ok();
+  return Status::Invalid("XML is not valid UTF-8 in the " + std::string(what) + " of the node" + At(n));
+}
+
+}  // namespace
+
+bool IsValidUtf8(std::string_view s, std::size_t* bad_at) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  auto fail = [&] {
+    if (bad_at != nullptr) *bad_at = i;
+    return false;
+  };
+  while (i < n) {
+    const unsigned char c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len;
+    uint32_t cp;
+    uint32_t min;
+    if (c >= 0xC2 && c <= 0xDF) {  // 0xC0 and 0xC1 only start overlong forms
+      len = 2, cp = c & 0x1F, min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3, cp = c & 0x0F, min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4, cp = c & 0x07, min = 0x10000;
+    } else {
+      return fail();
+    }
+    if (n - i < len) return fail();
+    for (std::size_t k = 1; k < len; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) return fail();
+      cp = (cp << 6) | (p[i + k] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return fail();
+    i += len;
+  }
+  return true;
+}
+
+Status CheckDocument(const pugi::xml_document& doc, const Limits& limits) {
+  std::size_t nodes = 0;
+  std::size_t depth = 0;  // of "n": the document is 0, its root element 1
+  pugi::xml_node n = doc.first_child();
+  if (n) depth = 1;
+  while (n) {
+    const pugi::xml_node_type type = n.type();
+    if (type == pugi::node_doctype) {
+      return Status::Invalid("XML with a DOCTYPE is refused (DTDs and entities are not accepted)" + At(n));
+    }
+    if (type == pugi::node_element && depth > limits.max_depth) {
+      return Status::Exhausted("XML nested deeper than " + std::to_string(limits.max_depth) + " levels" + At(n));
+    }
+    ++nodes;
+    CHUB_RETURN_IF_ERROR(CheckText(n.name(), n, "name"));
+    CHUB_RETURN_IF_ERROR(CheckText(n.value(), n, "text"));
+    for (pugi::xml_attribute a = n.first_attribute(); a; a = a.next_attribute()) {
+      ++nodes;
+      CHUB_RETURN_IF_ERROR(CheckText(a.name(), n, "attribute name"));
+      CHUB_RETURN_IF_ERROR(CheckText(a.value(), n, "attribute value"));
+    }
+    if (nodes > limits.max_nodes) {
+      return Status::Exhausted("XML has more than " + std::to_string(limits.max_nodes) +
+                               " nodes (elements, attributes and text)");
+    }
+    // Depth first, without recursion: down, else along, else up until a sibling is found.
+    if (pugi::xml_node child = n.first_child()) {
+      n = child;
+      ++depth;
+      continue;
+    }
+    for (;;) {
+      if (pugi::xml_node next = n.next_sibling()) {
+        n = next;
+        break;
+      }
+      n = n.parent();
+      --depth;
+      if (!n || n == doc) {
+        n = pugi::xml_node();
+        break;
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status ParseBounded(std::string_view text, pugi::xml_document* doc, const Limits& limits, unsigned extra_options,
+                    pugi::xml_encoding encoding) {
+  // A NUL is never XML; pugixml would take one after the root element for the end. (UTF-16 and
+  // UTF-32 documents, told by their BOM or first character, hold NULs of their own.)
+  if (encoding == pugi::encoding_auto || encoding == pugi::encoding_utf8) {
+    const bool wide = text.size() >= 2 && (text[0] == '\0' || text[1] == '\0' || text.starts_with("\xFF\xFE") ||
+                                           text.starts_with("\xFE\xFF"));
+    if (const std::size_t nul = text.find('\0'); nul != std::string_view::npos && !wide) {
+      return Status::Invalid("XML parse error at offset " + std::to_string(nul) + ": a NUL byte");
+    }
+  }
+  pugi::xml_parse_result pr = doc->load_buffer(text.data(), text.size(), kParseOptions | extra_options, encoding);
+  if (!pr) {
+    return Status::Invalid("XML parse error at offset " + std::to_string(pr.offset) + ": " + pr.description());
+  }
+  return CheckDocument(*doc, limits);
+}
+
+void SetProcessLimits(const Limits& limits) {
+  g_max_depth = limits.max_depth;
+  g_max_nodes = limits.max_nodes;
+}
+
+Limits ProcessLimits() {
+  Limits l;
+  l.max_depth = g_max_depth;
+  l.max_nodes = g_max_nodes;
+  return l;
+}
+
+}  // namespace channelhub::xml

@@ -1,0 +1,139 @@
+#include "hub/common/xml_limits.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "connectors/common/xml_guard.hpp"
+
+namespace channelhub::xml {
+namespace {
+
+std::string Repeat(const std::string& s, std::size_t n) {
+  std::string out;
+  for (std::size_t i = 0; i < n; ++i) out += s;
+  return out;
+}
+
+Status Check(const std::string& text, Limits limits = {}) {
+  pugi::xml_document doc;
+  return ParseBounded(text, &doc, limits);
+}
+
+TEST(XmlLimitsTest, AcceptsOrdinaryDocuments) {
+  EXPECT_TRUE(Check("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- c --><r a=\"1\"><b>苏州 &amp; &#x4E2D;</b><c/></r>").ok());
+  pugi::xml_document doc;
+  ASSERT_TRUE(ParseBounded("<r><b>x</b></r>", &doc, {}).ok());
+  EXPECT_STREQ(doc.child("r").child_value("b"), "x");
+}
+
+TEST(XmlLimitsTest, ReportsSyntaxErrorsWithTheOffset) {
+  Status st = Check("<r><b></r>");
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(st.message(), "XML parse error at offset 8: Start-end tags mismatch");
+  EXPECT_FALSE(Check("").ok());
+  EXPECT_FALSE(Check("<r>").ok());
+}
+
+TEST(XmlLimitsTest, RefusesAnyDoctype) {
+  for (const std::string& text : {
+           std::string("<!DOCTYPE r><r/>"),
+           std::string("<!DOCTYPE r SYSTEM \"http://127.0.0.1/x.dtd\"><r/>"),
+           std::string("<!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><r>&x;</r>"),
+           std::string("<!DOCTYPE r [<!ENTITY a \"aa\"><!ENTITY b \"&a;&a;&a;\">]><r>&b;</r>"),
+           std::string("<?xml version=\"1.0\"?><!-- before --><!DOCTYPE r [<!ENTITY % p SYSTEM \"x\"> %p;]><r/>"),
+       }) {
+    Status st = Check(text);
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << text;
+    EXPECT_NE(st.message().find("DOCTYPE is refused"), std::string::npos) << st.message();
+  }
+  // Inside an element a DOCTYPE is a syntax error.
+  EXPECT_NE(Check("<r><!DOCTYPE r></r>").message().find("parse error"), std::string::npos);
+}
+
+TEST(XmlLimitsTest, LimitsDepthWithoutRecursing) {
+  Limits limits;
+  limits.max_depth = 3;
+  EXPECT_TRUE(Check("<a><b><c>text</c></b></a>", limits).ok());  // text inside depth 3 is fine
+  Status st = Check("<a><b><c><d/></c></b></a>", limits);
+  EXPECT_EQ(st.code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(st.message(), "XML nested deeper than 3 levels at offset 10");
+  // Siblings after a deep branch are walked at the right depth.
+  EXPECT_TRUE(Check("<a><b><c/></b><b><c/></b><b/></a>", limits).ok());
+  // 100,000 levels: the default limit stops it, and no stack is spent on the walk.
+  EXPECT_NE(Check(Repeat("<a>", 100000) + Repeat("</a>", 100000)).message().find("deeper than 256 levels"),
+            std::string::npos);
+}
+
+TEST(XmlLimitsTest, LimitsNodesCountingAttributesAndText) {
+  Limits limits;
+  limits.max_nodes = 5;
+  EXPECT_TRUE(Check("<r a=\"1\"><b>t</b><c/></r>", limits).ok());  // r, a, b, t, c
+  Status st = Check("<r a=\"1\" z=\"2\"><b>t</b><c/></r>", limits);
+  EXPECT_EQ(st.code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(st.message(), "XML has more than 5 nodes (elements, attributes and text)");
+  EXPECT_FALSE(Check("<r>" + Repeat("<a/>", 300000) + "</r>").ok());
+}
+
+TEST(XmlLimitsTest, RefusesInvalidUtf8AnywhereInTheDocument) {
+  for (const std::string& text : {
+           std::string("<r>\xC3\x28</r>"),          // a lead byte without its continuation
+           std::string("<r>\xC0\xBC</r>"),          // overlong '<'
+           std::string("<r>\xE0\x80\xAF</r>"),      // overlong '/'
+           std::string("<r>\xED\xA0\x80</r>"),      // a UTF-16 surrogate
+           std::string("<r>\xF4\x90\x80\x80</r>"),  // above U+10FFFF
+           std::string("<r a=\"\xFF\"/>"),
+           std::string("<r\xFE/>"),
+           std::string("<r><![CDATA[\xC3]]></r>"),
+       }) {
+    Status st = Check(text);
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << testing::PrintToString(text);
+    EXPECT_NE(st.message().find("not valid UTF-8"), std::string::npos) << st.message();
+  }
+  // Comments are dropped while parsing: nothing of them reaches a reader.
+  EXPECT_TRUE(Check("<r><!-- \xC3 --></r>").ok());
+  // A NUL byte, even after the root element (where pugixml alone would stop reading).
+  EXPECT_EQ(Check(std::string("<r>x</r>\0<junk", 14)).message(), "XML parse error at offset 8: a NUL byte");
+  EXPECT_EQ(Check(std::string("<r>\0</r>", 8)).message(), "XML parse error at offset 3: a NUL byte");
+  // Other encodings are converted to UTF-8 first and are fine.
+  EXPECT_TRUE(Check("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><r>\xE9</r>").ok());
+}
+
+TEST(XmlLimitsTest, Utf8Validator) {
+  std::size_t at = 0;
+  EXPECT_TRUE(IsValidUtf8("plain ascii"));
+  EXPECT_TRUE(IsValidUtf8("\xE4\xB8\xAD\xF0\x9F\x98\x80"));  // 中 and an emoji
+  EXPECT_FALSE(IsValidUtf8("ab\xC3", &at));
+  EXPECT_EQ(at, 2u);
+  EXPECT_FALSE(IsValidUtf8("\xC1\xBF"));
+  EXPECT_FALSE(IsValidUtf8("\xF0\x80\x80\x80"));
+  EXPECT_FALSE(IsValidUtf8("\x80"));
+}
+
+TEST(XmlLimitsTest, ProcessLimitsAreSetOnce) {
+  const Limits before = ProcessLimits();
+  EXPECT_EQ(before.max_depth, 256u);
+  EXPECT_EQ(before.max_nodes, 200000u);
+  SetProcessLimits(Limits{10, 20});
+  EXPECT_EQ(ProcessLimits().max_depth, 10u);
+  EXPECT_EQ(ProcessLimits().max_nodes, 20u);
+  SetProcessLimits(before);
+}
+
+TEST(XmlGuardTest, TheConnectorsCopyAgrees) {
+  using connectors::ParseXmlGuarded;
+  using connectors::XmlGuardLimits;
+  pugi::xml_document doc;
+  EXPECT_EQ(ParseXmlGuarded("<r a=\"1\"><b>t</b></r>", &doc), "");
+  EXPECT_EQ(ParseXmlGuarded("<!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><r>&x;</r>", &doc),
+            "XML with a DOCTYPE is refused");
+  EXPECT_EQ(ParseXmlGuarded("<a><b><c/></b></a>", &doc, pugi::encoding_auto, XmlGuardLimits{2, 100}),
+            "XML nested deeper than 2 levels");
+  EXPECT_EQ(ParseXmlGuarded("<a x=\"1\"><b/></a>", &doc, pugi::encoding_auto, XmlGuardLimits{10, 2}),
+            "XML has more than 2 nodes");
+  EXPECT_EQ(ParseXmlGuarded("<a><b></a>", &doc).rfind("not well-formed XML: Start-end tags mismatch at offset", 0), 0u);
+  EXPECT_NE(ParseXmlGuarded(Repeat("<a>", 100000) + Repeat("</a>", 100000), &doc), "");
+}
+
+}  // namespace
+}  // namespace channelhub::xml

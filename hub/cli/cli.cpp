@@ -1,4 +1,5 @@
 #include "hub/cli/cli.hpp"
+#include "hub/cli/admin_client.hpp"
 
 #include <CLI/CLI.hpp>
 #include <csignal>
@@ -189,6 +190,20 @@ int Main(int argc, char** argv) {
   auto* c_audit = cust_sub("audit", "Who merged, unmerged, erased or decided what, and when");
   c_audit->add_option("--limit", cust.limit, "The last N entries")->check(CLI::PositiveNumber);
 
+  AdminClientOptions admin;
+  auto* admin_cmd = app.add_subcommand(
+      "admin", "Talk to a running hub's admin API (status, events, trace, dlq, customers, config check/reload, "
+               "log-level): `channelhub admin --config FILE status`");
+  admin_cmd->add_option("-c,--config", admin.config_path, "Configuration file: the admin API's address is read from it");
+  admin_cmd->add_option("--url", admin.url, "The admin API, like http://127.0.0.1:8081 (or CHANNELHUB_ADMIN_URL)");
+  admin_cmd->add_option("--token-file", admin.token_file, "A file holding the token (or set CHANNELHUB_TOKEN)");
+  admin_cmd->add_option("--ca", admin.ca, "A PEM file to trust for an https admin listener");
+  admin_cmd->add_option("--timeout-ms", admin.timeout_ms, "How long to wait for the answer")->check(CLI::PositiveNumber);
+  admin_cmd->add_option("words", admin.words,
+                        "status | metrics | audit | events | trace SOURCE ID | dlq [show ID|replay|drop] | resend | "
+                        "customers [show ID|history ID|reviews|merge|unmerge|erase] | config check|reload | "
+                        "log-level LEVEL | get PATH | post PATH; then key=value pairs");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -216,6 +231,7 @@ int Main(int argc, char** argv) {
     if (*cust_cmd) return Customers(cust);
     if (*backup_cmd) return Backup(backup);
     if (*rekey_cmd) return Rekey(rekey);
+    if (*admin_cmd) return AdminClient(admin);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "channelhub: fatal: %s\n", e.what());
     return 1;

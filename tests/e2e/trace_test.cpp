@@ -179,5 +179,48 @@ TEST_F(TraceE2E, ConfigCheckOverTheApiNamesTheProblemWithoutApplyingIt) {
   WriteFile(path, good);
 }
 
+TEST_F(TraceE2E, TheAdminCommandSpeaksTheSameApiWithTheSameRoles) {
+  const std::string url = "http://127.0.0.1:" + std::to_string(admin_port_);
+  HttpRequest post;
+  post.method = "POST";
+  post.target = "/webhooks/crm";
+  post.headers = {{"Content-Type", "application/json"}, {"X-Event-Id", "cust-5"}};
+  post.body = R"({"kind":"person","name":"周杰","source":{"system":"crm","id":"5"}})";
+  ASSERT_EQ(HttpCall(port(), post)->status, 202);
+  ASSERT_TRUE(WaitForLines(tmp_.Join("var/out/customers.jsonl"), 1));
+
+  auto admin = [&](std::vector<std::string> words, const char* token_file = "viewer.token") {
+    std::vector<std::string> args = {"admin", "--url", url, "--token-file", tmp_.Join(token_file)};
+    args.insert(args.end(), words.begin(), words.end());
+    return RunChannelhub(args, tmp_.path());
+  };
+  RunResult status = admin({"status"});
+  EXPECT_EQ(status.status.code, 0) << status.err;
+  EXPECT_NE(status.out.find("\"config_generation\": 1"), std::string::npos) << status.out;  // indented JSON
+
+  RunResult trace = admin({"trace", "crm", "cust-5"});
+  EXPECT_EQ(trace.status.code, 0) << trace.err;
+  EXPECT_NE(trace.out.find("\"state\": \"matched\""), std::string::npos) << trace.out;
+
+  RunResult search = admin({"customers", "name=周"});
+  EXPECT_EQ(search.status.code, 0) << search.err;
+  EXPECT_NE(search.out.find("周杰"), std::string::npos) << search.out;
+
+  // A viewer may not check or reload; an operator may check.
+  RunResult refused = admin({"config", "check"});
+  EXPECT_EQ(refused.status.code, 1);
+  EXPECT_NE(refused.err.find("HTTP 403"), std::string::npos) << refused.err;
+  RunResult check = admin({"config", "check"}, "operator.token");
+  EXPECT_EQ(check.status.code, 0) << check.err;
+  EXPECT_NE(check.out.find("\"ok\": true"), std::string::npos) << check.out;
+
+  RunResult usage = admin({"dlq", "explode"});
+  EXPECT_EQ(usage.status.code, 2);
+  EXPECT_NE(usage.err.find("expected list, show, replay or drop"), std::string::npos) << usage.err;
+  RunResult no_token = RunChannelhub({"admin", "--url", url, "status"}, tmp_.path());
+  EXPECT_EQ(no_token.status.code, 2);
+  EXPECT_NE(no_token.err.find("CHANNELHUB_TOKEN"), std::string::npos) << no_token.err;
+}
+
 }  // namespace
 }  // namespace channelhub::e2e

@@ -253,8 +253,25 @@ void AdminApi::Handle(HttpRequest&& req, Reply reply) {
       w.String(t.kind);
       w.Key("received_at");
       w.String(Time(t.received_at_ms));
+      w.Key("trace_id");
+      w.String(TraceIdFor(t.source, t.event_id));
       w.Key("processed");
       w.Bool(t.processed);
+      // Its path through the hub: each canonical event's destinations and where it stands.
+      if (auto full = (*reader)->Trace(t.source, t.event_id); full.ok() && *full) {
+        w.Key("path");
+        w.StartArray();
+        for (const auto& d : (*full)->deliveries) {
+          if (d.destination.empty()) continue;
+          const bool to_master = d.destination == config_.master_destination;
+          w.String(d.cloud_event_id + " -> " + d.destination + ": " +
+                   (d.state == 1 ? (to_master ? "matched" : "delivered")
+                    : d.state == 2 ? "dead_letter"
+                                   : "pending (" + std::to_string(d.attempts) + " attempts)"));
+        }
+        for (const auto& dl : (*full)->dead_letters) w.String("dead letter: " + dl);
+        w.EndArray();
+      }
       w.EndObject();
     }
     w.EndArray();

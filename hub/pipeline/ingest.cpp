@@ -584,8 +584,11 @@ void Ingest::HandleConnector(const std::string& name, plugin::Instance& connecto
   if (out.rejected) {
     ++counters_.rejected;
     spdlog::info("ingest: {} refused a request from {}: {} {}", name, req.remote, out.status, out.reason);
-    return reply(HttpResponse::Error(out.status, out.status == 401 || out.status == 403 ? "unauthorized" : "rejected",
-                                     out.reason));
+    HttpResponse refused = HttpResponse::Error(
+        out.status, out.status == 401 || out.status == 403 ? "unauthorized" : "rejected", out.reason);
+    // Unavailable (a connector process that is not running): the sender is told when to retry.
+    if (out.status == 503) refused.headers.emplace_back("Retry-After", "5");
+    return reply(std::move(refused));
   }
   HttpResponse answer;
   answer.status = out.status;

@@ -161,6 +161,10 @@ TEST_F(AdminE2E, RolesGuardTheDeadLettersAndEveryChangeIsAudited) {
   auto recent = Call("GET", "/api/v1/events?limit=10", kViewer);
   ASSERT_EQ(recent->status, 200);
   EXPECT_NE(recent->body.find("\"event_id\":\"a-1\""), std::string::npos) << recent->body;
+  // Its path: the replayed delivery, then the one the resend queued.
+  EXPECT_NE(recent->body.find("\"path\":[\"a-1:0 -> erp: delivered\",\"a-1:0 -> erp: delivered\"]"),
+            std::string::npos)
+      << recent->body;
   auto trace = Call("GET", "/api/v1/events/orders/a-1", kViewer);
   ASSERT_EQ(trace->status, 200) << trace->body;
   auto tr = trace->Json();

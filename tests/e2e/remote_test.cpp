@@ -171,6 +171,7 @@ TEST_F(RemoteE2E, ConnectorKilledMidFlowLosesNothingAndComesBack) {
   auto early = PostOrders({"SO-EARLY"});
   ASSERT_TRUE(early.ok());
   EXPECT_EQ(early->status, 503) << early->body;
+  EXPECT_EQ(early->Header("Retry-After").value_or(""), "5");
 
   Child connector;
   ASSERT_TRUE(StartConnector(&connector, {"--delay-ms", "5"}));

@@ -10,6 +10,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
@@ -70,6 +71,7 @@ struct RemoteLink::Impl {
   std::map<uint64_t, Pending*> pending;           // GUARDED_BY(mu)
   std::deque<Outgoing> outgoing;                  // GUARDED_BY(mu)
   uint64_t next_id = 1;                           // GUARDED_BY(mu)
+  std::set<std::string> delimited_;               // identities that send an empty first frame; GUARDED_BY(mu)
 
   ~Impl() {
     stopping = true;
@@ -95,7 +97,18 @@ struct RemoteLink::Impl {
   }
 
   void Send(const std::string& identity, const char* type, const std::string& body) {
+    bool delimited = false;
+    {
+      std::lock_guard lock(mu);
+      delimited = delimited_.count(identity) > 0;
+    }
     try {
+      if (delimited) {  // a REQ-style peer: an empty frame before the message, as it sent
+        std::array<zmq::const_buffer, 4> frames{zmq::buffer(identity), zmq::const_buffer(),
+                                                zmq::buffer(std::string_view(type)), zmq::buffer(body)};
+        (void)zmq::send_multipart(router, frames, zmq::send_flags::dontwait);
+        return;
+      }
       std::array<zmq::const_buffer, 3> frames{zmq::buffer(identity), zmq::buffer(std::string_view(type)),
                                               zmq::buffer(body)};
       (void)zmq::send_multipart(router, frames, zmq::send_flags::dontwait);
@@ -296,8 +309,16 @@ struct RemoteLink::Impl {
         }
         if (frames.size() < 2) continue;
         const std::string identity = frames[0].to_string();
-        const std::string type = frames[1].to_string();
-        const std::string body = frames.size() > 2 ? frames[2].to_string() : std::string();
+        // A peer that puts an empty delimiter frame first (as REQ sockets and many examples do)
+        // is answered the same way.
+        std::size_t first = 1;
+        if (frames[1].size() == 0 && frames.size() > 2) {
+          first = 2;
+          std::lock_guard lock(mu);
+          delimited_.insert(identity);
+        }
+        const std::string type = frames[first].to_string();
+        const std::string body = frames.size() > first + 1 ? frames[first + 1].to_string() : std::string();
         OnMessage(identity, type, body);
       }
       CheckHeartbeats();

@@ -254,6 +254,25 @@ TEST_F(RemoteE2E, UndeclaredConnectorIsRefusedWithTheReason) {
   EXPECT_TRUE(hub().running());
 }
 
+TEST_F(RemoteE2E, APeerThatSendsAnEmptyDelimiterFrameIsAnsweredTheSameWay) {
+  // Many ZeroMQ examples put an empty frame first (REQ style); the hub accepts and mirrors it.
+  const std::string script = tmp_.Join("delimited.py");
+  WriteFile(script, R"(import json, os, sys, zmq
+s = zmq.Context().socket(zmq.DEALER)
+s.connect(sys.argv[1])
+s.send_multipart([b"", b"HELLO", json.dumps({"connector": "portal", "pid": os.getpid()}).encode()])
+if not s.poll(5000):
+    sys.exit("no answer")
+frames = s.recv_multipart()
+print(frames[0] == b"" and frames[1] == b"WELCOME" and "heartbeat_ms" in json.loads(frames[2]))
+)");
+  Child peer;
+  ASSERT_TRUE(peer.Start({kPython, script, endpoint_}, tmp_.Join("delimited.log")));
+  EXPECT_EQ(peer.Wait(), 0) << ReadFile(tmp_.Join("delimited.log"));
+  EXPECT_NE(ReadFile(tmp_.Join("delimited.log")).find("True"), std::string::npos) << ReadFile(tmp_.Join("delimited.log"));
+  EXPECT_NE(hub().Log().find("remote connector portal connected"), std::string::npos) << hub().Log();
+}
+
 TEST(RemoteCheck, CheckNamesAnUnknownSettingOfARemoteConnector) {
   TempDir tmp;
   const std::string path = tmp.Join("hub.yaml");

@@ -252,6 +252,11 @@ struct RemoteLink::Impl {
     }
     auto it = pending.find(doc["id"].GetUint64());
     if (it == pending.end() || it->second->done) return;  // answered too late: the caller gave up
+    if (it->second->identity != identity) {
+      // Only the process the call went to may answer it.
+      spdlog::warn("remote connector {}: a RESULT for a call it was not sent was ignored", peer->status.connector);
+      return;
+    }
     Pending& p = *it->second;
     p.done = true;
     if (doc.HasMember("error")) {
@@ -334,6 +339,8 @@ Result<std::shared_ptr<RemoteLink>> RemoteLink::Bind(const RemoteOptions& option
   try {
     im.router.set(zmq::sockopt::linger, 0);
     im.router.set(zmq::sockopt::router_mandatory, 1);
+    // A message bigger than this (a runaway or hostile peer) closes that peer's connection.
+    im.router.set(zmq::sockopt::maxmsgsize, int64_t{256} << 20);
     // The transport notices a dead TCP peer too; the application heartbeat decides "gone".
     im.router.set(zmq::sockopt::heartbeat_ivl, 1000);
     im.router.set(zmq::sockopt::heartbeat_timeout, 3000);

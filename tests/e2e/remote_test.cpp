@@ -273,6 +273,22 @@ print(frames[0] == b"" and frames[1] == b"WELCOME" and "heartbeat_ms" in json.lo
   EXPECT_NE(hub().Log().find("remote connector portal connected"), std::string::npos) << hub().Log();
 }
 
+TEST_F(RemoteE2E, AReloadKeepsTheLinkedConnector) {
+  Child connector;
+  ASSERT_TRUE(StartConnector(&connector));
+  std::atomic<int> unavailable{0};
+  ASSERT_TRUE(PostUntilAcked("SO-R1", &unavailable));
+  // The same file again (SIGHUP): a new generation, the same link; the process stays linked.
+  ASSERT_EQ(::kill(hub().pid(), SIGHUP), 0);
+  ASSERT_TRUE(WaitFor([&] { return hub().Log().find("configuration reloaded") != std::string::npos; }, Millis(10000)))
+      << hub().Log();
+  auto r = PostOrders({"SO-R2"});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(hub().Log().find("has been silent"), std::string::npos) << hub().Log();
+  ASSERT_TRUE(WaitForLines(tmp_.Join("out/orders.jsonl"), 2));
+}
+
 TEST(RemoteCheck, CheckNamesAnUnknownSettingOfARemoteConnector) {
   TempDir tmp;
   const std::string path = tmp.Join("hub.yaml");

@@ -226,6 +226,8 @@ struct Ingest::SourceState {
   std::shared_ptr<plugin::Instance> connector;     // a plugin connector's source
   // Answers by HTTP status (index = status - 100) and their latency, for /metrics.
   std::array<std::atomic<uint64_t>, 500> responses{};
+  std::mutex refusals_mu;
+  std::map<std::string, uint64_t> refusals;  // by error code; GUARDED_BY(refusals_mu)
   metrics::Histogram latency;
 };
 
@@ -314,6 +316,17 @@ std::string Ingest::MetricsText() const {
              std::to_string(i + 100) + "\"} " + std::to_string(n) + "\n";
     }
   }
+  out += metrics::Header("channelhub_webhook_refusals_total",
+                         "Webhook requests refused per source and reason (the error code of the answer: malformed_body, "
+                         "unauthorized, rate_limited, body_too_complex, unsupported_media_type, ...).",
+                         "counter");
+  for (const auto& [name, state] : sources_) {
+    std::lock_guard lock(state->refusals_mu);
+    for (const auto& [reason, n] : state->refusals) {
+      out += "channelhub_webhook_refusals_total{source=\"" + metrics::Escape(name) + "\",reason=\"" +
+             metrics::Escape(reason) + "\"} " + std::to_string(n) + "\n";
+    }
+  }
   out += metrics::Header("channelhub_webhook_duration_seconds",
                          "Time from a webhook request read to its answer (journaled and fsynced for a 202), per source.",
                          "histogram");
@@ -358,6 +371,10 @@ void Ingest::HandleWebhook(const std::string& name, HttpRequest&& req, Reply rep
     SourceState* counted = it->second.get();
     reply = [counted, t0 = std::chrono::steady_clock::now(), inner = std::move(reply)](HttpResponse r) {
       if (r.status >= 100 && r.status < 600) counted->responses[r.status - 100].fetch_add(1, std::memory_order_relaxed);
+      if (r.status >= 400 && !r.error.empty()) {
+        std::lock_guard lock(counted->refusals_mu);
+        ++counted->refusals[r.error];
+      }
       counted->latency.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       inner(std::move(r));
     };

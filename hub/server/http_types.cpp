@@ -23,7 +23,9 @@ HttpResponse HttpResponse::Error(int status, std::string_view code, std::string_
   w.Key("message");
   w.String(message.data(), static_cast<rapidjson::SizeType>(message.size()));
   w.EndObject();
-  return Json(status, std::string(sb.GetString(), sb.GetSize()));
+  HttpResponse r = Json(status, std::string(sb.GetString(), sb.GetSize()));
+  r.error = std::string(code);
+  return r;
 }
 
 HttpResponse HttpResponse::Json(int status, std::string body) {

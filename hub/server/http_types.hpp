@@ -28,6 +28,7 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  std::string error;  // Error()'s code ("malformed_body", "unauthorized", ...), for metrics
 
   // {"error": code, "message": message} with the given status.
   static HttpResponse Error(int status, std::string_view code, std::string_view message);

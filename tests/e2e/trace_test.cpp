@@ -134,6 +134,8 @@ TEST_F(TraceE2E, MetricsPassPromtool) {
   post.headers = {{"Content-Type", "application/json"}, {"X-Event-Id", "cust-bad"}};
   post.body = R"({"kind":"person","colour":"blue","source":{"system":"crm","id":"3"}})";  // a key the model lacks
   ASSERT_EQ(HttpCall(port(), post)->status, 202);
+  post.body = R"({"kind":"person",)";  // truncated: refused at the door, counted by reason
+  ASSERT_EQ(HttpCall(port(), post)->status, 400);
   auto m = Admin("/metrics", nullptr);
   ASSERT_TRUE(WaitFor([&] {
     m = Admin("/metrics", nullptr);
@@ -148,6 +150,9 @@ TEST_F(TraceE2E, MetricsPassPromtool) {
   const int rc = std::system(("promtool check metrics < " + file + " > " + out + " 2>&1").c_str());
   EXPECT_EQ(rc, 0) << ReadFile(out) << "\n" << m->body;
   EXPECT_NE(m->body.find("channelhub_master_golden_records 1"), std::string::npos) << m->body;
+  EXPECT_NE(m->body.find("channelhub_webhook_refusals_total{source=\"crm\",reason=\"malformed_body\"} 1"),
+            std::string::npos)
+      << m->body;
 }
 
 TEST_F(TraceE2E, ConfigCheckOverTheApiNamesTheProblemWithoutApplyingIt) {

@@ -17,9 +17,9 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 600
 
 echo "== fuzz pass (libFuzzer, 10 s per target)"
-# A fixed seed from the repository's seed corpus: the pass explores the same inputs on every run
-# (a slower machine a prefix of them), so a test run fails on a bug, never on luck. Longer,
-# randomised runs: scripts/fuzz.sh 600.
+# A fixed seed, from the repository's seed corpus (libFuzzer still reads the corpus in directory
+# order, so two machines do not explore exactly the same inputs). Any crash fails the run: fix it
+# and add its input to tests/fuzz/corpus/<target>/. Longer runs: scripts/fuzz.sh 600.
 if command -v clang++ >/dev/null; then
   FUZZ_FLAGS="${FUZZ_FLAGS:--seed=1}" bash scripts/fuzz.sh 10
 else

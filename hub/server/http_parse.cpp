@@ -128,6 +128,13 @@ ParsedConnection ParseRequests(std::string_view bytes, const ParseLimits& limits
       }
       if (!parser.is_done() && ExpectsContinue(parser)) ++out.continues;
       if (!parser.is_done()) http::read(stream, buffer, parser, ec);
+      // A chunked body's trailer adds fields: they count toward max_headers too.
+      if (!ec && parser.chunked()) {
+        if (auto answer = AnswerForHeader(parser, limits)) {
+          out.error = std::move(answer);
+          break;
+        }
+      }
     }
     if (ec) {
       out.error = AnswerForReadError(ec, limits);

@@ -286,6 +286,13 @@ struct HttpServer::Impl {
           (void)bn;
           hec = bec;
         }
+        // A chunked body's trailer adds fields: they count toward max_headers too.
+        if (!hec && parser.chunked()) {
+          if (auto answer = AnswerForHeader(parser, limits)) {
+            co_await WriteError(stream, answer->status, answer->code, answer->message);
+            break;
+          }
+        }
       }
       if (hec) {
         if (auto answer = AnswerForReadError(hec, limits)) {

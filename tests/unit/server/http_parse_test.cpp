@@ -42,6 +42,23 @@ TEST(HttpParseTest, ChunkedBodyIsJoinedAndTrailersKept) {
   }
 }
 
+TEST(HttpParseTest, TrailerFieldsCountTowardMaxHeaders) {
+  // Found by the http_request fuzz target in CI: a chunked body's trailer slipped fields past
+  // server.max_headers, which was only counted when the header ended.
+  std::string trailer;
+  for (int i = 0; i < 6; ++i) trailer += "X-T" + std::to_string(i) + ": v\r\n";
+  const std::string bytes = "POST /webhooks/y HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+                            "2\r\n{}\r\n0\r\n" + trailer + "\r\n";
+  const ParseLimits limits{1024, 4096, 5};  // 2 header fields + 6 trailer fields > 5
+  for (std::size_t chunk : {0, 1, 7}) {
+    ParsedConnection c = ParseRequests(bytes, limits, chunk);
+    EXPECT_TRUE(c.requests.empty()) << chunk;
+    ASSERT_TRUE(c.error) << chunk;
+    EXPECT_EQ(c.error->status, 431);
+  }
+  EXPECT_EQ(ParseRequests(bytes, ParseLimits{1024, 4096, 8}, 0).requests.size(), 1u);  // within the limit
+}
+
 TEST(HttpParseTest, PipelinedRequestsComeInOrderUntilOneCloses) {
   const std::string bytes = "GET /healthz HTTP/1.1\r\nHost: h\r\n\r\n" + Post("/webhooks/a", "{}") +
                             "GET /readyz HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n" +

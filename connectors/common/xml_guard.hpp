@@ -11,6 +11,8 @@
 
 #include <pugixml.hpp>
 
+#include "hub/common/bounded_walk.hpp"
+
 namespace channelhub::connectors {
 
 struct XmlGuardLimits {
@@ -24,35 +26,20 @@ inline constexpr unsigned kXmlGuardParseOptions = pugi::parse_default | pugi::pa
 // Why "doc" is refused, or "" when it is within "limits". Iterative: any depth costs no stack.
 inline std::string XmlGuardProblem(const pugi::xml_document& doc, XmlGuardLimits limits = {}) {
   std::size_t nodes = 0;
-  std::size_t depth = 1;
-  pugi::xml_node n = doc.first_child();
-  while (n) {
-    if (n.type() == pugi::node_doctype) return "XML with a DOCTYPE is refused";
-    if (n.type() == pugi::node_element && depth > limits.max_depth) {
-      return "XML nested deeper than " + std::to_string(limits.max_depth) + " levels";
+  std::string problem;
+  bounded::WalkXml(doc, [&](pugi::xml_node n, std::size_t depth) {
+    if (n.type() == pugi::node_doctype) {
+      problem = "XML with a DOCTYPE is refused";
+    } else if (n.type() == pugi::node_element && depth > limits.max_depth) {
+      problem = "XML nested deeper than " + std::to_string(limits.max_depth) + " levels";
+    } else {
+      ++nodes;
+      for (pugi::xml_attribute a = n.first_attribute(); a; a = a.next_attribute()) ++nodes;
+      if (nodes > limits.max_nodes) problem = "XML has more than " + std::to_string(limits.max_nodes) + " nodes";
     }
-    ++nodes;
-    for (pugi::xml_attribute a = n.first_attribute(); a; a = a.next_attribute()) ++nodes;
-    if (nodes > limits.max_nodes) return "XML has more than " + std::to_string(limits.max_nodes) + " nodes";
-    if (pugi::xml_node child = n.first_child()) {
-      n = child;
-      ++depth;
-      continue;
-    }
-    for (;;) {
-      if (pugi::xml_node next = n.next_sibling()) {
-        n = next;
-        break;
-      }
-      n = n.parent();
-      --depth;
-      if (!n || n == doc) {
-        n = pugi::xml_node();
-        break;
-      }
-    }
-  }
-  return "";
+    return problem.empty();
+  });
+  return problem;
 }
 
 // Parses "text" into "*doc" and checks it. "" when it is well-formed and within "limits", else

@@ -2,43 +2,13 @@
 
 #include <rapidjson/error/en.h>
 
+#include "hub/common/bounded_walk.hpp"
+
 namespace channelhub::json {
-namespace {
-
-// Nesting depth of "text", counting brackets outside strings. Stops early past "limit".
-int NestingDepth(std::string_view text, int limit) {
-  int depth = 0;
-  int max_depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;  // skip the escaped character, which may be a quote
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > max_depth) {
-        max_depth = depth;
-        if (max_depth > limit) break;
-      }
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return max_depth;
-}
-
-}  // namespace
 
 Status Parse(std::string_view text, rapidjson::Document* doc) {
   if (text.empty()) return Status::Invalid("invalid JSON: empty text");
-  if (NestingDepth(text, kMaxDepth) > kMaxDepth) {
+  if (bounded::JsonNestingDepth(text, kMaxDepth) > static_cast<std::size_t>(kMaxDepth)) {
     return Status::Invalid("invalid JSON: nested deeper than " + std::to_string(kMaxDepth) +
                            " levels");
   }

@@ -1,5 +1,7 @@
 #include "hub/common/xml_limits.hpp"
 
+#include "hub/common/bounded_walk.hpp"
+
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -63,10 +65,9 @@ bool IsValidUtf8(std::string_view s, std::size_t* bad_at) {
 
 Status CheckDocument(const pugi::xml_document& doc, const Limits& limits) {
   std::size_t nodes = 0;
-  std::size_t depth = 0;  // of "n": the document is 0, its root element 1
-  pugi::xml_node n = doc.first_child();
-  if (n) depth = 1;
-  while (n) {
+  Status status;
+  // The node's own problem, if any.
+  auto check = [&](pugi::xml_node n, std::size_t depth) -> Status {
     const pugi::xml_node_type type = n.type();
     if (type == pugi::node_doctype) {
       return Status::Invalid("XML with a DOCTYPE is refused (DTDs and entities are not accepted)" + At(n));
@@ -86,26 +87,13 @@ Status CheckDocument(const pugi::xml_document& doc, const Limits& limits) {
       return Status::Exhausted("XML has more than " + std::to_string(limits.max_nodes) +
                                " nodes (elements, attributes and text)");
     }
-    // Depth first, without recursion: down, else along, else up until a sibling is found.
-    if (pugi::xml_node child = n.first_child()) {
-      n = child;
-      ++depth;
-      continue;
-    }
-    for (;;) {
-      if (pugi::xml_node next = n.next_sibling()) {
-        n = next;
-        break;
-      }
-      n = n.parent();
-      --depth;
-      if (!n || n == doc) {
-        n = pugi::xml_node();
-        break;
-      }
-    }
-  }
-  return Status::Ok();
+    return Status::Ok();
+  };
+  bounded::WalkXml(doc, [&](pugi::xml_node n, std::size_t depth) {
+    status = check(n, depth);
+    return status.ok();
+  });
+  return status;
 }
 
 Status ParseBounded(std::string_view text, pugi::xml_document* doc, const Limits& limits, unsigned extra_options,

@@ -5,6 +5,7 @@
 
 #include "hub/common/ids.hpp"
 #include "hub/common/json.hpp"
+#include "hub/common/xml_limits.hpp"  // IsValidUtf8
 #include "hub/plugin/plugin_host.hpp"
 #include "hub/plugin/remote.hpp"
 
@@ -13,40 +14,6 @@ namespace {
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
-bool IsUtf8(std::string_view s) {
-  std::size_t i = 0;
-  const auto* b = reinterpret_cast<const unsigned char*>(s.data());
-  while (i < s.size()) {
-    const unsigned char c = b[i];
-    int n = 0;
-    uint32_t cp = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      n = 1;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      n = 2;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    for (int k = 1; k <= n; ++k) {
-      if (i + static_cast<std::size_t>(k) >= s.size() || (b[i + k] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (b[i + k] & 0x3F);
-    }
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
-    i += static_cast<std::size_t>(n) + 1;
-  }
-  return true;
-}
 
 void Str(Writer& w, const char* key, std::string_view v) {
   w.Key(key);
@@ -54,7 +21,7 @@ void Str(Writer& w, const char* key, std::string_view v) {
 }
 
 void Body(Writer& w, std::string_view body) {
-  if (IsUtf8(body)) {
+  if (xml::IsValidUtf8(body)) {
     Str(w, "body", body);
   } else {
     Str(w, "body_b64", Base64Encode(body));
@@ -67,7 +34,7 @@ void Headers(Writer& w, const HeaderList& headers) {
   for (const auto& [k, v] : headers) {
     w.StartArray();
     w.String(k.data(), static_cast<rapidjson::SizeType>(k.size()));
-    if (IsUtf8(v)) {
+    if (xml::IsValidUtf8(v)) {
       w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
     } else {
       w.String("");  // a header value that is not text cannot travel as JSON

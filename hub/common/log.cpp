@@ -17,6 +17,11 @@ namespace {
 // The event the current thread works on (LogContext).
 thread_local std::string t_event_id;
 thread_local std::string t_trace_id;
+thread_local std::string t_source;  // with t_derive: t_trace_id is still to be derived from it (ForEvent)
+thread_local bool t_derive = false;
+
+// The current trace id, derived on first use.
+const std::string& CurrentTraceId();
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsEmailChar(char c) {
@@ -110,7 +115,7 @@ class MaskingFormatter final : public spdlog::formatter {
       line = "{\"time\":\"" + std::string(when) + "\",\"level\":\"" + std::string(level.data(), level.size()) +
              "\",\"msg\":";
       AppendJsonString(&line, text);
-      if (!t_trace_id.empty()) {
+      if (!CurrentTraceId().empty()) {
         line += ",\"event_id\":";
         AppendJsonString(&line, MaskPii(t_event_id));
         line += ",\"trace_id\":";
@@ -119,7 +124,7 @@ class MaskingFormatter final : public spdlog::formatter {
       line += "}\n";
     } else {
       line = std::string(when) + " " + std::string(level.data(), level.size()) + " " + text;
-      if (!t_trace_id.empty()) line += " [event " + MaskPii(t_event_id) + " trace " + t_trace_id + "]";
+      if (!CurrentTraceId().empty()) line += " [event " + MaskPii(t_event_id) + " trace " + t_trace_id + "]";
       line += "\n";
     }
     dest.append(line.data(), line.data() + line.size());
@@ -200,19 +205,39 @@ std::string_view InboundEventId(std::string_view id) {
 }
 
 LogContext::LogContext(std::string_view event_id, std::string_view trace_id)
-    : prev_event_(std::move(t_event_id)), prev_trace_(std::move(t_trace_id)) {
+    : LogContext(event_id, trace_id, nullptr) {}
+
+LogContext::LogContext(std::string_view event_id, std::string_view trace_id, const std::string_view* source)
+    : prev_event_(std::move(t_event_id)),
+      prev_trace_(std::move(t_trace_id)),
+      prev_source_(std::move(t_source)),
+      prev_derive_(t_derive) {
   t_event_id.assign(event_id);
   t_trace_id.assign(trace_id);
+  t_derive = source != nullptr;
+  if (source) t_source.assign(*source);
 }
 
 LogContext LogContext::ForEvent(std::string_view source, std::string_view event_id) {
-  return LogContext(event_id, TraceIdFor(source, InboundEventId(event_id)));
+  return LogContext(event_id, std::string_view(), &source);
 }
 
 LogContext::~LogContext() {
   t_event_id = std::move(prev_event_);
   t_trace_id = std::move(prev_trace_);
+  t_source = std::move(prev_source_);
+  t_derive = prev_derive_;
 }
+
+namespace {
+const std::string& CurrentTraceId() {
+  if (t_derive) {
+    t_trace_id = TraceIdFor(t_source, InboundEventId(t_event_id));
+    t_derive = false;
+  }
+  return t_trace_id;
+}
+}  // namespace
 
 void SetUpLogging(const std::string& level, LogFormat format) {
   auto logger = spdlog::get("channelhub");

@@ -35,15 +35,20 @@ std::string_view InboundEventId(std::string_view cloud_event_id);
 class LogContext {
  public:
   LogContext(std::string_view event_id, std::string_view trace_id);
-  // The context of an event of "source": its trace id is TraceIdFor(source, inbound id).
+  // The context of an event of "source": its trace id is TraceIdFor(source, inbound id),
+  // worked out only if a record is actually written (setting a context costs no hash).
   static LogContext ForEvent(std::string_view source, std::string_view event_id);
   ~LogContext();
   LogContext(const LogContext&) = delete;
   LogContext& operator=(const LogContext&) = delete;
 
  private:
+  // "source" given: the trace id is derived from it when first needed.
+  LogContext(std::string_view event_id, std::string_view trace_id, const std::string_view* source);
   std::string prev_event_;
   std::string prev_trace_;
+  std::string prev_source_;
+  bool prev_derive_ = false;
 };
 
 }  // namespace channelhub

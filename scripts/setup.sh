@@ -15,7 +15,7 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libutf8proc-dev libopencc-dev opencc
-  zlib1g-dev
+  zlib1g-dev libzstd-dev  # golden-record versions: zstd (zlib reads those older versions wrote)
   wrk
   clang libclang-rt-14-dev  # scripts/fuzz.sh: clang++ and its libFuzzer/sanitizer runtimes
   prometheus                # promtool: the end-to-end tests check /metrics with `promtool check metrics`

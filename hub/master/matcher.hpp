@@ -215,6 +215,13 @@ class Matcher {
   // The record under "id", or null.
   const NormalizedCustomer* Find(std::string_view id) const;
   std::size_t size() const { return live_; }
+  // Calls f(id, record) for every stored record, in the order they were added.
+  template <typename F>
+  void ForEach(F&& f) const {
+    for (const Slot& s : slots_) {
+      if (s.live) f(std::string_view(*s.id), s.record);
+    }
+  }
 
   // The ids of stored records sharing a blocking key with "query", sorted, unique.
   std::vector<std::string> Candidates(const NormalizedCustomer& query) const;

@@ -80,7 +80,7 @@ struct MasterOptions {
 struct MasterRekeyStats {
   int64_t rewritten = 0;                 // values sealed again with the current key
   std::map<std::string, int64_t> found;  // values found before, per key id ("plaintext" for clear)
-  bool search_keys_rebuilt = false;      // clear search keys (from before encryption) were hashed
+  bool search_keys_rebuilt = false;      // orders' clear buyer mobiles (from before encryption) were hashed
 };
 
 // One event for Apply: a canonical customer or order event as the router delivers it.
@@ -136,8 +136,8 @@ struct MasterStats {
 
 class MasterStore {
  public:
-  // Opens or creates the store. "index": load every source record into the matcher now (the
-  // hub does; the CLI, which never matches, does not).
+  // Opens or creates the store. "index": load every source record into the matcher and the
+  // search index now (the hub does; the CLI does not, and its first Search() loads them).
   static Result<std::unique_ptr<MasterStore>> Open(const MasterOptions& options, bool index = true);
   ~MasterStore();
   MasterStore(const MasterStore&) = delete;

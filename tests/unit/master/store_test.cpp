@@ -440,8 +440,17 @@ TEST(MasterStore, ReopenedStoreMatchesAgainstWhatItHad) {
   }
   auto s = Open(tmp.path());
   EXPECT_EQ(s->indexed(), 1u);
+  auto found = Json(*s->Search({.phone = "13900000002"}));
+  ASSERT_EQ(found.Size(), 1u) << "the search keys are rebuilt in memory at open";
   ApplyOk(*s, {In("e2", Customer("shop", "1", "郑洁", "139 0000 0002"))});
   EXPECT_EQ(*s->Resolve("shop/1"), *s->Resolve("erp/1"));
+  found = Json(*s->Search({.phone = "13900000002", .name = "郑"}));
+  ASSERT_EQ(found.Size(), 1u) << "two records, one golden record";
+  EXPECT_EQ(std::string(found[0]["id"].GetString()), *s->Resolve("erp/1"));
+  // A record whose phone changes is found by the new one only.
+  ApplyOk(*s, {In("e3", Customer("shop", "1", "郑洁", "13900000003"))});
+  EXPECT_EQ(Json(*s->Search({.phone = "13900000003"})).Size(), 1u);
+  EXPECT_EQ(Json(*s->Search({.phone = "13900000002"})).Size(), 1u) << "the ERP record still has it";
 }
 
 }  // namespace

@@ -53,6 +53,7 @@ CREATE TABLE IF NOT EXISTS goldens(
   updated_ms INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS goldens_merged ON goldens(merged_into) WHERE merged_into IS NOT NULL;
 CREATE TABLE IF NOT EXISTS versions(
+  id INTEGER PRIMARY KEY,
   golden INTEGER NOT NULL,
   version INTEGER NOT NULL,
   at_ms INTEGER NOT NULL,
@@ -60,7 +61,7 @@ CREATE TABLE IF NOT EXISTS versions(
   event_id TEXT NOT NULL,
   actor TEXT NOT NULL,
   doc TEXT NOT NULL,
-  PRIMARY KEY(golden, version)) WITHOUT ROWID;
+  UNIQUE(golden, version));
 -- Search keys live in memory (Impl::search); earlier versions kept them in a table.
 DROP INDEX IF EXISTS keys_golden;
 DROP TABLE IF EXISTS keys;
@@ -1232,6 +1233,42 @@ struct MasterStore::Impl {
 MasterStore::MasterStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 MasterStore::~MasterStore() = default;
 
+namespace {
+
+// Versions were kept clustered by (golden, version) (WITHOUT ROWID) before: a new version of an
+// older golden record then landed in the middle of the largest B-tree, one random page per
+// upsert to read, write to the WAL and checkpoint. Kept in arrival order, the documents go to the
+// end of the table and only the small (golden, version) index is written at random
+// (bench/master_store_bench, 100k records: 11.4k -> 13.2k upserts/s, p99 8.4 -> 7.7 ms).
+// Rewrites a table in the old layout, once, in one transaction.
+Status MigrateVersions(Database& d) {
+  auto q = d.Prepare("SELECT sql FROM sqlite_master WHERE type='table' AND name='versions'");
+  if (!q.ok()) return q.status();
+  Status step;
+  const bool old = q->Step(&step) && q->TextView(0).find("WITHOUT ROWID") != std::string_view::npos;
+  CHUB_RETURN_IF_ERROR(step);
+  q->Reset();
+  if (!old) return Status::Ok();
+  spdlog::info("master record: moving golden-record versions to the new table layout (once)");
+  CHUB_RETURN_IF_ERROR(d.Exec("BEGIN IMMEDIATE"));
+  Status st = d.Exec("ALTER TABLE versions RENAME TO versions_old");
+  if (st.ok()) st = d.Exec(kSchema);  // the new versions table
+  if (st.ok()) {
+    st = d.Exec(
+        "INSERT INTO versions(golden, version, at_ms, cause, event_id, actor, doc) "
+        "SELECT golden, version, at_ms, cause, event_id, actor, doc FROM versions_old ORDER BY golden, version;"
+        "DROP TABLE versions_old;");
+  }
+  if (st.ok()) st = d.Exec("COMMIT");
+  if (!st.ok()) {
+    (void)d.Exec("ROLLBACK");
+    return st.Prepend("moving the versions table: ");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<std::unique_ptr<MasterStore>> MasterStore::Open(const MasterOptions& options, bool index) {
   std::error_code ec;
   const std::filesystem::path dir = std::filesystem::path(options.path).parent_path();
@@ -1244,7 +1281,8 @@ Result<std::unique_ptr<MasterStore>> MasterStore::Open(const MasterOptions& opti
   CHUB_RETURN_IF_ERROR(d.Exec("PRAGMA journal_mode=WAL"));
   CHUB_RETURN_IF_ERROR(d.Exec(options.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
   CHUB_RETURN_IF_ERROR(d.Exec("PRAGMA cache_size=-65536"));  // 64 MiB of pages at most
-  Status st = d.Exec(kSchema);
+  Status st = MigrateVersions(d);
+  if (st.ok()) st = d.Exec(kSchema);
   if (!st.ok()) return st.Prepend("master record " + options.path + ": ");
   // Checkpoints stay in the writer at SQLite's default interval (1000 pages). Tried and measured
   // (bench/master_store_bench, 100k records): a checkpointer thread of its own made upserts

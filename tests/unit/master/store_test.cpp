@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "hub/common/json.hpp"
+#include "hub/journal/sqlite.hpp"
 
 namespace channelhub::master {
 namespace {
@@ -451,6 +452,42 @@ TEST(MasterStore, ReopenedStoreMatchesAgainstWhatItHad) {
   ApplyOk(*s, {In("e3", Customer("shop", "1", "郑洁", "13900000003"))});
   EXPECT_EQ(Json(*s->Search({.phone = "13900000003"})).Size(), 1u);
   EXPECT_EQ(Json(*s->Search({.phone = "13900000002"})).Size(), 1u) << "the ERP record still has it";
+}
+
+TEST(MasterStore, VersionsInTheEarlierLayoutAreMovedAtOpen) {
+  TempFile tmp;
+  std::string g;
+  {
+    auto s = Open(tmp.path());
+    ApplyOk(*s, {In("e1", Customer("erp", "1", "冯涛", "13600000001"))});
+    ApplyOk(*s, {In("e2", Customer("erp", "1", "冯涛", "13600000002"))});
+    g = *s->Resolve("erp/1");
+  }
+  {  // the table as versions before this one wrote it: clustered by (golden, version)
+    auto db = journal::Database::Open(tmp.path(), 1000);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    ASSERT_TRUE((*db)->Exec("CREATE TABLE v0(golden INTEGER NOT NULL, version INTEGER NOT NULL, at_ms INTEGER NOT NULL, "
+                            "cause TEXT NOT NULL, event_id TEXT NOT NULL, actor TEXT NOT NULL, doc TEXT NOT NULL, "
+                            "PRIMARY KEY(golden, version)) WITHOUT ROWID;"
+                            "INSERT INTO v0 SELECT golden, version, at_ms, cause, event_id, actor, doc FROM versions;"
+                            "DROP TABLE versions; ALTER TABLE v0 RENAME TO versions;")
+                    .ok());
+  }
+  auto s = Open(tmp.path());
+  auto history = Json(*s->History(g));
+  ASSERT_EQ(history.Size(), 2u) << "both versions were moved";
+  EXPECT_EQ(history[1]["version"].GetInt(), 2);
+  auto view = Json(*s->View(g));
+  ASSERT_EQ(view["golden"]["mobiles"].Size(), 1u);
+  EXPECT_STREQ(view["golden"]["mobiles"][0].GetString(), "+8613600000002") << "the record as it is now";
+  ApplyOk(*s, {In("e3", Customer("erp", "1", "冯涛", "13600000003"))});
+  EXPECT_EQ(Json(*s->History(g)).Size(), 3u) << "and new ones follow them";
+  auto db = journal::Database::Open(tmp.path(), 1000);
+  auto q = (*db)->Prepare("SELECT sql FROM sqlite_master WHERE name='versions'");
+  ASSERT_TRUE(q.ok());
+  Status step;
+  ASSERT_TRUE(q->Step(&step));
+  EXPECT_EQ(q->TextView(0).find("WITHOUT ROWID"), std::string_view::npos);
 }
 
 }  // namespace

@@ -43,9 +43,10 @@ inline constexpr unsigned kParseOptions = pugi::parse_default | pugi::parse_doct
 Status ParseBounded(std::string_view text, pugi::xml_document* doc, const Limits& limits,
                     unsigned extra_options = 0, pugi::xml_encoding encoding = pugi::encoding_auto);
 
-// Checks a parsed document (see ParseBounded): no DOCTYPE, depth, node count, UTF-8 names and
-// values. Iterative: any depth costs no native stack.
-Status CheckDocument(const pugi::xml_document& doc, const Limits& limits);
+// Checks a parsed document (see ParseBounded): no DOCTYPE, depth, node count, and (unless
+// "check_text" is false: the caller knows them to be valid) UTF-8 names and values. Iterative:
+// any depth costs no native stack.
+Status CheckDocument(const pugi::xml_document& doc, const Limits& limits, bool check_text = true);
 
 // True when "s" is well-formed UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
 // "*bad_at" (optional) receives the offset of the first bad byte.

@@ -95,6 +95,13 @@ TEST(XmlLimitsTest, RefusesInvalidUtf8AnywhereInTheDocument) {
   // A NUL byte, even after the root element (where pugixml alone would stop reading).
   EXPECT_EQ(Check(std::string("<r>x</r>\0<junk", 14)).message(), "XML parse error at offset 8: a NUL byte");
   EXPECT_EQ(Check(std::string("<r>\0</r>", 8)).message(), "XML parse error at offset 3: a NUL byte");
+  // A character reference to a surrogate decodes to bytes that are not UTF-8: the tree is
+  // checked whenever the text has one, even when its own bytes are all valid.
+  Status ref = Check("<r>&#xD800;</r>");
+  EXPECT_EQ(ref.code(), StatusCode::kInvalidArgument) << ref.message();
+  EXPECT_TRUE(Check("<r a=\"&#x4E2D;\">&#20013;&amp;&lt;</r>").ok());
+  // Long ASCII runs (read eight bytes at a time) with a bad byte after them, in a value.
+  EXPECT_EQ(Check("<r>" + std::string(37, 'x') + "\xC3(</r>").code(), StatusCode::kInvalidArgument);
   // Other encodings are converted to UTF-8 first and are fine.
   EXPECT_TRUE(Check("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><r>\xE9</r>").ok());
 }
@@ -108,6 +115,12 @@ TEST(XmlLimitsTest, Utf8Validator) {
   EXPECT_FALSE(IsValidUtf8("\xC1\xBF"));
   EXPECT_FALSE(IsValidUtf8("\xF0\x80\x80\x80"));
   EXPECT_FALSE(IsValidUtf8("\x80"));
+  const std::string run = std::string(21, 'a');  // past two 8-byte words
+  EXPECT_FALSE(IsValidUtf8(run + "\xE4\xB8", &at));
+  EXPECT_EQ(at, 21u);
+  EXPECT_TRUE(IsValidUtf8(run + "\xE4\xB8\xAD" + run + "\xE4\xB8\xAD"));
+  EXPECT_FALSE(IsValidUtf8(run + "\xE4\xB8\xAD" + run + "\xFF" + run, &at));
+  EXPECT_EQ(at, 45u);
 }
 
 TEST(XmlLimitsTest, ProcessLimitsAreSetOnce) {

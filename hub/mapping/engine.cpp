@@ -620,6 +620,9 @@ class Compiler {
       n.direct = !r.each && (r.leaf == Leaf::kText || r.leaf == Leaf::kFree) && !r.from.empty() &&
                  r.transforms.empty() && !r.default_value &&
                  std::all_of(r.from.begin(), r.from.end(), [](const Selector& s) { return s.json && s.json->single(); });
+      n.fused = !r.each && r.leaf == Leaf::kDecimal && !r.from.empty() && r.concat.empty() && r.math.empty() &&
+                !r.constant && !r.index_base && r.transforms.size() == 1 &&
+                std::all_of(r.from.begin(), r.from.end(), [](const Selector& s) { return s.json && s.json->single(); });
       if (r.each) BuildPlan(r.children, &n);
       parent->members.push_back(std::move(n));
     }

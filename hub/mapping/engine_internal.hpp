@@ -135,6 +135,8 @@ struct PlanNode {
   int capture = -1;                 // top-level key fields the subject is built from
   bool direct = false;              // kLeaf: JSON text copied straight from the payload when
                                     // it is a string (no transform, default, concat, ...)
+  bool fused = false;               // kLeaf: a decimal from JSON through one transform with a
+                                    // text fast path (Transform::AppendFromText)
   LeafCheck check;                  // kLeaf (text lists: each item)
 };
 

@@ -626,6 +626,40 @@ class Emitter {
     return false;
   }
 
+  // A decimal rule whose one transform has a text fast path: the payload's string (or integer)
+  // goes through Transform::AppendFromText straight into the output. False, having written
+  // nothing, when the general path must run (no value, another type, a value in error).
+  bool Fused(const PlanNode& n, const Node& at, int count) {
+    const Transform& t = *n.rule->transforms.front();
+    for (const Selector& s : n.rule->from) {
+      const Value* v = runner_.FirstJson(s, at);
+      if (!v || v->IsNull() || (v->IsString() && v->GetStringLength() == 0)) continue;
+      char digits[24];
+      std::string_view text;
+      if (v->IsString()) {
+        text = std::string_view(v->GetString(), v->GetStringLength());
+      } else if (v->IsInt64()) {
+        auto r = std::to_chars(digits, digits + sizeof digits, v->GetInt64());
+        text = std::string_view(digits, static_cast<std::size_t>(r.ptr - digits));
+      } else {
+        return false;
+      }
+      const std::size_t mark = out_->size();
+      Separator(count);
+      out_->append(n.key_json);
+      out_->push_back('"');
+      const std::size_t start = out_->size();
+      if (!t.AppendFromText(text, out_)) {
+        out_->resize(mark);
+        return false;
+      }
+      if (n.capture >= 0) Capture(n, std::string_view(out_->data() + start, out_->size() - start));
+      out_->push_back('"');
+      return true;
+    }
+    return false;
+  }
+
   Status Leaf(const PlanNode& n, const Node& at, std::size_t index, const Where* where, int count,
               bool* wrote) {
     const Rule& r = *n.rule;
@@ -636,6 +670,10 @@ class Emitter {
         *wrote = direct.ok();
         return direct;
       }
+    }
+    if (n.fused && Fused(n, at, count)) {
+      *wrote = true;
+      return Status::Ok();
     }
     Status st = runner_.Values(r, at, index, &vals_);
     if (!st.ok()) return Fail(r, where, st.message());

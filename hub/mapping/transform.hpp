@@ -127,6 +127,12 @@ class Transform {
   // memory) comes back as Internal.
   Result<Scalar> Apply(const Scalar& in) const;
 
+  // A fast path for a string value, for the mapping runtime: appends to "*out" the text of what
+  // Apply(Scalar::String(in)) gives, without building Scalars, and returns true. Returns false,
+  // appending nothing, when the transform has no such path or the value would be an error or
+  // null (Apply then says what is wrong). Only "decimal" has one today.
+  virtual bool AppendFromText(std::string_view in, std::string* out) const;
+
   // The registered name, e.g. "decimal".
   const std::string& name() const { return name_; }
   // The kind of every non-null output.

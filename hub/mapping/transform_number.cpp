@@ -98,6 +98,19 @@ class DecimalTransform final : public Transform {
   std::optional<int> scale_;
   RoundingMode mode_;
   char thousands_;  // '\0': none accepted
+
+ public:
+  bool AppendFromText(std::string_view in, std::string* out) const override {
+    if (thousands_ != '\0' || in.empty()) return false;
+    Result<Decimal> d = Decimal::Parse(in);
+    if (!d.ok()) return false;
+    if (scale_) {
+      d = d->Rescale(*scale_, mode_);
+      if (!d.ok()) return false;
+    }
+    out->append(d->ToString());
+    return true;
+  }
 };
 
 // Integer minor units (cents, fen) to a decimal with "scale" digits after the point.

@@ -117,6 +117,38 @@ TEST_F(EngineTest, MapsScalarsNestedKeysAndLists) {
             R"("totals":{"total":"30.5"},"created_at":"2025-03-01T00:00:00Z"})");
 }
 
+// A decimal rule with one transform takes a fast path (the payload's text straight into the
+// output); every case it does not take must come out as the general path gives it.
+TEST_F(EngineTest, DecimalRulesGiveTheSameResultOnEveryPath) {
+  const std::string yaml = std::string("format: json\ntarget: order\nrules:\n") +
+                           R"(  order_no: { from: $.no, required: true }
+  source.system: { const: erp }
+  channel: { const: dealer }
+  status: { const: created }
+  currency: { const: CNY }
+  totals.total: { from: [$.a, $.b], transform: [{ decimal: { scale: 2, rounding: half_even } }], required: true }
+  totals.tax: { from: $.t, transform: [{ decimal: { thousands: "," } }] }
+)";
+  auto total = [&](const std::string& fields) {
+    const std::string out = Run(yaml, "{\"no\":\"1\"," + fields + "}");
+    const auto at = out.find("\"totals\":");
+    return at == std::string::npos ? out : out.substr(at);
+  };
+  EXPECT_EQ(total(R"("a":"2.345")"), R"("totals":{"total":"2.34"}})") << "a string";
+  EXPECT_EQ(total(R"("a":"2.355")"), R"("totals":{"total":"2.36"}})");
+  EXPECT_EQ(total(R"("a":7)"), R"("totals":{"total":"7.00"}})") << "an integer";
+  EXPECT_EQ(total(R"("a":-7000000000)"), R"("totals":{"total":"-7000000000.00"}})");
+  EXPECT_EQ(total(R"("a":2.5)"), R"("totals":{"total":"2.50"}})") << "a double: the general path";
+  EXPECT_EQ(total(R"("a":"","b":"1.5")"), R"("totals":{"total":"1.50"}})") << "empty: the next path";
+  EXPECT_EQ(total(R"("a":null,"b":3)"), R"("totals":{"total":"3.00"}})");
+  EXPECT_EQ(total(R"("a":"2.345","t":"1,234.5")"), R"("totals":{"tax":"1234.5","total":"2.34"}})")
+      << "grouping separators: the general path";
+  EXPECT_THAT(total(R"("a":"12,5")"), HasSubstr("m.yaml:9: totals.total: decimal: \"12,5\" is not a decimal"));
+  EXPECT_THAT(total(R"("a":" 1")"), HasSubstr("totals.total: decimal: \" 1\" is not a decimal"));
+  EXPECT_THAT(total(R"("a":true)"), HasSubstr("totals.total: decimal: expects string, decimal, integer, got boolean"));
+  EXPECT_THAT(total(R"("b":"")"), HasSubstr("totals.total: required, but $.a has no value"));
+}
+
 TEST_F(EngineTest, KeepsUnreadMembersUnderExt) {
   const std::string yaml = std::string(kOrderHead) + kLines + "keep_unmapped: true\n";
   const std::string out =

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <array>
+#include <cstring>
 #include <limits>
 
 namespace channelhub {
@@ -115,6 +116,10 @@ Result<Decimal> Decimal::Parse(std::string_view text) {
     i = 1;
   }
   Int128 m = 0;
+  // The first 19 digits accumulate in 64 bits (19 nines fit), without 128-bit arithmetic: all
+  // of most amounts.
+  uint64_t m64 = 0;
+  int digits = 0;
   int int_digits = 0;
   int scale = 0;
   bool seen_point = false;
@@ -126,6 +131,11 @@ Result<Decimal> Decimal::Parse(std::string_view text) {
           return BadDecimal(text, "more than 18 digits after the decimal point");
       } else {
         ++int_digits;
+      }
+      if (digits < 19) {
+        m64 = m64 * 10 + static_cast<uint64_t>(c - '0');
+        if (++digits == 19) m = static_cast<Int128>(m64);
+        continue;
       }
       // Checked before multiplying, so that m never leaves the 38-digit range (and never wraps);
       // against constants, as a 128-bit division per digit would cost more than the rest.
@@ -160,6 +170,7 @@ Result<Decimal> Decimal::Parse(std::string_view text) {
   }
   if (int_digits == 0) return BadDecimal(text, "no digits");
   if (seen_point && scale == 0) return BadDecimal(text, "expected a digit after the decimal point");
+  if (digits < 19) m = static_cast<Int128>(m64);
   return Decimal(negative ? -m : m, scale);
 }
 
@@ -235,14 +246,31 @@ Result<Decimal> Decimal::Mul(const Decimal& other) const {
 Decimal Decimal::Negated() const { return Decimal(-mantissa_, scale_); }
 
 std::string Decimal::ToString() const {
-  std::string digits = Int128ToString(mantissa_ < 0 ? -mantissa_ : mantissa_);
-  if (scale_ > 0) {
-    const size_t scale = static_cast<size_t>(scale_);
-    if (digits.size() <= scale) digits.insert(0, scale + 1 - digits.size(), '0');
-    digits.insert(digits.size() - scale, 1, '.');
+  // Written once into a buffer: a sign, up to 38 digits, a point and a leading zero.
+  const std::string digits = Int128ToString(mantissa_ < 0 ? -mantissa_ : mantissa_);
+  const std::size_t n = digits.size();
+  const std::size_t scale = static_cast<std::size_t>(scale_);
+  char buf[64];
+  char* p = buf;
+  if (mantissa_ < 0) *p++ = '-';
+  if (scale == 0) {
+    std::memcpy(p, digits.data(), n);
+    p += n;
+  } else if (n <= scale) {  // 0.0xyz
+    *p++ = '0';
+    *p++ = '.';
+    std::memset(p, '0', scale - n);
+    p += scale - n;
+    std::memcpy(p, digits.data(), n);
+    p += n;
+  } else {
+    std::memcpy(p, digits.data(), n - scale);
+    p += n - scale;
+    *p++ = '.';
+    std::memcpy(p, digits.data() + n - scale, scale);
+    p += scale;
   }
-  if (mantissa_ < 0) digits.insert(0, 1, '-');
-  return digits;
+  return std::string(buf, p);
 }
 
 std::strong_ordering Decimal::operator<=>(const Decimal& other) const {

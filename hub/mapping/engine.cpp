@@ -224,8 +224,15 @@ class Compiler {
       if (out_ && !CheckSourcePath(n, key, *s.json)) return std::nullopt;
       if (top_level_ && !s.json->from_root() && !s.json->head().empty()) {
         mapping_->read_members.insert(s.json->head());
+        if (!mapping_->split) mapping_->root_names.MarkRead(mapping_->root_names.Add(s.json->head()));
       }
       if (top_level_ && s.json->head().empty()) all_read_ = true;
+      // Paths read at the root (top-level rules, unless split: makes them read elements; and
+      // $$ paths) find their first member through the per-payload index.
+      if (!out_ && s.json->single() && !s.json->head().empty() &&
+          (s.json->from_root() || (top_level_ && !mapping_->split))) {
+        s.json->set_head_slot(mapping_->root_names.Add(s.json->head()));
+      }
     } else {
       try {
         s.xpath = std::make_shared<pugi::xpath_query>(s.text.c_str());

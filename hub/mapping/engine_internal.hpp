@@ -2,6 +2,7 @@
 // (engine_run.cpp) and the simple-XPath evaluator (xml_path.cpp). Not part of the mapping API.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -140,6 +141,48 @@ struct PlanNode {
   LeafCheck check;                  // kLeaf (text lists: each item)
 };
 
+// Member names of the payload's root object that paths start with, each with a slot: once per
+// payload the runtime walks the root's members and notes where each name first appears, so that
+// every rule reading from the root finds its member at once instead of comparing names one by
+// one (a Shopify order has 60-odd members, and 25 rules read them).
+class RootNames {
+ public:
+  // The slot of "name", adding it when new.
+  int Add(const std::string& name) {
+    if (const int s = Find(name); s >= 0) return s;
+    const int slot = static_cast<int>(names_.size());
+    names_.push_back(name);
+    buckets_[Bucket(name)].push_back(slot);
+    return slot;
+  }
+  // Marks a name as read by a rule (keep_unmapped leaves it out of ext).
+  void MarkRead(int slot) {
+    read_.resize(names_.size());
+    read_[static_cast<std::size_t>(slot)] = true;
+  }
+  // False for -1 (a name not in the table).
+  bool IsRead(int slot) const {
+    return slot >= 0 && static_cast<std::size_t>(slot) < read_.size() && read_[static_cast<std::size_t>(slot)];
+  }
+  // The slot of "name", or -1.
+  int Find(std::string_view name) const {
+    for (const int slot : buckets_[Bucket(name)]) {
+      if (names_[static_cast<std::size_t>(slot)] == name) return slot;
+    }
+    return -1;
+  }
+  std::size_t size() const { return names_.size(); }
+
+ private:
+  static std::size_t Bucket(std::string_view s) {
+    if (s.empty()) return 0;
+    return (s.size() * 31u + static_cast<unsigned char>(s.front()) * 7u + static_cast<unsigned char>(s.back())) & 255u;
+  }
+  std::vector<std::string> names_;
+  std::vector<bool> read_;
+  std::array<std::vector<int>, 256> buckets_;
+};
+
 // Capture slots (PlanNode::capture) for the event subject.
 enum Capture { kCaptureSourceId = 0, kCaptureOrderNo, kCaptureWarehouse, kCaptureSku, kCaptureCount };
 
@@ -159,6 +202,7 @@ class CompiledMapping {
   std::set<std::string, std::less<>> read_members;  // top-level JSON members some rule reads
   internal::PlanNode plan;              // inbound: the entity's layout
   std::vector<std::string> xml_index_names;  // names of "//NAME" steps
+  internal::RootNames root_names;       // JSON: first steps of paths read at the root
 };
 
 }  // namespace channelhub::mapping

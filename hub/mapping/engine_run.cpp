@@ -245,7 +245,19 @@ struct Where {
 
 class Runner {
  public:
-  Runner(const CompiledMapping& m, Node root, XmlIndex* index) : m_(m), root_(root), index_(index) {}
+  Runner(const CompiledMapping& m, Node root, XmlIndex* index) : m_(m), root_(root), index_(index) {
+    // JSON: where each name of m.root_names first appears among the root object's members.
+    if (root_.json && root_.json->IsObject() && m.root_names.size() > 0) {
+      root_members_.assign(m.root_names.size(), nullptr);
+      for (const auto& member : root_.json->GetObject()) {
+        const int slot =
+            m.root_names.Find(std::string_view(member.name.GetString(), member.name.GetStringLength()));
+        if (slot >= 0 && !root_members_[static_cast<std::size_t>(slot)]) {
+          root_members_[static_cast<std::size_t>(slot)] = &member.value;  // the first wins, as in FindMember
+        }
+      }
+    }
+  }
 
   const CompiledMapping& mapping() const { return m_; }
 
@@ -266,12 +278,20 @@ class Runner {
   }
 
   // A single JSON path's value, or nullptr.
-  const Value* FirstJson(const Selector& s, const Node& at) const { return s.json->First(*root_.json, *at.json); }
+  const Value* FirstJson(const Selector& s, const Node& at) const {
+    const JsonPath& p = *s.json;
+    if (p.head_slot() >= 0 && (p.from_root() || at.json == root_.json)) {
+      if (root_members_.empty()) return nullptr;  // the root is not an object
+      const Value* head = root_members_[static_cast<std::size_t>(p.head_slot())];
+      return head ? p.FirstAfterHead(*head) : nullptr;
+    }
+    return p.First(*root_.json, *at.json);
+  }
 
   // The first value "s" selects at "at" that is present (not null, not empty), or null.
   Scalar FirstPresent(const Selector& s, const Node& at) const {
     if (s.json && s.json->single()) {
-      const Value* v = s.json->First(*root_.json, *at.json);
+      const Value* v = FirstJson(s, at);
       return v ? ScalarOf(*v) : Scalar::Null();
     }
     if (s.fast_xml) {  // usually the first node is the one: try it before collecting all
@@ -400,6 +420,7 @@ class Runner {
   Node root_;
   XmlIndex* index_;
   mutable std::vector<pugi::xpath_node> xml_scratch_;
+  std::vector<const Value*> root_members_;  // by CompiledMapping::root_names slot
 };
 
 // ------------------------------------------------------------------------------------------
@@ -755,7 +776,9 @@ class Emitter {
     for (const auto& member : at.json->GetObject()) {
       if (member.value.IsNull()) continue;
       std::string_view name(member.name.GetString(), member.name.GetStringLength());
-      if (m_.read_members.find(name) != m_.read_members.end()) continue;
+      if (m_.split ? m_.read_members.find(name) != m_.read_members.end() : m_.root_names.IsRead(m_.root_names.Find(name))) {
+        continue;  // (without split:, every name some rule reads is in root_names)
+      }
       // An ext rule of the same name wins.
       std::string key;
       if (!AppendString(&key, name)) continue;

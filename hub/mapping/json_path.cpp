@@ -147,8 +147,12 @@ const rapidjson::Value* JsonPath::First(const rapidjson::Value& root,
     return found.empty() ? nullptr : found.front();
   }
   // No wildcard: one step at a time, without collecting.
-  const rapidjson::Value* v = from_root_ ? &root : &current;
-  for (const Step& s : steps_) {
+  return FirstFrom(from_root_ ? &root : &current, 0);
+}
+
+const rapidjson::Value* JsonPath::FirstFrom(const rapidjson::Value* v, std::size_t step) const {
+  for (std::size_t i = step; i < steps_.size(); ++i) {
+    const Step& s = steps_[i];
     if (s.kind == Step::Kind::kMember) {
       if (!v->IsObject()) return nullptr;
       auto it = v->FindMember(rapidjson::StringRef(s.name.data(), s.name.size()));

@@ -32,6 +32,17 @@ class JsonPath {
               std::vector<const rapidjson::Value*>* out) const;
   // The first selected value, or nullptr.
   const rapidjson::Value* First(const rapidjson::Value& root, const rapidjson::Value& current) const;
+  // The first selected value from the value its first step (a member) selected, found by the
+  // caller some other way (the mapping runtime indexes the root object's members once per
+  // payload). REQUIRES: single() and head() not empty.
+  const rapidjson::Value* FirstAfterHead(const rapidjson::Value& head_value) const {
+    return FirstFrom(&head_value, 1);
+  }
+
+  // The mapping runtime's slot for head() in its per-payload index of the root object's members,
+  // or -1 (set by the mapping compiler).
+  int head_slot() const { return head_slot_; }
+  void set_head_slot(int slot) { head_slot_ = slot; }
 
   // True when the path can select at most one value (no wildcard).
   bool single() const { return single_; }
@@ -54,11 +65,13 @@ class JsonPath {
   };
   void Walk(const rapidjson::Value& v, std::size_t step,
             std::vector<const rapidjson::Value*>* out) const;
+  const rapidjson::Value* FirstFrom(const rapidjson::Value* v, std::size_t step) const;
 
   std::string text_;
   std::vector<Step> steps_;
   bool from_root_ = false;
   bool single_ = true;
+  int head_slot_ = -1;
 };
 
 }  // namespace channelhub::mapping

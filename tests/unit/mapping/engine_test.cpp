@@ -149,6 +149,30 @@ TEST_F(EngineTest, DecimalRulesGiveTheSameResultOnEveryPath) {
   EXPECT_THAT(total(R"("b":"")"), HasSubstr("totals.total: required, but $.a has no value"));
 }
 
+// Rules reading from the root find their member through a per-payload index of the root's
+// members; it must find what a member-by-member search finds.
+TEST_F(EngineTest, RootMembersAreFoundAsByName) {
+  const std::string yaml = std::string(kOrderHead) + R"(  buyer.name: { from: [$.buyer.name, $.name] }
+  lines:
+    each: $.items[*]
+    rules:
+      line_no: { index: 1 }
+      sku: { from: [sku, $$.sku] }
+      quantity: { const: "1" }
+      unit_price: { const: "1" }
+      amount: { const: "1" }
+)";
+  // A repeated name: the first one counts (as RapidJSON's FindMember has it).
+  EXPECT_THAT(Run(yaml, R"({"no":"A","no":"B","total":"1","buyer":{"name":"王芳"},"name":"x",)"
+                        R"("sku":"S0","items":[{"sku":"S1"},{}]})"),
+              ::testing::AllOf(HasSubstr(R"("order_no":"A")"), HasSubstr(R"("buyer":{"name":"王芳"})"),
+                               HasSubstr(R"({"line_no":1,"sku":"S1",)"), HasSubstr(R"({"line_no":2,"sku":"S0",)")));
+  EXPECT_THAT(Run(yaml, R"({"no":"A","total":"1","buyer":"none","name":"x","items":[]})"),
+              HasSubstr(R"("buyer":{"name":"x"})")) << "a path through a member that is not an object";
+  EXPECT_THAT(Run(yaml, R"([{"no":"A"}])"), HasSubstr("order_no: required, but $.no has no value"))
+      << "a payload whose root is not an object";
+}
+
 TEST_F(EngineTest, KeepsUnreadMembersUnderExt) {
   const std::string yaml = std::string(kOrderHead) + kLines + "keep_unmapped: true\n";
   const std::string out =

@@ -245,32 +245,50 @@ Result<Decimal> Decimal::Mul(const Decimal& other) const {
 
 Decimal Decimal::Negated() const { return Decimal(-mantissa_, scale_); }
 
-std::string Decimal::ToString() const {
-  // Written once into a buffer: a sign, up to 38 digits, a point and a leading zero.
-  const std::string digits = Int128ToString(mantissa_ < 0 ? -mantissa_ : mantissa_);
-  const std::size_t n = digits.size();
-  const std::size_t scale = static_cast<std::size_t>(scale_);
-  char buf[64];
+namespace {
+
+// Writes the text of mantissa * 10^-scale at "buf" (64 bytes: a sign, up to 38 digits, a point
+// and a leading zero) and returns its end. A mantissa within 64 bits (nearly all) is written as
+// its integer part and its fraction, without an intermediate string.
+char* FormatDecimal(Int128 mantissa, int scale_digits, char* buf) {
   char* p = buf;
-  if (mantissa_ < 0) *p++ = '-';
-  if (scale == 0) {
-    std::memcpy(p, digits.data(), n);
-    p += n;
-  } else if (n <= scale) {  // 0.0xyz
-    *p++ = '0';
-    *p++ = '.';
-    std::memset(p, '0', scale - n);
-    p += scale - n;
-    std::memcpy(p, digits.data(), n);
-    p += n;
-  } else {
-    std::memcpy(p, digits.data(), n - scale);
-    p += n - scale;
-    *p++ = '.';
-    std::memcpy(p, digits.data() + n - scale, scale);
-    p += scale;
+  char* const end = buf + 64;
+  if (mantissa < 0) *p++ = '-';
+  const Int128 a = mantissa < 0 ? -mantissa : mantissa;
+  const std::size_t scale = static_cast<std::size_t>(scale_digits);
+  if (a > static_cast<Int128>(std::numeric_limits<uint64_t>::max())) {
+    std::string digits = Int128ToString(a);
+    if (scale > 0) {
+      if (digits.size() <= scale) digits.insert(0, scale + 1 - digits.size(), '0');
+      digits.insert(digits.size() - scale, 1, '.');
+    }
+    std::memcpy(p, digits.data(), digits.size());
+    return p + digits.size();
   }
-  return std::string(buf, p);
+  uint64_t v = static_cast<uint64_t>(a);
+  if (scale == 0) return std::to_chars(p, end, v).ptr;
+  uint64_t pow = 1;
+  for (std::size_t i = 0; i < scale; ++i) pow *= 10;  // scale <= 18
+  p = std::to_chars(p, end, v / pow).ptr;
+  *p++ = '.';
+  uint64_t frac = v % pow;
+  for (std::size_t k = scale; k > 0; --k) {
+    p[k - 1] = static_cast<char>('0' + frac % 10);
+    frac /= 10;
+  }
+  return p + scale;
+}
+
+}  // namespace
+
+std::string Decimal::ToString() const {
+  char buf[64];
+  return std::string(buf, FormatDecimal(mantissa_, scale_, buf));
+}
+
+void Decimal::AppendTo(std::string* out) const {
+  char buf[64];
+  out->append(buf, FormatDecimal(mantissa_, scale_, buf));
 }
 
 std::strong_ordering Decimal::operator<=>(const Decimal& other) const {

@@ -65,6 +65,8 @@ class Decimal {
 
   // "388.00", "-1.5", "0". Keeps the scale; never uses an exponent.
   std::string ToString() const;
+  // Appends ToString()'s text to "*out" without a string of its own.
+  void AppendTo(std::string* out) const;
 
   // Numeric comparison, independent of the scale.
   std::strong_ordering operator<=>(const Decimal& other) const;

@@ -108,7 +108,7 @@ class DecimalTransform final : public Transform {
       d = d->Rescale(*scale_, mode_);
       if (!d.ok()) return false;
     }
-    out->append(d->ToString());
+    d->AppendTo(out);
     return true;
   }
 };

@@ -70,7 +70,8 @@ bool IsValidUtf8(std::string_view s, std::size_t* bad_at) {
   return true;
 }
 
-Status CheckDocument(const pugi::xml_document& doc, const Limits& limits, bool check_text) {
+Status CheckDocument(const pugi::xml_document& doc, const Limits& limits, bool check_text,
+                     ElementVisitor* visitor) {
   std::size_t nodes = 0;
   Status status;
   // The node's own problem, if any.
@@ -82,6 +83,7 @@ Status CheckDocument(const pugi::xml_document& doc, const Limits& limits, bool c
     if (type == pugi::node_element && depth > limits.max_depth) {
       return Status::Exhausted("XML nested deeper than " + std::to_string(limits.max_depth) + " levels" + At(n));
     }
+    if (visitor && type == pugi::node_element) visitor->Element(n);
     ++nodes;
     if (check_text) {
       CHUB_RETURN_IF_ERROR(CheckText(n.name(), n, "name"));
@@ -108,7 +110,7 @@ Status CheckDocument(const pugi::xml_document& doc, const Limits& limits, bool c
 }
 
 Status ParseBounded(std::string_view text, pugi::xml_document* doc, const Limits& limits, unsigned extra_options,
-                    pugi::xml_encoding encoding) {
+                    pugi::xml_encoding encoding, ElementVisitor* visitor) {
   // A NUL is never XML; pugixml would take one after the root element for the end. (UTF-16 and
   // UTF-32 documents, told by their BOM or first character, hold NULs of their own.)
   if (encoding == pugi::encoding_auto || encoding == pugi::encoding_utf8) {
@@ -128,7 +130,7 @@ Status ParseBounded(std::string_view text, pugi::xml_document* doc, const Limits
   // pass over the bytes instead of a strlen and a check per name and value.
   const bool text_valid = pr.encoding == pugi::encoding_utf8 &&
                           text.find("&#") == std::string_view::npos && IsValidUtf8(text);
-  return CheckDocument(*doc, limits, /*check_text=*/!text_valid);
+  return CheckDocument(*doc, limits, /*check_text=*/!text_valid, visitor);
 }
 
 void SetProcessLimits(const Limits& limits) {

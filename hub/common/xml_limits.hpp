@@ -40,13 +40,27 @@ inline constexpr unsigned kParseOptions = pugi::parse_default | pugi::parse_doct
 //   "XML has more than 200000 nodes (elements, attributes and text)"
 //   "XML is not valid UTF-8 at offset 40"
 // "*doc" holds the parsed document afterwards, also when a limit was exceeded.
+// Sees every element of a document as CheckDocument walks it, in document order, so that a
+// reader that needs a pass over the elements (the mapping runtime's index of "//NAME" steps)
+// shares the check's instead of making its own. A document that fails a check is not walked to
+// the end.
+class ElementVisitor {
+ public:
+  virtual void Element(pugi::xml_node element) = 0;
+
+ protected:
+  ~ElementVisitor() = default;
+};
+
 Status ParseBounded(std::string_view text, pugi::xml_document* doc, const Limits& limits,
-                    unsigned extra_options = 0, pugi::xml_encoding encoding = pugi::encoding_auto);
+                    unsigned extra_options = 0, pugi::xml_encoding encoding = pugi::encoding_auto,
+                    ElementVisitor* visitor = nullptr);
 
 // Checks a parsed document (see ParseBounded): no DOCTYPE, depth, node count, and (unless
 // "check_text" is false: the caller knows them to be valid) UTF-8 names and values. Iterative:
 // any depth costs no native stack.
-Status CheckDocument(const pugi::xml_document& doc, const Limits& limits, bool check_text = true);
+Status CheckDocument(const pugi::xml_document& doc, const Limits& limits, bool check_text = true,
+                     ElementVisitor* visitor = nullptr);
 
 // True when "s" is well-formed UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
 // "*bad_at" (optional) receives the offset of the first bad byte.

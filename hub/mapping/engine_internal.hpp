@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "hub/common/xml_limits.hpp"
 #include "hub/mapping/engine.hpp"
 #include "hub/mapping/json_path.hpp"
 #include "hub/mapping/transform.hpp"
@@ -51,16 +52,30 @@ struct XmlPath {
 std::optional<XmlPath> CompileXmlPath(std::string_view text, std::vector<std::string>* index_names);
 
 // The elements named in a mapping's "//NAME" steps, in document order, one list per slot.
-class XmlIndex {
+class XmlIndex final : public xml::ElementVisitor {
  public:
   explicit XmlIndex(const std::vector<std::string>* names) : names_(names) {}
-  // The elements named (*names)[slot] in "doc", building the index on first use.
+  // The elements named (*names)[slot] in "doc", building the index on first use (unless it was
+  // fed: see Feed).
   const std::vector<pugi::xml_node>& Get(pugi::xml_node doc, int slot);
+  // Prepares the index to be filled by the document's check (xml::ParseBounded's visitor), which
+  // then sees every element: one walk of the document instead of two. Null when there are no
+  // "//NAME" steps.
+  xml::ElementVisitor* Feed() {
+    if (names_->empty()) return nullptr;
+    Start();
+    return this;
+  }
+  void Element(pugi::xml_node element) override;
 
  private:
+  void Start();
+
   const std::vector<std::string>* names_;
   bool built_ = false;
   std::vector<std::vector<pugi::xml_node>> lists_;
+  std::vector<uint64_t> keys_;  // the names' first 8 bytes packed into an integer
+  std::vector<bool> long_names_;  // names longer than 8 bytes (compared in full too)
 };
 
 // Appends what "path" selects from "context" (document order); stops after the first when

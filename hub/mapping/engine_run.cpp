@@ -868,6 +868,7 @@ Status RunInbound(const CompiledMapping& m, std::string_view payload, std::vecto
   Scratch::Lease lease(ThreadScratch());
   PoolDocument in(lease.values(), 1024, lease.stack());
   pugi::xml_document doc;
+  XmlIndex index(&m.xml_index_names);
   Node root;
   if (m.format == Format::kJson) {
     // Iterative: nesting depth costs no native stack. Encoding is checked where text is
@@ -885,12 +886,12 @@ Status RunInbound(const CompiledMapping& m, std::string_view payload, std::vecto
     root.json = &in;
   } else {
     // No DOCTYPE, UTF-8, and the process's depth and node limits: the same checks as at the door.
-    if (Status st = xml::ParseBounded(payload, &doc, xml::ProcessLimits()); !st.ok()) {
+    if (Status st = xml::ParseBounded(payload, &doc, xml::ProcessLimits(), 0, pugi::encoding_auto, index.Feed());
+        !st.ok()) {
       return Status::Invalid(m.file + ": the payload is not accepted XML: " + st.message());
     }
     root.xml = pugi::xpath_node(doc);
   }
-  XmlIndex index(&m.xml_index_names);
   Runner runner(m, root, &index);
   if (m.when && !runner.Holds(*m.when, std::nullopt, root)) return Status::Ok();
   const std::size_t hint = payload.size() + 256;

@@ -192,39 +192,51 @@ std::optional<XmlPath> CompileXmlPath(std::string_view text, std::vector<std::st
   return path;
 }
 
+namespace {
+
+// A name's first 8 bytes packed into an integer, and whether it is longer: one integer compare
+// per indexed name instead of a strcmp call.
+uint64_t NamePrefix(const char* s, bool* longer) {
+  uint64_t key = 0;
+  int i = 0;
+  for (; i < 8 && s[i]; ++i) key |= static_cast<uint64_t>(static_cast<unsigned char>(s[i])) << (8 * i);
+  *longer = i == 8 && s[8] != '\0';
+  return key;
+}
+
+}  // namespace
+
+void XmlIndex::Start() {
+  built_ = true;
+  lists_.assign(names_->size(), {});
+  keys_.clear();
+  long_names_.clear();
+  for (const std::string& name : *names_) {
+    bool longer = false;
+    keys_.push_back(NamePrefix(name.c_str(), &longer));
+    long_names_.push_back(longer);
+  }
+}
+
+void XmlIndex::Element(pugi::xml_node n) {
+  bool longer = false;
+  const char* name = n.name();
+  const uint64_t key = NamePrefix(name, &longer);
+  for (std::size_t i = 0; i < keys_.size(); ++i) {
+    if (keys_[i] == key && long_names_[i] == longer && (!longer || std::strcmp(name, (*names_)[i].c_str()) == 0)) {
+      lists_[i].push_back(n);
+      return;
+    }
+  }
+}
+
 const std::vector<pugi::xml_node>& XmlIndex::Get(pugi::xml_node doc, int slot) {
   if (!built_) {
-    built_ = true;
-    lists_.assign(names_->size(), {});
-    // Names are compared by their first 8 bytes packed into an integer (then in full when
-    // longer): one integer compare per indexed name instead of a strcmp call.
-    auto prefix = [](const char* s, bool* longer) {
-      uint64_t key = 0;
-      int i = 0;
-      for (; i < 8 && s[i]; ++i) key |= static_cast<uint64_t>(static_cast<unsigned char>(s[i])) << (8 * i);
-      *longer = i == 8 && s[8] != '\0';
-      return key;
-    };
-    std::vector<uint64_t> keys;
-    std::vector<bool> long_names;
-    for (const std::string& name : *names_) {
-      bool longer = false;
-      keys.push_back(prefix(name.c_str(), &longer));
-      long_names.push_back(longer);
-    }
+    Start();
     pugi::xml_node n = doc.first_child();
     while (n) {
       if (n.type() == pugi::node_element) {
-        bool longer = false;
-        const char* name = n.name();
-        const uint64_t key = prefix(name, &longer);
-        for (std::size_t i = 0; i < keys.size(); ++i) {
-          if (keys[i] == key && long_names[i] == longer &&
-              (!longer || std::strcmp(name, (*names_)[i].c_str()) == 0)) {
-            lists_[i].push_back(n);
-            break;
-          }
-        }
+        Element(n);
         if (pugi::xml_node c = n.first_child()) {
           n = c;
           continue;

@@ -106,6 +106,26 @@ TEST(XmlLimitsTest, RefusesInvalidUtf8AnywhereInTheDocument) {
   EXPECT_TRUE(Check("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><r>\xE9</r>").ok());
 }
 
+// A visitor sees every element once, in document order, as the check walks the document.
+TEST(XmlLimitsTest, VisitorSeesEveryElementInDocumentOrder) {
+  struct Names final : ElementVisitor {
+    std::string seen;
+    void Element(pugi::xml_node e) override { seen += std::string(e.name()) + " "; }
+  } names;
+  pugi::xml_document doc;
+  ASSERT_TRUE(ParseBounded("<r a=\"1\"><b>t<i/></b><!-- x --><c><d/></c>tail</r>", &doc, Limits{}, 0,
+                           pugi::encoding_auto, &names)
+                  .ok());
+  EXPECT_EQ(names.seen, "r b i c d ");
+  Limits shallow;
+  shallow.max_depth = 2;
+  Names cut;
+  pugi::xml_document deep;
+  EXPECT_EQ(ParseBounded("<r><b><i/></b></r>", &deep, shallow, 0, pugi::encoding_auto, &cut).code(),
+            StatusCode::kResourceExhausted);
+  EXPECT_EQ(cut.seen, "r b ") << "the walk stops at the first failed check";
+}
+
 TEST(XmlLimitsTest, Utf8Validator) {
   std::size_t at = 0;
   EXPECT_TRUE(IsValidUtf8("plain ascii"));

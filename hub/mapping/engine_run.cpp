@@ -395,12 +395,25 @@ class Runner {
     for (const Term& t : r.math) {
       Scalar s;
       std::string_view text = t.literal;
-      if (t.selector) {
+      std::optional<Decimal> whole;  // an integer read straight from the payload
+      if (t.selector && t.selector->json && t.selector->json->single()) {
+        // A string or an integer is read where it is, without a Scalar of its own.
+        const Value* v = FirstJson(*t.selector, at);
+        if (!v || v->IsNull() || (v->IsString() && v->GetStringLength() == 0)) return Scalar::Null();
+        if (v->IsString()) {
+          text = std::string_view(v->GetString(), v->GetStringLength());
+        } else if (v->IsInt64()) {
+          whole = Decimal::FromInteger(v->GetInt64());
+        } else {
+          s = ScalarOf(*v);
+          text = s.text();
+        }
+      } else if (t.selector) {
         s = FirstPresent(*t.selector, at);
         if (!Present(s)) return Scalar::Null();
         text = s.text();
       }
-      auto d = Decimal::Parse(text);
+      auto d = whole ? Result<Decimal>(*whole) : Decimal::Parse(text);
       if (!d.ok()) return Status::Invalid("math: \"" + std::string(text) + "\" is not a decimal");
       if (t.op == '*') {
         auto p = product->Mul(*d);

@@ -149,6 +149,29 @@ TEST_F(EngineTest, DecimalRulesGiveTheSameResultOnEveryPath) {
   EXPECT_THAT(total(R"("b":"")"), HasSubstr("totals.total: required, but $.a has no value"));
 }
 
+// math: operands are read from the payload as strings or integers directly, anything else
+// through its text; every kind must give what it gave before.
+TEST_F(EngineTest, MathReadsEveryKindOfOperand) {
+  const std::string yaml = std::string(kOrderHead) + R"(  totals.tax: { math: "$.a * $.b - $.c" }
+)";
+  auto tax = [&](const std::string& fields) {
+    const std::string out = Run(yaml, "{\"no\":\"1\",\"total\":\"1\"," + fields + "}");
+    const auto at = out.find("\"tax\":");
+    return at == std::string::npos ? out : out.substr(at, out.find_first_of(",}", at) - at);
+  };
+  EXPECT_EQ(tax(R"("a":"2.5","b":4,"c":"0.25")"), R"("tax":"9.75")") << "strings and an integer";
+  EXPECT_EQ(tax(R"("a":2.5,"b":-4,"c":0)"), R"("tax":"-10.0")") << "a double, through its text";
+  EXPECT_EQ(tax(R"("a":"9223372036854775807","b":1,"c":1)"), R"("tax":"9223372036854775806")");
+  EXPECT_EQ(tax(R"("a":18446744073709551615,"b":1,"c":0)"), R"("tax":"18446744073709551615")")
+      << "above int64: through its text";
+  EXPECT_THAT(tax(R"("a":"2","b":null,"c":"1")"), ::testing::Not(HasSubstr("tax"))) << "a null operand: no value";
+  EXPECT_THAT(tax(R"("a":"2","b":"","c":"1")"), ::testing::Not(HasSubstr("tax"))) << "an empty one too";
+  EXPECT_THAT(tax(R"("a":"2","c":"1")"), ::testing::Not(HasSubstr("tax"))) << "and a missing one";
+  EXPECT_THAT(tax(R"("a":"2","b":" 1","c":"1")"), HasSubstr("totals.tax: math: \" 1\" is not a decimal"));
+  EXPECT_THAT(tax(R"("a":"2","b":true,"c":"1")"), HasSubstr("totals.tax: math: \"true\" is not a decimal"));
+  EXPECT_THAT(tax(R"("a":"2","b":{"x":1},"c":"1")"), HasSubstr(R"(totals.tax: math: "{"x":1}" is not a decimal)"));
+}
+
 // Rules reading from the root find their member through a per-payload index of the root's
 // members; it must find what a member-by-member search finds.
 TEST_F(EngineTest, RootMembersAreFoundAsByName) {

@@ -709,6 +709,19 @@ class Emitter {
       *wrote = true;
       return Status::Ok();
     }
+    if (r.index_base && r.transforms.empty() && r.leaf == Leaf::kInteger) {  // line_no: { index: 1 }
+      const int64_t i = static_cast<int64_t>(index) + *r.index_base;
+      if ((!n.check.minimum || i >= *n.check.minimum) && (!n.check.maximum || i <= *n.check.maximum)) {
+        if (line_nos_ && n.key == "line_no") line_nos_->push_back(i);
+        Separator(count);
+        out_->append(n.key_json);
+        const std::size_t start = out_->size();
+        AppendInt(out_, i);
+        if (n.capture >= 0) Capture(n, std::string_view(out_->data() + start, out_->size() - start));
+        *wrote = true;
+        return Status::Ok();
+      }  // out of range: the general path says so
+    }
     Status st = runner_.Values(r, at, index, &vals_);
     if (!st.ok()) return Fail(r, where, st.message());
     if (vals_.empty()) {

@@ -172,6 +172,17 @@ TEST_F(EngineTest, MathReadsEveryKindOfOperand) {
   EXPECT_THAT(tax(R"("a":"2","b":{"x":1},"c":"1")"), HasSubstr(R"(totals.tax: math: "{"x":1}" is not a decimal)"));
 }
 
+// index: writes the element's position; one out of the model's range is refused as any value.
+TEST_F(EngineTest, IndexRulesNumberTheLines) {
+  const std::string lines = std::string(kLines);
+  EXPECT_THAT(Run(std::string(kOrderHead) + lines, R"({"no":"1","total":"1","items":[{},{},{}]})"),
+              ::testing::AllOf(HasSubstr(R"({"line_no":1,)"), HasSubstr(R"({"line_no":2,)"), HasSubstr(R"({"line_no":3,)")));
+  std::string zero = lines;
+  zero.replace(zero.find("index: 1"), 8, "index: 0");
+  EXPECT_THAT(Run(std::string(kOrderHead) + zero, R"({"no":"1","total":"1","items":[{}]})"),
+              HasSubstr("m.yaml:13: lines[0].line_no: must be between 1 and 1000000, got 0"));
+}
+
 // Rules reading from the root find their member through a per-payload index of the root's
 // members; it must find what a member-by-member search finds.
 TEST_F(EngineTest, RootMembersAreFoundAsByName) {

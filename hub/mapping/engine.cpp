@@ -626,14 +626,17 @@ class Compiler {
       n.kind = r.each ? PlanNode::Kind::kList : PlanNode::Kind::kLeaf;
       n.direct = !r.each && (r.leaf == Leaf::kText || r.leaf == Leaf::kFree) && !r.from.empty() &&
                  r.transforms.empty() && !r.default_value &&
-                 std::all_of(r.from.begin(), r.from.end(), [](const Selector& s) { return s.json && s.json->single(); });
+                 std::all_of(r.from.begin(), r.from.end(), FastSelector);
       n.fused = !r.each && r.leaf == Leaf::kDecimal && !r.from.empty() && r.concat.empty() && r.math.empty() &&
                 !r.constant && !r.index_base && r.transforms.size() == 1 &&
-                std::all_of(r.from.begin(), r.from.end(), [](const Selector& s) { return s.json && s.json->single(); });
+                std::all_of(r.from.begin(), r.from.end(), FastSelector);
       if (r.each) BuildPlan(r.children, &n);
       parent->members.push_back(std::move(n));
     }
   }
+
+  // A path the emitter's fast paths read: a single JSON path, or an XPath of the simple shape.
+  static bool FastSelector(const Selector& s) { return (s.json && s.json->single()) || s.fast_xml; }
 
   static std::string KeyJson(const std::string& key) {
     rapidjson::StringBuffer sb;

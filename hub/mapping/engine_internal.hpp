@@ -149,9 +149,9 @@ struct PlanNode {
   bool unique_line_no = false;      // kList: items' line_no must differ
   bool is_ext = false;              // the "ext" object (free-form, plus keep_unmapped)
   int capture = -1;                 // top-level key fields the subject is built from
-  bool direct = false;              // kLeaf: JSON text copied straight from the payload when
-                                    // it is a string (no transform, default, concat, ...)
-  bool fused = false;               // kLeaf: a decimal from JSON through one transform with a
+  bool direct = false;              // kLeaf: text copied straight from the payload when it is
+                                    // a string (no transform, default, concat, ...)
+  bool fused = false;               // kLeaf: a decimal from the payload through one transform with a
                                     // text fast path (Transform::AppendFromText)
   LeafCheck check;                  // kLeaf (text lists: each item)
 };

@@ -288,6 +288,16 @@ class Runner {
     return p.First(*root_.json, *at.json);
   }
 
+  // The text of the first node a fast XPath selects at "at" (as ScalarOfNode reads it), or
+  // nullptr when it selects none.
+  const char* FirstXmlText(const Selector& s, const Node& at) const {
+    xml_scratch_.clear();
+    SelectXml(*s.fast_xml, root_.xml.node(), at.xml.node(), index_, true, &xml_scratch_);
+    if (xml_scratch_.empty()) return nullptr;
+    const pugi::xpath_node& n = xml_scratch_.front();
+    return n.attribute() ? n.attribute().value() : n.node().text().get();
+  }
+
   // The first value "s" selects at "at" that is present (not null, not empty), or null.
   Scalar FirstPresent(const Selector& s, const Node& at) const {
     if (s.json && s.json->single()) {
@@ -637,61 +647,73 @@ class Emitter {
     if (n.capture >= 0) entity_->keys[static_cast<std::size_t>(n.capture)] = text;
   }
 
-  // A text rule reading strings as they are: checked and written without a Scalar. False when
-  // the general path must run (no string found, or a value of another type).
-  bool Direct(const PlanNode& n, const Node& at, int count, const Where* where, Status* st) {
-    for (const Selector& s : n.rule->from) {
-      const Value* v = runner_.FirstJson(s, at);
-      if (!v || v->IsNull() || (v->IsString() && v->GetStringLength() == 0)) continue;
-      if (!v->IsString()) return false;
-      const std::string_view text(v->GetString(), v->GetStringLength());
-      std::string bad = CheckText(n.check, text);
-      const std::size_t mark = out_->size();
-      Separator(count);
-      out_->append(n.key_json);
-      if (bad.empty() && !AppendString(out_, text)) bad = "\"" + std::string(text) + "\" is not valid UTF-8";
-      if (!bad.empty()) {
-        out_->resize(mark);
-        *st = Fail(*n.rule, where, bad);
+  // The first value of a rule's paths as text, for the fast paths below: kText with "*text"
+  // set; kNone when no path has a value; kGeneral when the general path must decide (a value of
+  // another type, or an XML node with empty text, after which it looks at the next nodes).
+  enum class Got { kNone, kText, kGeneral };
+  Got FirstText(const Rule& r, const Node& at, bool integers, char (&digits)[24], std::string_view* text) {
+    for (const Selector& s : r.from) {
+      if (s.json) {
+        const Value* v = runner_.FirstJson(s, at);
+        if (!v || v->IsNull() || (v->IsString() && v->GetStringLength() == 0)) continue;
+        if (v->IsString()) {
+          *text = std::string_view(v->GetString(), v->GetStringLength());
+          return Got::kText;
+        }
+        if (integers && v->IsInt64()) {
+          auto end = std::to_chars(digits, digits + sizeof digits, v->GetInt64()).ptr;
+          *text = std::string_view(digits, static_cast<std::size_t>(end - digits));
+          return Got::kText;
+        }
+        return Got::kGeneral;
       }
-      Capture(n, text);
-      return true;
+      const char* t = runner_.FirstXmlText(s, at);
+      if (t == nullptr) continue;
+      if (*t == '\0') return Got::kGeneral;
+      *text = t;
+      return Got::kText;
     }
-    return false;
+    return Got::kNone;
   }
 
-  // A decimal rule whose one transform has a text fast path: the payload's string (or integer)
-  // goes through Transform::AppendFromText straight into the output. False, having written
+  // A text rule reading strings (JSON strings, XML text) as they are: checked and written
+  // without a Scalar. False when the general path must run.
+  bool Direct(const PlanNode& n, const Node& at, int count, const Where* where, Status* st) {
+    char digits[24];
+    std::string_view text;
+    if (FirstText(*n.rule, at, false, digits, &text) != Got::kText) return false;
+    std::string bad = CheckText(n.check, text);
+    const std::size_t mark = out_->size();
+    Separator(count);
+    out_->append(n.key_json);
+    if (bad.empty() && !AppendString(out_, text)) bad = "\"" + std::string(text) + "\" is not valid UTF-8";
+    if (!bad.empty()) {
+      out_->resize(mark);
+      *st = Fail(*n.rule, where, bad);
+    }
+    Capture(n, text);
+    return true;
+  }
+
+  // A decimal rule whose one transform has a text fast path: the payload's string (a JSON string
+  // or integer, XML text) goes through Transform::AppendFromText straight into the output. False, having written
   // nothing, when the general path must run (no value, another type, a value in error).
   bool Fused(const PlanNode& n, const Node& at, int count) {
-    const Transform& t = *n.rule->transforms.front();
-    for (const Selector& s : n.rule->from) {
-      const Value* v = runner_.FirstJson(s, at);
-      if (!v || v->IsNull() || (v->IsString() && v->GetStringLength() == 0)) continue;
-      char digits[24];
-      std::string_view text;
-      if (v->IsString()) {
-        text = std::string_view(v->GetString(), v->GetStringLength());
-      } else if (v->IsInt64()) {
-        auto r = std::to_chars(digits, digits + sizeof digits, v->GetInt64());
-        text = std::string_view(digits, static_cast<std::size_t>(r.ptr - digits));
-      } else {
-        return false;
-      }
-      const std::size_t mark = out_->size();
-      Separator(count);
-      out_->append(n.key_json);
-      out_->push_back('"');
-      const std::size_t start = out_->size();
-      if (!t.AppendFromText(text, out_)) {
-        out_->resize(mark);
-        return false;
-      }
-      if (n.capture >= 0) Capture(n, std::string_view(out_->data() + start, out_->size() - start));
-      out_->push_back('"');
-      return true;
+    char digits[24];
+    std::string_view text;
+    if (FirstText(*n.rule, at, true, digits, &text) != Got::kText) return false;
+    const std::size_t mark = out_->size();
+    Separator(count);
+    out_->append(n.key_json);
+    out_->push_back('"');
+    const std::size_t start = out_->size();
+    if (!n.rule->transforms.front()->AppendFromText(text, out_)) {
+      out_->resize(mark);
+      return false;
     }
-    return false;
+    if (n.capture >= 0) Capture(n, std::string_view(out_->data() + start, out_->size() - start));
+    out_->push_back('"');
+    return true;
   }
 
   Status Leaf(const PlanNode& n, const Node& at, std::size_t index, const Where* where, int count,

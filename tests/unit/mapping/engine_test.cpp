@@ -245,6 +245,33 @@ rules:
   EXPECT_THAT((*out)[1], HasSubstr(R"("sku":"B","on_hand":"0")"));
 }
 
+// XML text and decimals take the emitter's fast paths; wherever they stop, the general path
+// gives what it always gave.
+TEST_F(EngineTest, XmlValuesGiveTheSameResultOnEveryPath) {
+  const std::string yaml = R"(format: xml
+target: order
+rules:
+  order_no: { from: ["//NO", "//ALT"], required: true }
+  source.system: { const: erp }
+  channel: { const: dealer }
+  status: { const: created }
+  currency: { from: "//HEAD/@currency" }
+  totals.total: { from: ["//TOTAL", "//SUM"], transform: [{ decimal: { scale: 2 } }], required: true }
+)";
+  auto run = [&](const std::string& body) { return Run(yaml, "<DOC><HEAD currency=\"USD\"/>" + body + "</DOC>"); };
+  EXPECT_THAT(run("<NO>X-1</NO><TOTAL>7.5</TOTAL>"), ::testing::AllOf(HasSubstr(R"("order_no":"X-1")"),
+                                                                     HasSubstr(R"("total":"7.50")")));
+  // The first node selected is empty: the general path reads on to the next one.
+  EXPECT_THAT(run("<NO/><NO>X-2</NO><TOTAL></TOTAL><TOTAL>1</TOTAL>"),
+              ::testing::AllOf(HasSubstr(R"("order_no":"X-2")"), HasSubstr(R"("total":"1.00")")));
+  // No node: the next path.
+  EXPECT_THAT(run("<ALT>X-3</ALT><SUM>2.005</SUM>"),
+              ::testing::AllOf(HasSubstr(R"("order_no":"X-3")"), HasSubstr(R"("total":"2.01")")));
+  EXPECT_THAT(run("<NO>X-4</NO><TOTAL>1,5</TOTAL>"), HasSubstr("m.yaml:9: totals.total: decimal: \"1,5\" is not a decimal"));
+  EXPECT_THAT(run("<NO>\xC3(</NO><TOTAL>1</TOTAL>"), HasSubstr("is not accepted XML"));
+  EXPECT_THAT(run("<NO>a&#1;b</NO><TOTAL>1</TOTAL>"), HasSubstr(R"("order_no":"a\u0001b")")) << "escaped as JSON";
+}
+
 TEST_F(EngineTest, MapsXmlWithXPath) {
   const std::string yaml = R"(format: xml
 target: order

@@ -88,7 +88,7 @@ int Rekey(const RekeyOptions& options) {
     }
     std::printf("%s: found %s; %lld sealed again with key %s%s\n", cfg.master.path.c_str(),
                 Found(stats->found).c_str(), static_cast<long long>(stats->rewritten), current.c_str(),
-                stats->search_keys_rebuilt ? "; search keys hashed" : "");
+                stats->search_keys_rebuilt ? "; order buyer mobiles hashed" : "");
     if (options.vacuum && !Vacuum(cfg.master.path)) return 1;
   }
   if (!any) {

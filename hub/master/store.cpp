@@ -606,7 +606,7 @@ struct MasterStore::Impl {
   bool indexed = false;  // the records are in "matcher" and "search"
   std::mutex mu;
   const seal::Keyring* ring = nullptr;  // options.keyring: null when nothing is sealed
-  std::string index_key;                // the search keys' hash key; "" while they are in clear
+  std::string index_key;                // the blind-index key (orders' buyer mobiles); "" without encryption
   std::optional<seal::BlindIndexKey> index;  // index_key, prepared
 
   explicit Impl(MasterOptions o) : options(std::move(o)), matcher(options.match), ring(options.keyring.get()) {}
@@ -640,9 +640,10 @@ struct MasterStore::Impl {
     return index ? index->Hash(kind, value) : value;
   }
 
-  // Reads (or, the first time with a keyring, makes) the search keys' hash key. Its meta rows:
-  // "index_key" (sealed with the data key) and "search_keys" ("clear" while keys written before
-  // encryption are still in clear, until Rekey hashes them; "hashed" after).
+  // Reads (or, the first time with a keyring, makes) the blind-index key that hashes the orders'
+  // buyer mobiles. Its meta rows: "index_key" (sealed with the data key) and "search_keys"
+  // ("clear" while mobiles written before encryption are still in clear, until Rekey hashes
+  // them; "hashed" after). The name is kept from when the search keys were a table too.
   Status LoadIndexKey(bool warn_if_clear = true) {
     auto read = [&](const char* key) -> Result<std::optional<std::string>> {
       auto q = db->Prepare(std::string("SELECT value FROM meta WHERE key='") + key + "'");
@@ -664,7 +665,7 @@ struct MasterStore::Impl {
       return Status::Ok();
     }
     if (!*stored) {
-      // Keys stored before encryption was turned on stay in clear until Rekey.
+      // Mobiles stored before encryption was turned on stay in clear until Rekey.
       auto q = db->Prepare("SELECT EXISTS(SELECT 1 FROM orders WHERE mobile<>'')");
       if (!q.ok()) return q.status();
       Status step;
@@ -686,7 +687,7 @@ struct MasterStore::Impl {
     auto state = read("search_keys");
     if (!state.ok()) return state.status();
     if (warn_if_clear && *state && **state == "clear") {
-      spdlog::warn("master record {}: search keys stored before encryption was turned on are still in clear; "
+      spdlog::warn("master record {}: order buyer mobiles stored before encryption was turned on are still in clear; "
                    "stop the hub and run channelhub rekey", options.path);
     }
     return Status::Ok();

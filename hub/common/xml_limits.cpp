@@ -3,8 +3,13 @@
 #include "hub/common/bounded_walk.hpp"
 
 #include <atomic>
+#include <bit>
 #include <cstdint>
 #include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace channelhub::xml {
 namespace {
@@ -22,6 +27,98 @@ Status CheckText(const char* s, const pugi::xml_node& n, std::string_view what) 
   if (s == nullptr || *s == '\0') return Status::Ok();
   if (IsValidUtf8(std::string_view(s, std::strlen(s)))) return Status::Ok();
   return Status::Invalid("XML is not valid UTF-8 in the " + std::string(what) + " of the node" + At(n));
+}
+
+// How many bytes of "s" are '<' and how many '=': bounds of what pugixml can build from it (see
+// WithinLimits). Sixteen bytes at a time where SSE2 is there (every x86-64), eight otherwise.
+struct MarkupCounts {
+  std::size_t lt = 0;
+  std::size_t eq = 0;
+};
+
+MarkupCounts CountMarkup(std::string_view s) {
+  MarkupCounts c;
+  const char* p = s.data();
+  std::size_t n = s.size();
+#if defined(__SSE2__)
+  // Matches are counted in byte lanes (each compare gives 0 or -1 per byte), folded into 64-bit
+  // sums with SAD every 255 blocks, before a lane can overflow.
+  const __m128i lt = _mm_set1_epi8('<');
+  const __m128i eq = _mm_set1_epi8('=');
+  const __m128i zero = _mm_setzero_si128();
+  __m128i lt_sum = zero;
+  __m128i eq_sum = zero;
+  while (n >= 16) {
+    __m128i lt_lanes = zero;
+    __m128i eq_lanes = zero;
+    for (int block = 0; block < 255 && n >= 16; ++block, p += 16, n -= 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      lt_lanes = _mm_sub_epi8(lt_lanes, _mm_cmpeq_epi8(v, lt));
+      eq_lanes = _mm_sub_epi8(eq_lanes, _mm_cmpeq_epi8(v, eq));
+    }
+    lt_sum = _mm_add_epi64(lt_sum, _mm_sad_epu8(lt_lanes, zero));
+    eq_sum = _mm_add_epi64(eq_sum, _mm_sad_epu8(eq_lanes, zero));
+  }
+  auto total = [](__m128i sums) {
+    return static_cast<std::size_t>(_mm_cvtsi128_si64(sums)) +
+           static_cast<std::size_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(sums, sums)));
+  };
+  c.lt += total(lt_sum);
+  c.eq += total(eq_sum);
+#else
+  // Bytes equal to "b" in a word, each marked by its top bit (exact: no borrow between bytes).
+  auto equal = [](uint64_t w, unsigned char b) {
+    const uint64_t x = w ^ (0x0101010101010101ULL * b);
+    const uint64_t low = 0x7F7F7F7F7F7F7F7FULL;
+    return ~(((x & low) + low) | x | low);
+  };
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    c.lt += static_cast<std::size_t>(std::popcount(equal(w, '<')));
+    c.eq += static_cast<std::size_t>(std::popcount(equal(w, '=')));
+  }
+#endif
+  for (; n > 0; ++p, --n) {
+    c.lt += *p == '<';
+    c.eq += *p == '=';
+  }
+  return c;
+}
+
+// Whether the bytes alone prove that no document pugixml builds from them can exceed "limits",
+// so that the tree needs no walk of its own to check them:
+//  - every node but an attribute or a text starts at a '<' (elements, CDATA, comments,
+//    processing instructions, the declaration, a DOCTYPE); a text node ends at a '<' or at the end
+//    of the input, so there are at most as many of them as '<' plus one; every attribute has its
+//    '='. Nodes <= 2 * lt + 1 + eq.
+//  - an element at depth d has d - 1 open elements around it, each with a start and an end tag:
+//    2 * (d - 1) + 1 <= lt, so d <= (lt + 1) / 2.
+// In every encoding pugixml reads (UTF-8/16/32, Latin-1) a '<' or '=' character holds a byte of
+// that value, so counting bytes over-counts at worst. The bounds are loose; a document they do
+// not clear is walked and checked exactly.
+bool WithinLimits(std::string_view text, const Limits& limits) {
+  const MarkupCounts c = CountMarkup(text);
+  return 2 * c.lt + 1 + c.eq <= limits.max_nodes && (c.lt + 1) / 2 <= limits.max_depth;
+}
+
+// A DOCTYPE can only be a child of the document itself: pugixml refuses one inside an element
+// ("Error parsing document type declaration").
+Status CheckNoDoctype(const pugi::xml_document& doc) {
+  for (pugi::xml_node n = doc.first_child(); n; n = n.next_sibling()) {
+    if (n.type() == pugi::node_doctype) {
+      return Status::Invalid("XML with a DOCTYPE is refused (DTDs and entities are not accepted)" + At(n));
+    }
+  }
+  return Status::Ok();
+}
+
+// Shows "visitor" every element of "doc" in document order (the elements only: no checks).
+void VisitElements(const pugi::xml_document& doc, ElementVisitor* visitor) {
+  bounded::WalkXml(doc, [visitor](pugi::xml_node n, std::size_t) {
+    if (n.type() == pugi::node_element) visitor->Element(n);
+    return true;
+  });
 }
 
 }  // namespace
@@ -130,6 +227,13 @@ Status ParseBounded(std::string_view text, pugi::xml_document* doc, const Limits
   // pass over the bytes instead of a strlen and a check per name and value.
   const bool text_valid = pr.encoding == pugi::encoding_utf8 &&
                           text.find("&#") == std::string_view::npos && IsValidUtf8(text);
+  // Most documents are far inside the limits, provably so from their bytes: then only the
+  // document's own children can hold a DOCTYPE, and the tree is walked only for the visitor.
+  if (text_valid && WithinLimits(text, limits)) {
+    CHUB_RETURN_IF_ERROR(CheckNoDoctype(*doc));
+    if (visitor) VisitElements(*doc, visitor);
+    return Status::Ok();
+  }
   return CheckDocument(*doc, limits, /*check_text=*/!text_valid, visitor);
 }
 

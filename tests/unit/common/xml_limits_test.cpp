@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
+#include <vector>
 
 #include "connectors/common/xml_guard.hpp"
 
@@ -124,6 +126,66 @@ TEST(XmlLimitsTest, VisitorSeesEveryElementInDocumentOrder) {
   EXPECT_EQ(ParseBounded("<r><b><i/></b></r>", &deep, shallow, 0, pugi::encoding_auto, &cut).code(),
             StatusCode::kResourceExhausted);
   EXPECT_EQ(cut.seen, "r b ") << "the walk stops at the first failed check";
+}
+
+// ParseBounded skips the walk of checks when the bytes prove the limits hold (counting '<' and
+// '='). Whatever path it takes, it must accept and refuse exactly what the full walk does: random
+// documents (elements, attributes, text, CDATA, comments, declarations) against limits around
+// their own size and depth.
+TEST(XmlLimitsTest, ByteBoundsAgreeWithTheFullCheck) {
+  std::mt19937 rng(20261201);
+  auto pick = [&rng](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+  int fast_candidates = 0;
+  for (int round = 0; round < 3000; ++round) {
+    std::string text = pick(3) == 0 ? "<?xml version=\"1.0\" encoding=\"UTF-8\"?>" : "";
+    if (pick(10) == 0) text += "<!DOCTYPE r>";
+    // A random tree, written without recursion: open or close elements, add text or attributes.
+    std::vector<std::string> open;
+    text += "<r";
+    open.push_back("r");
+    bool in_start_tag = true;
+    for (int step = 0, steps = 1 + pick(60); step < steps; ++step) {
+      const int what = pick(7);
+      if (what == 0 && in_start_tag) {
+        text += " a" + std::to_string(step) + "=\"v=" + std::to_string(pick(100)) + "\"";
+        continue;
+      }
+      if (in_start_tag) text += ">";
+      in_start_tag = false;
+      if (what <= 2) {
+        const std::string name = std::string(1, static_cast<char>('a' + pick(5)));
+        text += "<" + name;
+        open.push_back(name);
+        in_start_tag = true;
+      } else if (what == 3 && open.size() > 1) {
+        text += "</" + open.back() + ">";
+        open.pop_back();
+      } else if (what == 4) {
+        text += pick(2) ? "text = a &lt; b" : "苏州";
+      } else if (what == 5) {
+        text += pick(2) ? "<![CDATA[x<y]]>" : "<!-- c -->";
+      } else {
+        text += "<e" + std::string(pick(2) ? " k=\"1\"" : "") + "/>";
+      }
+    }
+    if (in_start_tag) text += ">";
+    while (!open.empty()) {
+      text += "</" + open.back() + ">";
+      open.pop_back();
+    }
+    pugi::xml_document parsed;
+    ASSERT_TRUE(parsed.load_buffer(text.data(), text.size(), kParseOptions)) << text;
+    Limits limits;
+    limits.max_depth = 1 + static_cast<std::size_t>(pick(12));
+    limits.max_nodes = 1 + static_cast<std::size_t>(pick(200));
+    const Status full = CheckDocument(parsed, limits);
+    pugi::xml_document doc;
+    const Status fast = ParseBounded(text, &doc, limits);
+    EXPECT_EQ(fast.code(), full.code()) << text << "\n" << fast.message() << " / " << full.message();
+    EXPECT_EQ(fast.message(), full.message()) << text;
+    if (full.ok()) ++fast_candidates;
+  }
+  EXPECT_GT(fast_candidates, 300) << "the generator should make many documents inside their limits";
 }
 
 TEST(XmlLimitsTest, Utf8Validator) {

@@ -152,6 +152,9 @@ class RegexReplace final : public Transform {
     pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);  // without a JIT it still runs, interpreted
     context_.reset(pcre2_match_context_create(nullptr));
     if (context_) pcre2_set_match_limit(context_.get(), kMatchLimit);
+    uint32_t captures = 0;
+    pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &captures);
+    pairs_ = captures + 1;
   }
 
   // Compiles "pattern"; the error names the offset in the pattern.
@@ -171,6 +174,25 @@ class RegexReplace final : public Transform {
     return n < 0 ? "error " + std::to_string(code) : std::string(reinterpret_cast<char*>(buf), static_cast<size_t>(n));
   }
 
+  // The match data for one call: kept per thread and grown to the most capture pairs any pattern
+  // asked for, instead of pcre2_substitute allocating and freeing one per value.
+  pcre2_match_data* MatchData() const {
+    struct Cache {
+      pcre2_match_data* data = nullptr;
+      uint32_t pairs = 0;
+      ~Cache() { pcre2_match_data_free(data); }
+    };
+    thread_local Cache cache;
+    if (cache.pairs < pairs_) {
+      pcre2_match_data* fresh = pcre2_match_data_create(pairs_, nullptr);
+      if (fresh == nullptr) return nullptr;  // pcre2_substitute then makes its own
+      pcre2_match_data_free(cache.data);
+      cache.data = fresh;
+      cache.pairs = pairs_;
+    }
+    return cache.data;
+  }
+
   Result<Scalar> ApplyValue(const Scalar& in) const override {
     const std::string& s = in.text();
     if (s.size() > kMaxInputBytes) {
@@ -181,7 +203,7 @@ class RegexReplace final : public Transform {
     for (int attempt = 0; attempt < 2; ++attempt) {
       PCRE2_SIZE size = out.size();
       int rc = pcre2_substitute(code_.get(), reinterpret_cast<PCRE2_SPTR>(s.data()), s.size(), 0,
-                                PCRE2_SUBSTITUTE_GLOBAL | PCRE2_SUBSTITUTE_OVERFLOW_LENGTH, nullptr,
+                                PCRE2_SUBSTITUTE_GLOBAL | PCRE2_SUBSTITUTE_OVERFLOW_LENGTH, MatchData(),
                                 context_.get(), reinterpret_cast<PCRE2_SPTR>(replacement_.data()),
                                 replacement_.size(), reinterpret_cast<PCRE2_UCHAR*>(out.data()), &size);
       if (rc == PCRE2_ERROR_NOMEMORY && attempt == 0) {
@@ -202,6 +224,7 @@ class RegexReplace final : public Transform {
   std::unique_ptr<pcre2_code, void (*)(pcre2_code*)> code_;
   std::unique_ptr<pcre2_match_context, void (*)(pcre2_match_context*)> context_{nullptr, pcre2_match_context_free};
   std::string replacement_;
+  uint32_t pairs_ = 1;  // capture groups + the whole match
 };
 
 // Lower-cases ASCII in the whole address. Lower-casing the local part is a choice (RFC 5321

@@ -143,6 +143,31 @@ std::string FormatRfc3339(UtcTime t) {
   const std::chrono::hh_mm_ss<milliseconds> tod{t - date};
   char buf[40];
   const int ms = static_cast<int>(tod.subseconds().count());
+  const int year = static_cast<int>(ymd.year());
+  if (year >= 0 && year <= 9999) {  // every real timestamp: digits written by hand, no printf
+    auto put = [](char* at, unsigned v, int width) {
+      for (int i = width - 1; i >= 0; --i, v /= 10) at[i] = static_cast<char>('0' + v % 10);
+    };
+    put(buf, static_cast<unsigned>(year), 4);
+    buf[4] = '-';
+    put(buf + 5, static_cast<unsigned>(ymd.month()), 2);
+    buf[7] = '-';
+    put(buf + 8, static_cast<unsigned>(ymd.day()), 2);
+    buf[10] = 'T';
+    put(buf + 11, static_cast<unsigned>(tod.hours().count()), 2);
+    buf[13] = ':';
+    put(buf + 14, static_cast<unsigned>(tod.minutes().count()), 2);
+    buf[16] = ':';
+    put(buf + 17, static_cast<unsigned>(tod.seconds().count()), 2);
+    std::size_t n = 19;
+    if (ms != 0) {
+      buf[n++] = '.';
+      put(buf + n, static_cast<unsigned>(ms), 3);
+      n += 3;
+    }
+    buf[n++] = 'Z';
+    return std::string(buf, n);
+  }
   if (ms != 0) {
     std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
                   static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),

@@ -96,6 +96,24 @@ TEST(TimeTest, FormatsEpochAndOldDates) {
   EXPECT_EQ(ParseRfc3339("2022-01-01T00:00:00Z")->time_since_epoch().count(), 1640995200000);
 }
 
+// Years 0 to 9999 are written digit by digit; others (and the check here) with printf.
+TEST(TimeTest, FormatsEveryFieldAtItsWidth) {
+  uint64_t x = 88172645463325252ULL;  // xorshift: any millisecond from year 0 to 9999
+  const int64_t lo = -62167219200000;   // 0000-01-01T00:00:00Z
+  const int64_t hi = 253402300799999;   // 9999-12-31T23:59:59.999Z
+  for (int i = 0; i < 20000; ++i) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    int64_t ms = lo + static_cast<int64_t>(x % static_cast<uint64_t>(hi - lo + 1));
+    if (i % 3 == 0) ms -= ((ms % 1000) + 1000) % 1000;  // whole seconds too
+    const UtcTime t{std::chrono::milliseconds(ms)};
+    const std::string text = FormatRfc3339(t);
+    ASSERT_EQ(text.size(), ms % 1000 == 0 ? 20u : 24u) << text;
+    ASSERT_EQ(*ParseRfc3339(text), t) << text;
+  }
+  EXPECT_EQ(FormatRfc3339(*ParseRfc3339("2024-03-08T02:05:09.007Z")), "2024-03-08T02:05:09.007Z");
+  EXPECT_EQ(FormatRfc3339(UtcTime{std::chrono::milliseconds(-62167219200001)}), "-001-12-31T23:59:59.999Z");
+}
+
 TEST(TimeTest, ParsesUtcOffsets) {
   EXPECT_EQ(*ParseUtcOffset("+08:00"), hours(8));
   EXPECT_EQ(*ParseUtcOffset("-05:30"), -(hours(5) + minutes(30)));

@@ -233,10 +233,19 @@ class Compiler {
           (s.json->from_root() || (top_level_ && !mapping_->split))) {
         s.json->set_head_slot(mapping_->root_names.Add(s.json->head()));
       }
+      // Relative paths read at a list's element find their first member through the
+      // per-element index.
+      if (!out_ && item_names_ && s.json->single() && !s.json->head().empty() && !s.json->from_root()) {
+        s.json->set_item_slot(item_names_->Add(s.json->head()));
+      }
     } else {
       try {
         s.xpath = std::make_shared<pugi::xpath_query>(s.text.c_str());
         s.fast_xml = CompileXmlPath(s.text, &mapping_->xml_index_names);
+        if (s.fast_xml && item_names_ && !s.fast_xml->absolute &&
+            s.fast_xml->steps.front().kind == XmlStep::Kind::kChild) {
+          s.fast_xml->steps.front().item_slot = item_names_->Add(s.fast_xml->steps.front().name);
+        }
       } catch (const pugi::xpath_exception& e) {
         Error(n, key, "bad XPath \"" + s.text + "\" at offset " +
                           std::to_string(e.result().offset) + ": " + e.what());
@@ -387,9 +396,14 @@ class Compiler {
     }
     r->each = CompileSelector(v["each"], key + ".each");
     const bool outer = top_level_;
+    RootNames* outer_items = item_names_;
     top_level_ = false;
+    auto names = std::make_shared<RootNames>();
+    item_names_ = names.get();
     CompileRules(v["rules"], key + ".rules", items, &r->children);
     top_level_ = outer;
+    item_names_ = outer_items;
+    if (names->size() > 0) r->item_names = std::move(names);
   }
 
   void CompileOutEach(const YAML::Node& v, const std::string& key, Rule* r) {
@@ -630,6 +644,7 @@ class Compiler {
       n.fused = !r.each && r.leaf == Leaf::kDecimal && !r.from.empty() && r.concat.empty() && r.math.empty() &&
                 !r.constant && !r.index_base && r.transforms.size() == 1 &&
                 std::all_of(r.from.begin(), r.from.end(), FastSelector);
+      n.math_fused = !r.each && r.leaf == Leaf::kDecimal && !r.math.empty() && r.transforms.size() <= 1;
       if (r.each) BuildPlan(r.children, &n);
       parent->members.push_back(std::move(n));
     }
@@ -884,6 +899,7 @@ class Compiler {
   std::shared_ptr<CompiledMapping> mapping_;
   std::vector<MappingDiagnostic> diags_;
   bool top_level_ = true;
+  RootNames* item_names_ = nullptr;  // compiling an each:'s rules: that list's element index
   bool all_read_ = false;
   bool out_ = false;                                // direction: out
   const rapidjson::Value* source_scope_ = nullptr;  // outbound: the schema paths start from

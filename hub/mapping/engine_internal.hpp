@@ -40,6 +40,8 @@ struct XmlStep {
   std::string equals_name;
   std::string equals_value;
   int index_slot = -1;         // kDescendant: the slot of "name" in the document index
+  int item_slot = -1;          // kChild, first step of a path read at a list element: the slot
+                               // of "name" in that list's per-element index (Rule::item_names)
 };
 
 struct XmlPath {
@@ -78,10 +80,18 @@ class XmlIndex final : public xml::ElementVisitor {
   std::vector<bool> long_names_;  // names longer than 8 bytes (compared in full too)
 };
 
+// A list element and, by XmlStep::item_slot, the first child element of each name its rules'
+// paths start with (null where it has none).
+struct XmlItem {
+  pugi::xml_node element;
+  std::vector<pugi::xml_node> first;
+};
+
 // Appends what "path" selects from "context" (document order); stops after the first when
-// "first_only".
+// "first_only". "item" (optional) is the index of the list element being mapped: a first step
+// with an item_slot read at that element starts from it.
 void SelectXml(const XmlPath& path, pugi::xml_node doc, pugi::xml_node context, XmlIndex* index,
-               bool first_only, std::vector<pugi::xpath_node>* out);
+               bool first_only, std::vector<pugi::xpath_node>* out, const XmlItem* item = nullptr);
 
 // One compiled path: a JSON path, or an XPath (fast form when it has one, pugixml's otherwise).
 struct Selector {
@@ -103,6 +113,8 @@ struct Term {
   std::string literal;
 };
 
+class RootNames;
+
 struct Rule {
   std::string target;               // dotted, as written
   std::vector<std::string> path;    // target split at dots
@@ -122,6 +134,10 @@ struct Rule {
 
   std::optional<Selector> each;     // lists of objects
   std::vector<Rule> children;
+  // each: the first member (JSON) or child element (XML) names that the children's paths read
+  // at an element; the runtime finds them all in one pass over each element's members instead
+  // of one search per rule. Null when there are none.
+  std::shared_ptr<RootNames> item_names;
 };
 
 // What the canonical schema demands of one value beyond its type.
@@ -153,6 +169,8 @@ struct PlanNode {
                                     // a string (no transform, default, concat, ...)
   bool fused = false;               // kLeaf: a decimal from the payload through one transform with a
                                     // text fast path (Transform::AppendFromText)
+  bool math_fused = false;          // kLeaf: a decimal math: through at most one transform with a
+                                    // decimal fast path (Transform::AppendFromDecimal)
   LeafCheck check;                  // kLeaf (text lists: each item)
 };
 

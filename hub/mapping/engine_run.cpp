@@ -261,6 +261,50 @@ class Runner {
 
   const CompiledMapping& mapping() const { return m_; }
 
+  // The list element being mapped, with the per-element index of its each: rule (see
+  // Rule::item_names): while an Item is alive, paths with an item slot read at that element find
+  // their first member or child there. Items nest (a list inside a list element).
+  class Item {
+   public:
+    Item(const Runner& runner, const Rule& each, const Node& element) : runner_(runner), outer_(runner.item_) {
+      if (!each.item_names) return;
+      const RootNames& names = *each.item_names;
+      if (element.json) {
+        if (!element.json->IsObject()) return;
+        json_members_.assign(names.size(), nullptr);
+        for (const auto& member : element.json->GetObject()) {
+          const int slot = names.Find(std::string_view(member.name.GetString(), member.name.GetStringLength()));
+          if (slot >= 0 && !json_members_[static_cast<std::size_t>(slot)]) {
+            json_members_[static_cast<std::size_t>(slot)] = &member.value;  // the first wins, as in FindMember
+          }
+        }
+        json_ = element.json;
+      } else {
+        const pugi::xml_node e = element.xml.node();
+        if (!e || element.xml.attribute()) return;
+        xml_.element = e;
+        xml_.first.assign(names.size(), pugi::xml_node());
+        for (pugi::xml_node c = e.first_child(); c; c = c.next_sibling()) {
+          if (c.type() != pugi::node_element) continue;
+          const int slot = names.Find(c.name());
+          if (slot >= 0 && !xml_.first[static_cast<std::size_t>(slot)]) xml_.first[static_cast<std::size_t>(slot)] = c;
+        }
+      }
+      runner_.item_ = this;
+    }
+    ~Item() { runner_.item_ = outer_; }
+    Item(const Item&) = delete;
+    Item& operator=(const Item&) = delete;
+
+   private:
+    friend class Runner;
+    const Runner& runner_;
+    const Item* outer_;
+    const Value* json_ = nullptr;
+    std::vector<const Value*> json_members_;  // by item slot
+    XmlItem xml_;
+  };
+
   // Appends every node "s" selects at "at", in document order.
   void Select(const Selector& s, const Node& at, std::vector<Node>* out) const {
     if (s.json) {
@@ -269,7 +313,7 @@ class Runner {
       for (const auto* v : found) out->push_back(Node{v, {}});
     } else if (s.fast_xml) {
       std::vector<pugi::xpath_node> found;
-      SelectXml(*s.fast_xml, root_.xml.node(), at.xml.node(), index_, false, &found);
+      SelectXml(*s.fast_xml, root_.xml.node(), at.xml.node(), index_, false, &found, ItemXml());
       for (const auto& n : found) out->push_back(Node{nullptr, n});
     } else {
       pugi::xpath_node_set set = s.xpath->evaluate_node_set(at.xml);
@@ -285,6 +329,10 @@ class Runner {
       const Value* head = root_members_[static_cast<std::size_t>(p.head_slot())];
       return head ? p.FirstAfterHead(*head) : nullptr;
     }
+    if (p.item_slot() >= 0 && item_ && item_->json_ == at.json && at.json) {
+      const Value* head = item_->json_members_[static_cast<std::size_t>(p.item_slot())];
+      return head ? p.FirstAfterHead(*head) : nullptr;
+    }
     return p.First(*root_.json, *at.json);
   }
 
@@ -292,7 +340,7 @@ class Runner {
   // nullptr when it selects none.
   const char* FirstXmlText(const Selector& s, const Node& at) const {
     xml_scratch_.clear();
-    SelectXml(*s.fast_xml, root_.xml.node(), at.xml.node(), index_, true, &xml_scratch_);
+    SelectXml(*s.fast_xml, root_.xml.node(), at.xml.node(), index_, true, &xml_scratch_, ItemXml());
     if (xml_scratch_.empty()) return nullptr;
     const pugi::xpath_node& n = xml_scratch_.front();
     return n.attribute() ? n.attribute().value() : n.node().text().get();
@@ -306,7 +354,7 @@ class Runner {
     }
     if (s.fast_xml) {  // usually the first node is the one: try it before collecting all
       xml_scratch_.clear();
-      SelectXml(*s.fast_xml, root_.xml.node(), at.xml.node(), index_, true, &xml_scratch_);
+      SelectXml(*s.fast_xml, root_.xml.node(), at.xml.node(), index_, true, &xml_scratch_, ItemXml());
       if (xml_scratch_.empty()) return Scalar::Null();
       Scalar v = ScalarOfNode(Node{nullptr, xml_scratch_.front()});
       if (Present(v)) return v;
@@ -392,6 +440,14 @@ class Runner {
   // A sum of products: "a * b - c * d" is (a*b) - (c*d). An operand without a value makes the
   // result null.
   Result<Scalar> Math(const Rule& r, const Node& at) const {
+    std::optional<Decimal> d;
+    CHUB_RETURN_IF_ERROR(MathDecimal(r, at, &d));
+    return d ? Scalar::FromDecimal(*d) : Scalar::Null();
+  }
+
+ public:
+  // The same as a decimal: "*out" is left empty when an operand has no value.
+  Status MathDecimal(const Rule& r, const Node& at, std::optional<Decimal>* out) const {
     Decimal sum;
     std::optional<Decimal> product;
     char sign = '+';
@@ -409,7 +465,7 @@ class Runner {
       if (t.selector && t.selector->json && t.selector->json->single()) {
         // A string or an integer is read where it is, without a Scalar of its own.
         const Value* v = FirstJson(*t.selector, at);
-        if (!v || v->IsNull() || (v->IsString() && v->GetStringLength() == 0)) return Scalar::Null();
+        if (!v || v->IsNull() || (v->IsString() && v->GetStringLength() == 0)) return Status::Ok();
         if (v->IsString()) {
           text = std::string_view(v->GetString(), v->GetStringLength());
         } else if (v->IsInt64()) {
@@ -420,7 +476,7 @@ class Runner {
         }
       } else if (t.selector) {
         s = FirstPresent(*t.selector, at);
-        if (!Present(s)) return Scalar::Null();
+        if (!Present(s)) return Status::Ok();
         text = s.text();
       }
       auto d = whole ? Result<Decimal>(*whole) : Decimal::Parse(text);
@@ -436,12 +492,18 @@ class Runner {
       }
     }
     CHUB_RETURN_IF_ERROR(add_product());
-    return Scalar::FromDecimal(sum);
+    *out = sum;
+    return Status::Ok();
   }
+
+ private:
+
+  const XmlItem* ItemXml() const { return item_ && item_->xml_.element ? &item_->xml_ : nullptr; }
 
   const CompiledMapping& m_;
   Node root_;
   XmlIndex* index_;
+  mutable const Item* item_ = nullptr;  // the innermost list element being mapped
   mutable std::vector<pugi::xpath_node> xml_scratch_;
   std::vector<const Value*> root_members_;  // by CompiledMapping::root_names slot
 };
@@ -716,6 +778,25 @@ class Emitter {
     return true;
   }
 
+  // A math: rule's decimal through its one decimal transform (or none) straight into the output.
+  // False, having written nothing, when the transform refuses it (the general path says why).
+  bool MathFused(const PlanNode& n, const Decimal& d, int count) {
+    const std::size_t mark = out_->size();
+    Separator(count);
+    out_->append(n.key_json);
+    out_->push_back('"');
+    const std::size_t start = out_->size();
+    if (n.rule->transforms.empty()) {
+      d.AppendTo(out_);
+    } else if (!n.rule->transforms.front()->AppendFromDecimal(d, out_)) {
+      out_->resize(mark);
+      return false;
+    }
+    if (n.capture >= 0) Capture(n, std::string_view(out_->data() + start, out_->size() - start));
+    out_->push_back('"');
+    return true;
+  }
+
   Status Leaf(const PlanNode& n, const Node& at, std::size_t index, const Where* where, int count,
               bool* wrote) {
     const Rule& r = *n.rule;
@@ -730,6 +811,13 @@ class Emitter {
     if (n.fused && Fused(n, at, count)) {
       *wrote = true;
       return Status::Ok();
+    }
+    if (n.math_fused) {
+      std::optional<Decimal> d;
+      if (runner_.MathDecimal(r, at, &d).ok() && d && MathFused(n, *d, count)) {
+        *wrote = true;
+        return Status::Ok();
+      }  // no value, or an error: the general path decides and says what is wrong
     }
     if (r.index_base && r.transforms.empty() && r.leaf == Leaf::kInteger) {  // line_no: { index: 1 }
       const int64_t i = static_cast<int64_t>(index) + *r.index_base;
@@ -796,6 +884,7 @@ class Emitter {
       out_->push_back('{');
       Where here{where, &r.target, i};
       int inner = 0;
+      Runner::Item item(runner_, r, elems[i]);
       Status st = Members(n, elems[i], i, &here, &inner, true);
       if (!st.ok()) {
         line_nos_ = outer;

@@ -43,6 +43,10 @@ class JsonPath {
   // or -1 (set by the mapping compiler).
   int head_slot() const { return head_slot_; }
   void set_head_slot(int slot) { head_slot_ = slot; }
+  // The same for the per-element index of the list whose element the path is read at (the
+  // mapping compiler sets it for relative paths inside each: rules), or -1.
+  int item_slot() const { return item_slot_; }
+  void set_item_slot(int slot) { item_slot_ = slot; }
 
   // True when the path can select at most one value (no wildcard).
   bool single() const { return single_; }
@@ -72,6 +76,7 @@ class JsonPath {
   bool from_root_ = false;
   bool single_ = true;
   int head_slot_ = -1;
+  int item_slot_ = -1;
 };
 
 }  // namespace channelhub::mapping

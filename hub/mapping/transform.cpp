@@ -135,6 +135,8 @@ Result<Scalar> Transform::Apply(const Scalar& in) const {
 
 bool Transform::AppendFromText(std::string_view, std::string*) const { return false; }
 
+bool Transform::AppendFromDecimal(const Decimal&, std::string*) const { return false; }
+
 Status Transform::ValueError(std::string_view value, std::string_view reason) const {
   return Status::Invalid(name_ + ": " + internal::Quote(value) + " " + std::string(reason));
 }

@@ -132,6 +132,9 @@ class Transform {
   // appending nothing, when the transform has no such path or the value would be an error or
   // null (Apply then says what is wrong). Only "decimal" has one today.
   virtual bool AppendFromText(std::string_view in, std::string* out) const;
+  // The same for a decimal value (the result of a math: rule): appends the text of what
+  // Apply(Scalar::FromDecimal(in)) gives. Only "decimal" has one today.
+  virtual bool AppendFromDecimal(const Decimal& in, std::string* out) const;
 
   // The registered name, e.g. "decimal".
   const std::string& name() const { return name_; }

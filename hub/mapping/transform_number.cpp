@@ -111,6 +111,17 @@ class DecimalTransform final : public Transform {
     d->AppendTo(out);
     return true;
   }
+
+  bool AppendFromDecimal(const Decimal& in, std::string* out) const override {
+    if (!scale_) {
+      in.AppendTo(out);
+      return true;
+    }
+    Result<Decimal> d = in.Rescale(*scale_, mode_);
+    if (!d.ok()) return false;
+    d->AppendTo(out);
+    return true;
+  }
 };
 
 // Integer minor units (cents, fen) to a decimal with "scale" digits after the point.

@@ -99,7 +99,7 @@ bool PredicateHolds(const XmlStep& step, pugi::xml_node e) {
 
 // Applies steps[i..] to "node"; returns false once "first_only" is satisfied.
 bool Walk(const XmlPath& path, std::size_t i, pugi::xml_node doc, pugi::xml_node node,
-          XmlIndex* index, bool first_only, std::vector<pugi::xpath_node>* out) {
+          XmlIndex* index, bool first_only, std::vector<pugi::xpath_node>* out, const XmlItem* item) {
   if (i == path.steps.size()) {
     out->push_back(pugi::xpath_node(node));
     return !first_only;
@@ -107,7 +107,7 @@ bool Walk(const XmlPath& path, std::size_t i, pugi::xml_node doc, pugi::xml_node
   const XmlStep& step = path.steps[i];
   switch (step.kind) {
     case XmlStep::Kind::kSelf:
-      return Walk(path, i + 1, doc, node, index, first_only, out);
+      return Walk(path, i + 1, doc, node, index, first_only, out, item);
     case XmlStep::Kind::kAttribute: {
       pugi::xml_attribute a = node.attribute(step.name.c_str());
       if (!a) return true;
@@ -126,16 +126,18 @@ bool Walk(const XmlPath& path, std::size_t i, pugi::xml_node doc, pugi::xml_node
       for (pugi::xml_node e : index->Get(doc, step.index_slot)) {
         if (step.nth && !IsNth(e, step.nth)) continue;
         if (!PredicateHolds(step, e)) continue;
-        if (!Walk(path, i + 1, doc, e, index, first_only, out)) return false;
+        if (!Walk(path, i + 1, doc, e, index, first_only, out, item)) return false;
       }
       return true;
     }
     case XmlStep::Kind::kChild: {
       int pos = 0;
-      for (pugi::xml_node c = node.child(step.name.c_str()); c; c = c.next_sibling(step.name.c_str())) {
+      const bool indexed = i == 0 && step.item_slot >= 0 && item != nullptr && item->element == node;
+      pugi::xml_node c = indexed ? item->first[static_cast<std::size_t>(step.item_slot)] : node.child(step.name.c_str());
+      for (; c; c = c.next_sibling(step.name.c_str())) {
         ++pos;
         if (step.nth && pos != step.nth) continue;
-        if (PredicateHolds(step, c) && !Walk(path, i + 1, doc, c, index, first_only, out)) return false;
+        if (PredicateHolds(step, c) && !Walk(path, i + 1, doc, c, index, first_only, out, item)) return false;
         if (step.nth) break;
       }
       return true;
@@ -251,8 +253,8 @@ const std::vector<pugi::xml_node>& XmlIndex::Get(pugi::xml_node doc, int slot) {
 }
 
 void SelectXml(const XmlPath& path, pugi::xml_node doc, pugi::xml_node context, XmlIndex* index,
-               bool first_only, std::vector<pugi::xpath_node>* out) {
-  Walk(path, 0, doc, path.absolute ? doc : context, index, first_only, out);
+               bool first_only, std::vector<pugi::xpath_node>* out, const XmlItem* item) {
+  Walk(path, 0, doc, path.absolute ? doc : context, index, first_only, out, item);
 }
 
 }  // namespace channelhub::mapping::internal

@@ -172,6 +172,30 @@ TEST_F(EngineTest, MathReadsEveryKindOfOperand) {
   EXPECT_THAT(tax(R"("a":"2","b":{"x":1},"c":"1")"), HasSubstr(R"(totals.tax: math: "{"x":1}" is not a decimal)"));
 }
 
+// math: through one decimal transform the result is written straight out; whatever that path
+// does not take (no value, a default, another transform, an error) gives what it gave before.
+TEST_F(EngineTest, MathThroughItsTransform) {
+  auto tax = [&](const std::string& rule, const std::string& fields) {
+    const std::string out =
+        Run(std::string(kOrderHead) + "  totals.tax: " + rule + "\n", "{\"no\":\"1\",\"total\":\"1\"," + fields + "}");
+    const auto at = out.find("\"tax\":");
+    return at == std::string::npos ? out : out.substr(at, out.find_first_of(",}", at) - at);
+  };
+  const std::string even = R"({ math: "$.a * $.b", transform: [{ decimal: { scale: 2, rounding: half_even } }] })";
+  EXPECT_EQ(tax(even, R"("a":"2.345","b":1)"), R"("tax":"2.34")");
+  EXPECT_EQ(tax(even, R"("a":"2.355","b":"1")"), R"("tax":"2.36")");
+  EXPECT_EQ(tax(even, R"("a":"-0.5","b":"0.01")"), R"("tax":"0.00")") << "rounded to zero";
+  const std::string up = R"({ math: "$.a - $.b", transform: [{ decimal: { scale: 0, rounding: up } }] })";
+  EXPECT_EQ(tax(up, R"("a":"10","b":"0.1")"), R"("tax":"10")");
+  const std::string dflt = R"({ math: "$.a * $.b", transform: [{ decimal: { scale: 2 } }], default: "0" })";
+  EXPECT_EQ(tax(dflt, R"("a":"3")"), R"("tax":"0")") << "no operand: the default, as it is";
+  EXPECT_EQ(tax(dflt, R"("a":"3","b":"1.005")"), R"("tax":"3.02")");
+  EXPECT_THAT(tax(R"({ math: "$.a * $.b", transform: [{ cents_to_decimal: { scale: 2 } }] })", R"("a":"3","b":"7")"),
+              HasSubstr("totals.tax: cents_to_decimal"))
+      << "a transform without the fast path: its own error";
+  EXPECT_THAT(tax(even, R"("a":"x","b":"1")"), HasSubstr("totals.tax: math: \"x\" is not a decimal"));
+}
+
 // index: writes the element's position; one out of the model's range is refused as any value.
 TEST_F(EngineTest, IndexRulesNumberTheLines) {
   const std::string lines = std::string(kLines);
@@ -296,6 +320,60 @@ rules:
             R"({"order_no":"X-1","source":{"system":"erp"},"channel":"dealer","status":"created",)"
             R"("currency":"USD","lines":[{"line_no":1,"sku":"S1","quantity":"3","unit_price":"2.5",)"
             R"("amount":"7.5"}],"totals":{"total":"7.5"}})");
+}
+
+// Rules inside each: find their first member (JSON) or child (XML) through an index built once
+// per element; they must read exactly what a search from the element reads: the first of
+// duplicate names, [N] and [CHILD='v'] among same-name children, $$ and absolute paths past
+// the element, and elements that are not objects.
+TEST_F(EngineTest, ListElementsAreReadAsBySearch) {
+  const std::string json = std::string(kOrderHead) + R"(  lines:
+    each: $.items[*]
+    rules:
+      line_no: { index: 1 }
+      sku: { from: [sku, $$.fallback_sku] }
+      name: { concat: [$.name, "/", $$.no] }
+      quantity: { from: q.n, transform: [decimal] }
+      unit_price: { from: [price, $.p], transform: [decimal] }
+      amount: { math: "price * q.n", transform: [decimal] }
+)";
+  EXPECT_EQ(Run(json, R"({"no":"N","total":"1","fallback_sku":"F","items":[)"
+                      R"({"sku":"A","sku":"B","name":"n1","q":{"n":"2"},"price":"1.5","price":"9"},)"
+                      R"({"name":"n2","q":{"n":3},"price":"2"}]})"),
+            R"({"order_no":"N","source":{"system":"erp"},"channel":"dealer","status":"created","currency":"CNY",)"
+            R"("lines":[{"line_no":1,"sku":"A","name":"n1/N","quantity":"2","unit_price":"1.5","amount":"3.0"},)"
+            R"({"line_no":2,"sku":"F","name":"n2/N","quantity":"3","unit_price":"2","amount":"6"}],"totals":{"total":"1"}})");
+  EXPECT_THAT(Run(json, R"({"no":"N","total":"1","items":["x",{"sku":"A","q":{"n":"1"},"price":"1"}]})"),
+              HasSubstr("lines[0].quantity: required")) << "an element that is not an object has no members";
+
+  const std::string xml = R"(format: xml
+target: order
+rules:
+  order_no: { from: "//NO", required: true }
+  source.system: { const: erp }
+  channel: { const: dealer }
+  status: { const: created }
+  currency: { const: CNY }
+  totals.total: { from: //TOTAL, transform: [decimal] }
+  lines:
+    each: //ITEM
+    rules:
+      line_no: { from: "ID[2]" }
+      sku: { from: ["REF[K='002']/V", "REF[K='001']/V", "//NO"] }
+      name: "T[@lang='en']"
+      quantity: { from: Q, transform: [decimal] }
+      unit_price: { from: P, transform: [decimal] }
+      amount: { math: "./P * ./Q", transform: [decimal] }
+)";
+  EXPECT_EQ(Run(xml, R"(<DOC><NO>N</NO><TOTAL>1</TOTAL>)"
+                     R"(<ITEM><ID>7</ID><REF><K>001</K><V>a</V></REF><T lang="zh">甲</T><ID>8</ID>)"
+                     R"(<REF><K>002</K><V>b</V></REF><T lang="en">A</T><Q>2</Q><P>1.5</P><P>9</P></ITEM>)"
+                     R"(<ITEM><ID>1</ID><ID>2</ID><REF><K>001</K><V>c</V></REF><Q>1</Q><P>3</P></ITEM>)"
+                     R"(<ITEM><ID>1</ID><ID>3</ID><Q>1</Q><P>4</P></ITEM></DOC>)"),
+            R"({"order_no":"N","source":{"system":"erp"},"channel":"dealer","status":"created","currency":"CNY",)"
+            R"("lines":[{"line_no":8,"sku":"b","name":"A","quantity":"2","unit_price":"1.5","amount":"3.0"},)"
+            R"({"line_no":2,"sku":"c","quantity":"1","unit_price":"3","amount":"3"},)"
+            R"({"line_no":3,"sku":"N","quantity":"1","unit_price":"4","amount":"4"}],"totals":{"total":"1"}})");
 }
 
 TEST_F(EngineTest, RunTimeErrorsNameTheFileLineAndRule) {

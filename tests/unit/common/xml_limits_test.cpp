@@ -126,6 +126,20 @@ TEST(XmlLimitsTest, VisitorSeesEveryElementInDocumentOrder) {
   EXPECT_EQ(ParseBounded("<r><b><i/></b></r>", &deep, shallow, 0, pugi::encoding_auto, &cut).code(),
             StatusCode::kResourceExhausted);
   EXPECT_EQ(cut.seen, "r b ") << "the walk stops at the first failed check";
+  // Inside generous limits the visitor's walk (pugixml's traversal) spends no stack on depth
+  // either: 100,000 levels.
+  struct Count final : ElementVisitor {
+    std::size_t n = 0;
+    void Element(pugi::xml_node) override { ++n; }
+  } count;
+  Limits generous;
+  generous.max_depth = 1000000;
+  generous.max_nodes = 1000000;
+  pugi::xml_document deeper;
+  ASSERT_TRUE(ParseBounded(Repeat("<a>", 100000) + Repeat("</a>", 100000), &deeper, generous, 0,
+                           pugi::encoding_auto, &count)
+                  .ok());
+  EXPECT_EQ(count.n, 100000u);
 }
 
 // ParseBounded skips the walk of checks when the bytes prove the limits hold (counting '<' and
@@ -173,6 +187,7 @@ TEST(XmlLimitsTest, ByteBoundsAgreeWithTheFullCheck) {
       text += "</" + open.back() + ">";
       open.pop_back();
     }
+    if (pick(20) == 0) text += "<!DOCTYPE r>";  // pugixml takes one after the root element too
     pugi::xml_document parsed;
     ASSERT_TRUE(parsed.load_buffer(text.data(), text.size(), kParseOptions)) << text;
     Limits limits;

@@ -742,6 +742,7 @@ class Compiler {
                      [&](const PlanNode& a, const PlanNode& b) { return rank(a.key) < rank(b.key); });
     for (PlanNode& m : obj->members) {
       m.key_json = KeyJson(m.key);
+      m.comma_key_json = "," + m.key_json;
       m.required_here = std::find(obj->required.begin(), obj->required.end(), m.key) != obj->required.end();
       if (m.is_ext) {
         FreeKeys(&m);
@@ -779,6 +780,7 @@ class Compiler {
   static void FreeKeys(PlanNode* obj) {
     for (PlanNode& m : obj->members) {
       m.key_json = KeyJson(m.key);
+      m.comma_key_json = "," + m.key_json;
       if (m.kind == PlanNode::Kind::kObject) FreeKeys(&m);
     }
   }

@@ -157,6 +157,7 @@ struct PlanNode {
   enum class Kind { kObject, kLeaf, kList } kind = Kind::kObject;
   std::string key;                  // member name
   std::string key_json;             // "\"key\":", escaped once
+  std::string comma_key_json;       // ",\"key\":", for every member after the first
   const Rule* rule = nullptr;       // kLeaf, kList
   std::vector<PlanNode> members;    // kObject members; kList: the item object's members
   std::vector<std::string> required;  // kObject/kList items: keys the schema requires

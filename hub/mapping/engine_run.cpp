@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <pugixml.hpp>
 
@@ -85,9 +86,41 @@ Scratch& ThreadScratch() {
 // ------------------------------------------------------------------------------------------
 // JSON text
 
+// Whether all of s[0, n) is printable ASCII other than '"' and '\\': what a JSON string holds
+// as it is. Eight bytes at a time: a byte is flagged when its top bit is set, or it is below
+// 0x20, or equal to '"' or '\\' (exact per byte: no borrow crosses bytes with these masks).
+bool PlainAscii(const char* s, std::size_t n) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  auto zero_byte = [](uint64_t x) { return (x - kOnes) & ~x & kHigh; };  // flags bytes that are 0
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s + i, 8);
+    // Below 0x20: (w & ~kHigh) + (0x80 - 0x20) per byte has its top bit clear (no carry out of
+    // a byte since each byte is at most 0x7F + 0x60); top-bit bytes are caught by w & kHigh.
+    const uint64_t below = ~((w & ~kHigh) + 0x6060606060606060ULL) & kHigh;
+    if (((w & kHigh) | below | zero_byte(w ^ (kOnes * '"')) | zero_byte(w ^ (kOnes * '\\'))) != 0) return false;
+  }
+  for (; i < n; ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
 // Appends "s" as a JSON string. False when it is not valid UTF-8 (nothing sensible to write).
 bool AppendString(std::string* out, const char* s, std::size_t n) {
   static const char kHex[] = "0123456789abcdef";
+  if (PlainAscii(s, n)) {  // most values: the bytes as they are, in one copy
+    const std::size_t at = out->size();
+    out->resize(at + n + 2);
+    char* p = out->data() + at;
+    p[0] = '"';
+    std::memcpy(p + 1, s, n);
+    p[n + 1] = '"';
+    return true;
+  }
   out->push_back('"');
   std::size_t run = 0;  // start of the bytes not yet appended
   std::size_t i = 0;
@@ -584,8 +617,7 @@ class Emitter {
           CHUB_RETURN_IF_ERROR(List(n, at, where, *count, &wrote));
           break;
         case PlanNode::Kind::kObject: {
-          if (*count) out_->push_back(',');
-          out_->append(n.key_json);
+          Key(n, *count);
           out_->push_back('{');
           int inner = 0;
           CHUB_RETURN_IF_ERROR(Members(n, at, index, where, &inner, false));
@@ -642,9 +674,8 @@ class Emitter {
                            ": required, but the rule gives no value");
   }
 
-  void Separator(int count) {
-    if (count) out_->push_back(',');
-  }
+  // The member's key, after a comma unless it is the object's first.
+  void Key(const PlanNode& n, int count) { out_->append(count ? n.comma_key_json : n.key_json); }
 
   // Writes one value as the leaf's type. "" on success, else what is wrong.
   std::string Value1(const PlanNode& n, const Scalar& v) {
@@ -746,8 +777,7 @@ class Emitter {
     if (FirstText(*n.rule, at, false, digits, &text) != Got::kText) return false;
     std::string bad = CheckText(n.check, text);
     const std::size_t mark = out_->size();
-    Separator(count);
-    out_->append(n.key_json);
+    Key(n, count);
     if (bad.empty() && !AppendString(out_, text)) bad = "\"" + std::string(text) + "\" is not valid UTF-8";
     if (!bad.empty()) {
       out_->resize(mark);
@@ -765,8 +795,7 @@ class Emitter {
     std::string_view text;
     if (FirstText(*n.rule, at, true, digits, &text) != Got::kText) return false;
     const std::size_t mark = out_->size();
-    Separator(count);
-    out_->append(n.key_json);
+    Key(n, count);
     out_->push_back('"');
     const std::size_t start = out_->size();
     if (!n.rule->transforms.front()->AppendFromText(text, out_)) {
@@ -782,8 +811,7 @@ class Emitter {
   // False, having written nothing, when the transform refuses it (the general path says why).
   bool MathFused(const PlanNode& n, const Decimal& d, int count) {
     const std::size_t mark = out_->size();
-    Separator(count);
-    out_->append(n.key_json);
+    Key(n, count);
     out_->push_back('"');
     const std::size_t start = out_->size();
     if (n.rule->transforms.empty()) {
@@ -823,8 +851,7 @@ class Emitter {
       const int64_t i = static_cast<int64_t>(index) + *r.index_base;
       if ((!n.check.minimum || i >= *n.check.minimum) && (!n.check.maximum || i <= *n.check.maximum)) {
         if (line_nos_ && n.key == "line_no") line_nos_->push_back(i);
-        Separator(count);
-        out_->append(n.key_json);
+        Key(n, count);
         const std::size_t start = out_->size();
         AppendInt(out_, i);
         if (n.capture >= 0) Capture(n, std::string_view(out_->data() + start, out_->size() - start));
@@ -841,8 +868,7 @@ class Emitter {
       }
       return Status::Ok();
     }
-    Separator(count);
-    out_->append(n.key_json);
+    Key(n, count);
     if (r.leaf == Leaf::kTextArray) {
       out_->push_back('[');
       for (std::size_t i = 0; i < vals_.size(); ++i) {
@@ -862,8 +888,7 @@ class Emitter {
 
   Status List(const PlanNode& n, const Node& at, const Where* where, int count, bool* wrote) {
     if (!n.rule) {  // a list the model requires and no rule fills: empty
-      Separator(count);
-      out_->append(n.key_json);
+      Key(n, count);
       out_->append("[]");
       *wrote = true;
       return Status::Ok();
@@ -873,8 +898,7 @@ class Emitter {
     std::vector<Node> elems;
     runner_.Select(*r.each, at, &elems);
     if (elems.empty() && !n.keep_empty_list) return Status::Ok();
-    Separator(count);
-    out_->append(n.key_json);
+    Key(n, count);
     out_->push_back('[');
     std::vector<int64_t> line_nos;
     std::vector<int64_t>* outer = line_nos_;
@@ -921,7 +945,7 @@ class Emitter {
       if (!AppendString(&key, name)) continue;
       key.push_back(':');
       if (ExtRuleKey(key)) continue;
-      Separator(*count);
+      if (*count) out_->push_back(',');
       out_->append(key);
       Status st = AppendValue(out_, member.value, 1);
       if (!st.ok()) return Status::Invalid(m_.file + ": ext." + std::string(name) + ": " + st.message());

@@ -4,8 +4,15 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include "hub/common/json.hpp"
 #include "hub/model/customer.hpp"
@@ -194,6 +201,40 @@ TEST_F(EngineTest, MathThroughItsTransform) {
               HasSubstr("totals.tax: cents_to_decimal"))
       << "a transform without the fast path: its own error";
   EXPECT_THAT(tax(even, R"("a":"x","b":"1")"), HasSubstr("totals.tax: math: \"x\" is not a decimal"));
+}
+
+// Text is written as JSON strings: plain ASCII in one copy, anything else escaped or checked byte
+// by byte. Whatever the bytes, the output must read back as the same text.
+TEST_F(EngineTest, TextReadsBackAsWritten) {
+  const std::string yaml = std::string(kOrderHead) + "  buyer.name: $.s\n";
+  auto loaded = Load(yaml);
+  ASSERT_TRUE(loaded.mapping);
+  const std::vector<std::string> pieces = {"a", "Z", "0", " ", "~", "\x7f", "\"", "\\", "\n", "\t", "\x01", "\x1f",
+                                           "/", "\xC3\xA9", "\xE4\xB8\xAD", "\xF0\x9F\x98\x80"};
+  uint64_t x = 2463534242ULL;
+  for (int round = 0; round < 4000; ++round) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    std::string text;
+    const std::size_t len = 1 + x % 40;
+    const bool plain = round % 2 == 0;  // half the strings plain ASCII, with at most one odd byte
+    const std::size_t odd_at = (x >> 8) % (len + 1);
+    for (std::size_t i = 0; i < len; ++i) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      text += plain && i != odd_at ? pieces[x % 5] : pieces[x % pieces.size()];
+    }
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    w.StartObject();
+    w.Key("no"), w.String("1"), w.Key("total"), w.String("1");
+    w.Key("s"), w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+    w.EndObject();
+    auto out = RunMapping(*loaded.mapping, std::string_view(buf.GetString(), buf.GetSize()));
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    rapidjson::Document doc;
+    doc.Parse(out->data(), out->size());
+    ASSERT_FALSE(doc.HasParseError()) << *out;
+    ASSERT_EQ(std::string(doc["buyer"]["name"].GetString(), doc["buyer"]["name"].GetStringLength()), text) << *out;
+  }
 }
 
 // index: writes the element's position; one out of the model's range is refused as any value.

@@ -299,7 +299,13 @@ class Runner {
   // their first member or child there. Items nest (a list inside a list element).
   class Item {
    public:
-    Item(const Runner& runner, const Rule& each, const Node& element) : runner_(runner), outer_(runner.item_) {
+    // "buffers" holds the index between elements of one list, so that its memory is reused.
+    struct Buffers {
+      std::vector<const Value*> json_members;  // by item slot
+      XmlItem xml;
+    };
+    Item(const Runner& runner, const Rule& each, const Node& element, Buffers* buffers)
+        : runner_(runner), outer_(runner.item_), json_members_(buffers->json_members), xml_(buffers->xml) {
       if (!each.item_names) return;
       const RootNames& names = *each.item_names;
       if (element.json) {
@@ -314,6 +320,7 @@ class Runner {
         json_ = element.json;
       } else {
         const pugi::xml_node e = element.xml.node();
+        xml_.element = pugi::xml_node();
         if (!e || element.xml.attribute()) return;
         xml_.element = e;
         xml_.first.assign(names.size(), pugi::xml_node());
@@ -334,8 +341,8 @@ class Runner {
     const Runner& runner_;
     const Item* outer_;
     const Value* json_ = nullptr;
-    std::vector<const Value*> json_members_;  // by item slot
-    XmlItem xml_;
+    std::vector<const Value*>& json_members_;  // by item slot
+    XmlItem& xml_;
   };
 
   // Appends every node "s" selects at "at", in document order.
@@ -901,6 +908,7 @@ class Emitter {
     Key(n, count);
     out_->push_back('[');
     std::vector<int64_t> line_nos;
+    Runner::Item::Buffers item_buffers;
     std::vector<int64_t>* outer = line_nos_;
     line_nos_ = n.unique_line_no ? &line_nos : nullptr;
     for (std::size_t i = 0; i < elems.size(); ++i) {
@@ -908,7 +916,7 @@ class Emitter {
       out_->push_back('{');
       Where here{where, &r.target, i};
       int inner = 0;
-      Runner::Item item(runner_, r, elems[i]);
+      Runner::Item item(runner_, r, elems[i], &item_buffers);
       Status st = Members(n, elems[i], i, &here, &inner, true);
       if (!st.ok()) {
         line_nos_ = outer;

@@ -100,8 +100,39 @@ class DecimalTransform final : public Transform {
   char thousands_;  // '\0': none accepted
 
  public:
+  // The digits after the point when "s" is already written as Decimal::ToString writes it
+  // ("-?(0|[1-9][0-9]*)(\.[0-9]+)?", not negative zero, at most 18 digits in all), else -1.
+  static int CanonicalFraction(std::string_view s) {
+    std::size_t i = s.starts_with('-') ? 1 : 0;
+    const std::size_t first = i;
+    bool nonzero = false;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') nonzero |= s[i++] != '0';
+    const std::size_t whole = i - first;
+    if (whole == 0 || (whole > 1 && s[first] == '0')) return -1;
+    int fraction = 0;
+    if (i < s.size()) {
+      if (s[i++] != '.') return -1;
+      const std::size_t start = i;
+      while (i < s.size() && s[i] >= '0' && s[i] <= '9') nonzero |= s[i++] != '0';
+      if (i != s.size() || i == start) return -1;
+      fraction = static_cast<int>(i - start);
+    }
+    if (whole + static_cast<std::size_t>(fraction) > 18 || (first == 1 && !nonzero)) return -1;
+    return fraction;
+  }
+
   bool AppendFromText(std::string_view in, std::string* out) const override {
     if (thousands_ != '\0' || in.empty()) return false;
+    // Most payloads write amounts as the canonical model does: then the text is the result,
+    // padded with zeros up to the scale (never rounded: more digits go the long way).
+    if (const int fraction = CanonicalFraction(in); fraction >= 0 && (!scale_ || fraction <= *scale_)) {
+      out->append(in);
+      if (scale_ && fraction < *scale_) {
+        if (fraction == 0) out->push_back('.');
+        out->append(static_cast<std::size_t>(*scale_ - fraction), '0');
+      }
+      return true;
+    }
     Result<Decimal> d = Decimal::Parse(in);
     if (!d.ok()) return false;
     if (scale_) {

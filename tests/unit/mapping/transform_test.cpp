@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 namespace channelhub::mapping {
 namespace {
@@ -427,6 +428,46 @@ TEST(TransformTest, DecimalAcceptsThousandsOnlyWhenAsked) {
             "digits expected)");
   EXPECT_NE(Out(*grouped, "1234,567").find("misplaced"), std::string::npos);
   EXPECT_NE(Out(*grouped, "1.234,5").find("misplaced"), std::string::npos);
+}
+
+// The runtime's text fast path (AppendFromText) must give what Apply gives, for every text it
+// takes (canonical amounts are copied as they are) and refuse nothing Apply accepts.
+TEST(TransformTest, DecimalTextFastPathAgreesWithApply) {
+  std::vector<std::unique_ptr<Transform>> all;
+  all.push_back(MustCompile("decimal"));
+  for (const char* scale : {"0", "1", "2", "4"}) {
+    for (const char* mode : {"half_up", "half_even", "down", "up"}) {
+      all.push_back(MustCompile("decimal", Named({{"scale", scale}, {"rounding", mode}})));
+    }
+  }
+  std::vector<std::string> texts = {"0", "-0", "-0.00", "0.0", "00", "01", "1.", ".5", "+1", "-", "1e3", "1.2.3",
+                                    " 1", "1 ", "19.99", "-19.99", "388", "388.00", "0.005", "-0.005", "2.345",
+                                    "123456789012345678", "1234567890123456789", "0.123456789012345678",
+                                    "99999999999999999.9", "-99999999999999999.95", "12,5", "1.50"};
+  std::mt19937 rng(7);
+  const std::string alphabet = "0123456789.-+";
+  for (int i = 0; i < 3000; ++i) {
+    std::string t;
+    const int len = 1 + static_cast<int>(rng() % 12);
+    for (int k = 0; k < len; ++k) t += alphabet[rng() % (k == 0 ? alphabet.size() : 11)];
+    texts.push_back(t);
+  }
+  int fast = 0;
+  for (const auto& t : all) {
+    for (const std::string& text : texts) {
+      Result<Scalar> slow = t->Apply(Scalar::String(text));
+      std::string out = "x";
+      const bool took = t->AppendFromText(text, &out);
+      if (!took) {
+        EXPECT_EQ(out, "x") << text;
+        continue;
+      }
+      ++fast;
+      ASSERT_TRUE(slow.ok()) << text << ": the fast path took what Apply refuses";
+      EXPECT_EQ(out.substr(1), slow->text()) << text;
+    }
+  }
+  EXPECT_GT(fast, 3000);
 }
 
 TEST(TransformTest, DecimalRejectsBadArguments) {

@@ -76,6 +76,7 @@ class XmlIndex final : public xml::ElementVisitor {
   const std::vector<std::string>* names_;
   bool built_ = false;
   std::vector<std::vector<pugi::xml_node>> lists_;
+  std::array<bool, 256> first_bytes_{};  // the names' first bytes: most other names stop there
   std::vector<uint64_t> keys_;  // the names' first 8 bytes packed into an integer
   std::vector<bool> long_names_;  // names longer than 8 bytes (compared in full too)
 };
@@ -187,6 +188,7 @@ class RootNames {
     const int slot = static_cast<int>(names_.size());
     names_.push_back(name);
     buckets_[Bucket(name)].push_back(slot);
+    if (!name.empty()) first_bytes_[static_cast<unsigned char>(name.front())] = true;
     return slot;
   }
   // Marks a name as read by a rule (keep_unmapped leaves it out of ext).
@@ -205,6 +207,12 @@ class RootNames {
     }
     return -1;
   }
+  // The same for a NUL-terminated name (an XML element's): most names that are not in the table
+  // are told by their first byte alone, before their length is measured.
+  int Find(const char* name) const {
+    if (!first_bytes_[static_cast<unsigned char>(name[0])]) return -1;
+    return Find(std::string_view(name));
+  }
   std::size_t size() const { return names_.size(); }
 
  private:
@@ -215,6 +223,7 @@ class RootNames {
   std::vector<std::string> names_;
   std::vector<bool> read_;
   std::array<std::vector<int>, 256> buckets_;
+  std::array<bool, 256> first_bytes_{};  // the first bytes of the names
 };
 
 // Capture slots (PlanNode::capture) for the event subject.

@@ -213,7 +213,9 @@ void XmlIndex::Start() {
   lists_.assign(names_->size(), {});
   keys_.clear();
   long_names_.clear();
+  first_bytes_.fill(false);
   for (const std::string& name : *names_) {
+    first_bytes_[static_cast<unsigned char>(name.empty() ? '\0' : name.front())] = true;
     bool longer = false;
     keys_.push_back(NamePrefix(name.c_str(), &longer));
     long_names_.push_back(longer);
@@ -223,6 +225,7 @@ void XmlIndex::Start() {
 void XmlIndex::Element(pugi::xml_node n) {
   bool longer = false;
   const char* name = n.name();
+  if (!first_bytes_[static_cast<unsigned char>(name[0])]) return;
   const uint64_t key = NamePrefix(name, &longer);
   for (std::size_t i = 0; i < keys_.size(); ++i) {
     if (keys_[i] == key && long_names_[i] == longer && (!longer || std::strcmp(name, (*names_)[i].c_str()) == 0)) {

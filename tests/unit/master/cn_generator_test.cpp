@@ -554,12 +554,14 @@ TEST(ChineseGenerator, PrecisionRecallAndReviewShare) {
   const double recall = true_pairs == 0 ? 0 : double(tp) / double(true_pairs);
   const double f1 = precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall);
   const double review_share = double(review_records) / double(data.size());
+  const auto name_only_records = std::count_if(data.begin(), data.end(), [](const auto& r) { return NameOnly(r.customer); });
   std::printf(
       "[cn-generator] records=%zu entities=%zu true_pairs=%zu predicted=%zu tp=%zu precision=%.4f "
       "recall=%.4f f1=%.4f review_share=%.4f recall_without_name_only_records=%.4f "
-      "recall_ceiling_without_name_only_links=%.4f\n",
+      "recall_ceiling_without_name_only_links=%.4f name_only_records=%zu\n",
       data.size(), per_entity.size(), true_pairs, predicted, tp, precision, recall, f1, review_share,
-      recall_identifiable, true_pairs == 0 ? 0 : double(id_true) / double(true_pairs));
+      recall_identifiable, true_pairs == 0 ? 0 : double(id_true) / double(true_pairs),
+      static_cast<std::size_t>(name_only_records));
   RecordProperty("cn_recall_without_name_only", std::to_string(recall_identifiable));
   RecordProperty("cn_precision", std::to_string(precision));
   RecordProperty("cn_recall", std::to_string(recall));

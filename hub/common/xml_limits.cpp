@@ -22,6 +22,14 @@ std::string At(const pugi::xml_node& n) {
   return off >= 0 ? " at offset " + std::to_string(off) : std::string();
 }
 
+// The refusals a walk can meet, in the words ParseBounded's comment promises.
+Status DoctypeRefused(const pugi::xml_node& n) {
+  return Status::Invalid("XML with a DOCTYPE is refused (DTDs and entities are not accepted)" + At(n));
+}
+Status TooDeep(std::size_t max_depth, const pugi::xml_node& n) {
+  return Status::Exhausted("XML nested deeper than " + std::to_string(max_depth) + " levels" + At(n));
+}
+
 // Checks one name or value; "what" names it in the message.
 Status CheckText(const char* s, const pugi::xml_node& n, std::string_view what) {
   if (s == nullptr || *s == '\0') return Status::Ok();
@@ -30,7 +38,7 @@ Status CheckText(const char* s, const pugi::xml_node& n, std::string_view what) 
 }
 
 // How many bytes of "s" are '<' and how many '=': bounds of what pugixml can build from it (see
-// WithinLimits). Sixteen bytes at a time where SSE2 is there (every x86-64), eight otherwise.
+// BoundsOf). Sixteen bytes at a time where SSE2 is there (every x86-64), eight otherwise.
 struct MarkupCounts {
   std::size_t lt = 0;
   std::size_t eq = 0;
@@ -110,9 +118,7 @@ Bounds BoundsOf(std::string_view text, const Limits& limits) {
 // ("Error parsing document type declaration").
 Status CheckNoDoctype(const pugi::xml_document& doc) {
   for (pugi::xml_node n = doc.first_child(); n; n = n.next_sibling()) {
-    if (n.type() == pugi::node_doctype) {
-      return Status::Invalid("XML with a DOCTYPE is refused (DTDs and entities are not accepted)" + At(n));
-    }
+    if (n.type() == pugi::node_doctype) return DoctypeRefused(n);
   }
   return Status::Ok();
 }
@@ -126,13 +132,13 @@ Status WalkElements(pugi::xml_document& doc, std::size_t max_depth, ElementVisit
     bool for_each(pugi::xml_node& n) override {
       const pugi::xml_node_type type = n.type();
       if (type == pugi::node_doctype) {
-        status = Status::Invalid("XML with a DOCTYPE is refused (DTDs and entities are not accepted)" + At(n));
+        status = DoctypeRefused(n);
         return false;
       }
       if (type != pugi::node_element) return true;
       // depth() is 0 for the document's children, where CheckDocument counts 1.
       if (static_cast<std::size_t>(depth()) + 1 > max_depth) {
-        status = Status::Exhausted("XML nested deeper than " + std::to_string(max_depth) + " levels" + At(n));
+        status = TooDeep(max_depth, n);
         return false;
       }
       if (visitor) visitor->Element(n);
@@ -201,12 +207,8 @@ Status CheckDocument(const pugi::xml_document& doc, const Limits& limits, bool c
   // The node's own problem, if any.
   auto check = [&](pugi::xml_node n, std::size_t depth) -> Status {
     const pugi::xml_node_type type = n.type();
-    if (type == pugi::node_doctype) {
-      return Status::Invalid("XML with a DOCTYPE is refused (DTDs and entities are not accepted)" + At(n));
-    }
-    if (type == pugi::node_element && depth > limits.max_depth) {
-      return Status::Exhausted("XML nested deeper than " + std::to_string(limits.max_depth) + " levels" + At(n));
-    }
+    if (type == pugi::node_doctype) return DoctypeRefused(n);
+    if (type == pugi::node_element && depth > limits.max_depth) return TooDeep(limits.max_depth, n);
     if (visitor && type == pugi::node_element) visitor->Element(n);
     ++nodes;
     if (check_text) {

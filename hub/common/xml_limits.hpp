@@ -32,14 +32,6 @@ struct Limits {
 // becomes a node that CheckDocument sees (and refuses) rather than being skipped silently.
 inline constexpr unsigned kParseOptions = pugi::parse_default | pugi::parse_doctype;
 
-// Parses "text" into "*doc" with kParseOptions | "extra_options" and checks it with
-// CheckDocument. InvalidArgument with a message that names the byte offset where it can:
-//   "XML parse error at offset 12: Start-end tags mismatch"
-//   "XML with a DOCTYPE is refused (DTDs and entities are not accepted)"
-//   "XML nested deeper than 256 levels at offset 3120"
-//   "XML has more than 200000 nodes (elements, attributes and text)"
-//   "XML is not valid UTF-8 at offset 40"
-// "*doc" holds the parsed document afterwards, also when a limit was exceeded.
 // Sees every element of a document as CheckDocument walks it, in document order, so that a
 // reader that needs a pass over the elements (the mapping runtime's index of "//NAME" steps)
 // shares the check's instead of making its own. A document that fails a check is not walked to
@@ -52,6 +44,15 @@ class ElementVisitor {
   ~ElementVisitor() = default;
 };
 
+// Parses "text" into "*doc" with kParseOptions | "extra_options" and checks it as CheckDocument
+// does (leaving out what the bytes alone prove). InvalidArgument with a message that names the byte offset where it can:
+//   "XML parse error at offset 12: Start-end tags mismatch"
+//   "XML with a DOCTYPE is refused (DTDs and entities are not accepted)"
+//   "XML nested deeper than 256 levels at offset 3120"
+//   "XML has more than 200000 nodes (elements, attributes and text)"
+//   "XML is not valid UTF-8 at offset 40"
+// "*doc" holds the parsed document afterwards, also when a limit was exceeded. "visitor"
+// (optional) sees every element, as CheckDocument's does.
 Status ParseBounded(std::string_view text, pugi::xml_document* doc, const Limits& limits,
                     unsigned extra_options = 0, pugi::xml_encoding encoding = pugi::encoding_auto,
                     ElementVisitor* visitor = nullptr);

@@ -396,9 +396,9 @@ class Compiler {
     }
     r->each = CompileSelector(v["each"], key + ".each");
     const bool outer = top_level_;
-    RootNames* outer_items = item_names_;
+    NameTable* outer_items = item_names_;
     top_level_ = false;
-    auto names = std::make_shared<RootNames>();
+    auto names = std::make_shared<NameTable>();
     item_names_ = names.get();
     CompileRules(v["rules"], key + ".rules", items, &r->children);
     top_level_ = outer;
@@ -901,7 +901,7 @@ class Compiler {
   std::shared_ptr<CompiledMapping> mapping_;
   std::vector<MappingDiagnostic> diags_;
   bool top_level_ = true;
-  RootNames* item_names_ = nullptr;  // compiling an each:'s rules: that list's element index
+  NameTable* item_names_ = nullptr;  // compiling an each:'s rules: that list's element index
   bool all_read_ = false;
   bool out_ = false;                                // direction: out
   const rapidjson::Value* source_scope_ = nullptr;  // outbound: the schema paths start from

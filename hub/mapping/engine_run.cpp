@@ -276,19 +276,21 @@ struct Where {
   }
 };
 
+// Where each name of "names" first appears among the members of the object "obj" (the first
+// wins, as in FindMember): one pass over the members, "*out" by slot.
+void IndexMembers(const NameTable& names, const Value& obj, std::vector<const Value*>* out) {
+  out->assign(names.size(), nullptr);
+  for (const auto& member : obj.GetObject()) {
+    const int slot = names.Find(std::string_view(member.name.GetString(), member.name.GetStringLength()));
+    if (slot >= 0 && !(*out)[static_cast<std::size_t>(slot)]) (*out)[static_cast<std::size_t>(slot)] = &member.value;
+  }
+}
+
 class Runner {
  public:
   Runner(const CompiledMapping& m, Node root, XmlIndex* index) : m_(m), root_(root), index_(index) {
-    // JSON: where each name of m.root_names first appears among the root object's members.
     if (root_.json && root_.json->IsObject() && m.root_names.size() > 0) {
-      root_members_.assign(m.root_names.size(), nullptr);
-      for (const auto& member : root_.json->GetObject()) {
-        const int slot =
-            m.root_names.Find(std::string_view(member.name.GetString(), member.name.GetStringLength()));
-        if (slot >= 0 && !root_members_[static_cast<std::size_t>(slot)]) {
-          root_members_[static_cast<std::size_t>(slot)] = &member.value;  // the first wins, as in FindMember
-        }
-      }
+      IndexMembers(m.root_names, *root_.json, &root_members_);
     }
   }
 
@@ -307,16 +309,10 @@ class Runner {
     Item(const Runner& runner, const Rule& each, const Node& element, Buffers* buffers)
         : runner_(runner), outer_(runner.item_), json_members_(buffers->json_members), xml_(buffers->xml) {
       if (!each.item_names) return;
-      const RootNames& names = *each.item_names;
+      const NameTable& names = *each.item_names;
       if (element.json) {
         if (!element.json->IsObject()) return;
-        json_members_.assign(names.size(), nullptr);
-        for (const auto& member : element.json->GetObject()) {
-          const int slot = names.Find(std::string_view(member.name.GetString(), member.name.GetStringLength()));
-          if (slot >= 0 && !json_members_[static_cast<std::size_t>(slot)]) {
-            json_members_[static_cast<std::size_t>(slot)] = &member.value;  // the first wins, as in FindMember
-          }
-        }
+        IndexMembers(names, *element.json, &json_members_);
         json_ = element.json;
       } else {
         const pugi::xml_node e = element.xml.node();
@@ -801,29 +797,30 @@ class Emitter {
     char digits[24];
     std::string_view text;
     if (FirstText(*n.rule, at, true, digits, &text) != Got::kText) return false;
-    const std::size_t mark = out_->size();
-    Key(n, count);
-    out_->push_back('"');
-    const std::size_t start = out_->size();
-    if (!n.rule->transforms.front()->AppendFromText(text, out_)) {
-      out_->resize(mark);
-      return false;
-    }
-    if (n.capture >= 0) Capture(n, std::string_view(out_->data() + start, out_->size() - start));
-    out_->push_back('"');
-    return true;
+    return Quoted(n, count, [&] { return n.rule->transforms.front()->AppendFromText(text, out_); });
   }
 
   // A math: rule's decimal through its one decimal transform (or none) straight into the output.
   // False, having written nothing, when the transform refuses it (the general path says why).
   bool MathFused(const PlanNode& n, const Decimal& d, int count) {
+    return Quoted(n, count, [&] {
+      if (n.rule->transforms.empty()) {
+        d.AppendTo(out_);
+        return true;
+      }
+      return n.rule->transforms.front()->AppendFromDecimal(d, out_);
+    });
+  }
+
+  // Writes the member with the text "append" appends (true) as a JSON string that needs no
+  // escaping (a decimal), captured for the subject; nothing when "append" fails (false).
+  template <typename Append>
+  bool Quoted(const PlanNode& n, int count, Append&& append) {
     const std::size_t mark = out_->size();
     Key(n, count);
     out_->push_back('"');
     const std::size_t start = out_->size();
-    if (n.rule->transforms.empty()) {
-      d.AppendTo(out_);
-    } else if (!n.rule->transforms.front()->AppendFromDecimal(d, out_)) {
+    if (!append()) {
       out_->resize(mark);
       return false;
     }

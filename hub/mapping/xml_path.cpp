@@ -2,9 +2,9 @@
 // pugixml's XPath engine builds node sets in a private allocator on every evaluation; the paths
 // mapping files use are nearly all of the form //SEGMENT[QUALF='002']/FIELD, which a direct walk
 // answers without any allocation.
-#include <algorithm>
-#include <cstdint>
-#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
 
 #include "hub/mapping/engine_internal.hpp"
 
@@ -148,7 +148,7 @@ bool Walk(const XmlPath& path, std::size_t i, pugi::xml_node doc, pugi::xml_node
 
 }  // namespace
 
-std::optional<XmlPath> CompileXmlPath(std::string_view text, std::vector<std::string>* index_names) {
+std::optional<XmlPath> CompileXmlPath(std::string_view text, NameTable* index_names) {
   XmlPath path;
   Parser p(text);
   bool descendant = false;
@@ -177,11 +177,7 @@ std::optional<XmlPath> CompileXmlPath(std::string_view text, std::vector<std::st
       step.kind = descendant ? XmlStep::Kind::kDescendant : XmlStep::Kind::kChild;
       step.name = *name;
       if (!Predicate(p, &step)) return std::nullopt;
-      if (descendant) {
-        auto it = std::find(index_names->begin(), index_names->end(), step.name);
-        step.index_slot = static_cast<int>(it - index_names->begin());
-        if (it == index_names->end()) index_names->push_back(step.name);
-      }
+      if (descendant) step.index_slot = index_names->Add(step.name);
     }
     if (descendant && step.kind != XmlStep::Kind::kDescendant) return std::nullopt;
     descendant = false;
@@ -194,45 +190,13 @@ std::optional<XmlPath> CompileXmlPath(std::string_view text, std::vector<std::st
   return path;
 }
 
-namespace {
-
-// A name's first 8 bytes packed into an integer, and whether it is longer: one integer compare
-// per indexed name instead of a strcmp call.
-uint64_t NamePrefix(const char* s, bool* longer) {
-  uint64_t key = 0;
-  int i = 0;
-  for (; i < 8 && s[i]; ++i) key |= static_cast<uint64_t>(static_cast<unsigned char>(s[i])) << (8 * i);
-  *longer = i == 8 && s[8] != '\0';
-  return key;
-}
-
-}  // namespace
-
 void XmlIndex::Start() {
   built_ = true;
   lists_.assign(names_->size(), {});
-  keys_.clear();
-  long_names_.clear();
-  first_bytes_.fill(false);
-  for (const std::string& name : *names_) {
-    first_bytes_[static_cast<unsigned char>(name.empty() ? '\0' : name.front())] = true;
-    bool longer = false;
-    keys_.push_back(NamePrefix(name.c_str(), &longer));
-    long_names_.push_back(longer);
-  }
 }
 
 void XmlIndex::Element(pugi::xml_node n) {
-  bool longer = false;
-  const char* name = n.name();
-  if (!first_bytes_[static_cast<unsigned char>(name[0])]) return;
-  const uint64_t key = NamePrefix(name, &longer);
-  for (std::size_t i = 0; i < keys_.size(); ++i) {
-    if (keys_[i] == key && long_names_[i] == longer && (!longer || std::strcmp(name, (*names_)[i].c_str()) == 0)) {
-      lists_[i].push_back(n);
-      return;
-    }
-  }
+  if (const int slot = names_->Find(n.name()); slot >= 0) lists_[static_cast<std::size_t>(slot)].push_back(n);
 }
 
 const std::vector<pugi::xml_node>& XmlIndex::Get(pugi::xml_node doc, int slot) {

@@ -1,7 +1,6 @@
 #include "hub/master/store.hpp"
 
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -740,27 +739,14 @@ struct MasterStore::Impl {
   void IndexRecord(const std::string& key, NormalizedCustomer n) {
     const int64_t rid = std::stoll(key);
     if (const NormalizedCustomer* old = matcher.Find(key)) UnindexSearch(rid, *old);
-    // Two equal values in one record are one key. Told apart here, among the record's own few
-    // keys: a look through all the records holding the key (equal_range) would walk thousands
-    // of nodes for a common name at a million records.
-    std::array<uint64_t, 16> seen;
-    std::size_t n_seen = 0;
-    ForEachSearchKey(n, [&](std::string_view kind, const std::string& value) {
-      const uint64_t h = SearchHash(kind, value);
-      if (std::find(seen.begin(), seen.begin() + static_cast<std::ptrdiff_t>(n_seen), h) !=
-          seen.begin() + static_cast<std::ptrdiff_t>(n_seen)) {
-        return;
-      }
-      if (n_seen == seen.size()) {  // a record with very many values: look it up as before
-        auto [lo, hi] = search.equal_range(h);
-        for (auto it = lo; it != hi; ++it) {
-          if (it->second == rid) return;
-        }
-      } else {
-        seen[n_seen++] = h;
-      }
-      search.emplace(h, rid);
-    });
+    // Two equal values in one record are one key. Told apart among the record's own few keys:
+    // a look through all the records holding the key (equal_range) would walk thousands of
+    // nodes for a common name at a million records.
+    std::vector<uint64_t> hashes;
+    ForEachSearchKey(n, [&](std::string_view kind, const std::string& value) { hashes.push_back(SearchHash(kind, value)); });
+    std::sort(hashes.begin(), hashes.end());
+    hashes.erase(std::unique(hashes.begin(), hashes.end()), hashes.end());
+    for (const uint64_t h : hashes) search.emplace(h, rid);
     matcher.Add(key, std::move(n));
   }
 

@@ -42,7 +42,7 @@ TEST(XmlPathTest, SelectsWhatPugixmlSelects) {
       "//D/@k", "//D[@k='v']", "//C/text()", "//V", "/R/C/D[2]", "//A/B/A/V", "//Missing/X",
       "//A[Q='none']/V", "/R/A[3]/Q"};
   for (const std::string& p : paths) {
-    std::vector<std::string> names;
+    NameTable names;
     auto fast = CompileXmlPath(p, &names);
     ASSERT_TRUE(fast) << p << " should have a direct form";
     XmlIndex index(&names);
@@ -56,7 +56,7 @@ TEST(XmlPathTest, SelectsWhatPugixmlSelects) {
   // Relative to an element, as inside each:.
   pugi::xml_node a2 = doc.child("R").find_child_by_attribute("A", "id", "2");
   for (const std::string p : {"V", "Q", "B/A/V", "./V", "@id", "V[1]"}) {
-    std::vector<std::string> names;
+    NameTable names;
     auto fast = CompileXmlPath(p, &names);
     ASSERT_TRUE(fast) << p;
     XmlIndex index(&names);
@@ -67,7 +67,7 @@ TEST(XmlPathTest, SelectsWhatPugixmlSelects) {
 }
 
 TEST(XmlPathTest, LeavesAnythingElseToPugixml) {
-  std::vector<std::string> names;
+  NameTable names;
   for (const char* p : {"//A//B", "count(//A)", "//A | //B", "../A", "//A[Q='1' and V='2']", "//*",
                         "//A[position()>1]", "A/following-sibling::B", "//items/item[not(x)]", ""}) {
     EXPECT_FALSE(CompileXmlPath(p, &names)) << p;
@@ -83,7 +83,7 @@ TEST(XmlPathTest, TheShippedIdocPathsMatchPugixml) {
     for (const char* p : {"//E1EDK02[QUALF='001']/BELNR", "//E1EDKA1[PARVW='WE']/ORT01", "//E1EDP01",
                           "//E1EDS01[SUMID='002']/SUMME", "//EDI_DC40/DOCNUM", "//E1KNVVM[1]/VKORG",
                           "//E1KNA1M/NAME1"}) {
-      std::vector<std::string> names;
+      NameTable names;
       auto fast = CompileXmlPath(p, &names);
       ASSERT_TRUE(fast) << p;
       XmlIndex index(&names);

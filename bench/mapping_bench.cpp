@@ -6,6 +6,11 @@
 //   (b) a ~6 KB SAP ORDERS05 IDoc through mappings/sap/orders05.to_canon.yaml
 //       vs pugi::xml_document::load_buffer, and vs that parse plus one pass over the elements
 //       (the least a mapping that reads the tree by XPath does)
+//   (c) floors: RapidJSON's SAX reader with a handler that does nothing (the least any JSON
+//       mapping does: tokenize, no tree), and, when their headers are installed, the two
+//       streaming XML parsers Debian ships (expat, libxml2's SAX) with handlers that do nothing,
+//       to show whether a streaming design could beat the pugixml tree the XML target is set
+//       against.
 //
 // The inputs are built from the shipped fixtures (orders_create.to_canon.paid.in.json,
 // orders05.to_canon.dealer.in.xml) by repeating line items / E1EDP01 segments until the size is
@@ -25,10 +30,18 @@
 
 #include <pugixml.hpp>
 #include <rapidjson/document.h>
+#include <rapidjson/reader.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include "hub/mapping/engine.hpp"
+
+#ifdef CHUB_BENCH_EXPAT
+#include <expat.h>
+#endif
+#ifdef CHUB_BENCH_LIBXML2
+#include <libxml/parser.h>
+#endif
 
 namespace fs = std::filesystem;
 namespace mp = channelhub::mapping;
@@ -234,10 +247,57 @@ void BM_SapOrders05_6K_ParseAndWalk(benchmark::State& state) {
   Account(state, in.idoc.size());
 }
 
+// The JSON floor: RapidJSON's SAX reader, in place on a copy as the mapping parses, with a
+// handler that keeps nothing.
+void BM_Shopify2K_Tokenize(benchmark::State& state) {
+  const Inputs& in = Get();
+  std::string copy;
+  for (auto _ : state) {
+    copy = in.order;
+    rapidjson::BaseReaderHandler<> nothing;
+    rapidjson::Reader reader;
+    rapidjson::InsituStringStream stream(copy.data());
+    if (reader.Parse<rapidjson::kParseInsituFlag>(stream, nothing).IsError()) state.SkipWithError("parse error");
+    benchmark::DoNotOptimize(copy);
+  }
+  Account(state, in.order.size());
+}
+
+#ifdef CHUB_BENCH_EXPAT
+void BM_SapOrders05_6K_ExpatTokenize(benchmark::State& state) {
+  const Inputs& in = Get();
+  XML_Parser parser = XML_ParserCreate("UTF-8");
+  for (auto _ : state) {
+    XML_ParserReset(parser, "UTF-8");
+    if (XML_Parse(parser, in.idoc.data(), static_cast<int>(in.idoc.size()), 1) != XML_STATUS_OK) {
+      state.SkipWithError("expat: parse error");
+    }
+  }
+  XML_ParserFree(parser);
+  Account(state, in.idoc.size());
+}
+BENCHMARK(BM_SapOrders05_6K_ExpatTokenize);
+#endif
+
+#ifdef CHUB_BENCH_LIBXML2
+void BM_SapOrders05_6K_Libxml2SaxTokenize(benchmark::State& state) {
+  const Inputs& in = Get();
+  xmlSAXHandler nothing{};
+  for (auto _ : state) {
+    if (xmlSAXUserParseMemory(&nothing, nullptr, in.idoc.data(), static_cast<int>(in.idoc.size())) != 0) {
+      state.SkipWithError("libxml2: parse error");
+    }
+  }
+  Account(state, in.idoc.size());
+}
+BENCHMARK(BM_SapOrders05_6K_Libxml2SaxTokenize);
+#endif
+
 }  // namespace
 
 BENCHMARK(BM_Shopify2K_Map);
 BENCHMARK(BM_Shopify2K_RawParse);
+BENCHMARK(BM_Shopify2K_Tokenize);
 BENCHMARK(BM_SapOrders05_6K_Map);
 BENCHMARK(BM_SapOrders05_6K_RawParse);
 BENCHMARK(BM_SapOrders05_6K_ParseAndWalk);

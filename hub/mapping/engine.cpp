@@ -342,6 +342,7 @@ class Compiler {
       Error(rules, key, "expected a map of \"target: rule\" lines");
       return;
     }
+    std::vector<Placed> placed;  // this map's targets so far, to refuse two rules for one place
     for (auto it = rules.begin(); it != rules.end(); ++it) {
       const YAML::Node k = it->first;
       const YAML::Node v = it->second;
@@ -350,8 +351,17 @@ class Compiler {
       r.path = SplitDots(r.target);
       r.line = WhereOf(k).line;
       const std::string rkey = key + "." + r.target;
+      const bool xml_out = out_ && format_ == Format::kXml;
+      if (xml_out) r.path = SplitSlashes(r.target);
+      if (std::string bad = BadTarget(r.target, r.path, xml_out); !bad.empty()) {
+        Error(k, rkey, bad);
+        continue;
+      }
+      if (std::string clash = Clash(&placed, r, xml_out); !clash.empty()) {
+        Error(k, rkey, clash);
+        continue;
+      }
       if (out_) {  // target keys are places in the output: a.b for JSON, A/B[2]/@c for XML
-        r.path = format_ == Format::kXml ? SplitSlashes(r.target) : r.path;
         if (v.IsMap() && v["each"]) {
           CompileOutEach(v, rkey, &r);
         } else if (!CompileRule(v, rkey, &r)) {
@@ -381,6 +391,84 @@ class Compiler {
       }
       if (CompileRule(v, rkey, &r)) out->push_back(std::move(r));
     }
+  }
+
+  // Where a rule writes, as written (for messages) and compared: XML steps without a "[1]".
+  struct Placed {
+    std::vector<std::string> path;
+    std::string target;
+    int line = 0;
+  };
+
+  // What is wrong with a rule's target as a place in the output, or "".
+  static std::string BadTarget(const std::string& target, const std::vector<std::string>& path, bool xml) {
+    if (!xml) {
+      for (const std::string& part : path) {
+        if (part.empty()) {
+          return "\"" + target + "\" has an empty part; write the field's dotted name, like buyer.name";
+        }
+      }
+      return "";
+    }
+    if (path.empty()) return "expected an element path, like E1EDK01/BELNR or E1EDP01/@SEGMENT";
+    for (std::size_t i = 0; i < path.size(); ++i) {
+      std::string_view step = path[i];
+      const bool attribute = !step.empty() && step.front() == '@';
+      if (attribute) {
+        step.remove_prefix(1);
+        if (i + 1 != path.size()) return "\"@" + std::string(step) + "\": an attribute can only be the last step";
+      }
+      if (const auto open = step.find('['); !attribute && open != std::string_view::npos) {
+        const std::string_view n = step.substr(open + 1);
+        if (n.size() < 2 || n.back() != ']' || n.front() == '0' ||
+            !std::all_of(n.begin(), n.end() - 1, [](char c) { return c >= '0' && c <= '9'; })) {
+          return "\"" + std::string(step) + "\": a step's position is written [N], N from 1";
+        }
+        step = step.substr(0, open);
+      }
+      if (!XmlName(step)) {
+        return "\"" + std::string(step) + "\" is not an XML " + (attribute ? "attribute" : "element") +
+               " name (a letter or _ first, then letters, digits, -, _, . or :)";
+      }
+    }
+    return "";
+  }
+
+  // An XML Name, as XML 1.0 allows it (any non-ASCII byte taken as a name character).
+  static bool XmlName(std::string_view s) {
+    auto start = [](unsigned char c) {
+      return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' || c == ':' || c >= 0x80;
+    };
+    if (s.empty() || !start(static_cast<unsigned char>(s.front()))) return false;
+    return std::all_of(s.begin() + 1, s.end(), [&](char ch) {
+      const auto c = static_cast<unsigned char>(ch);
+      return start(c) || (c >= '0' && c <= '9') || c == '-' || c == '.';
+    });
+  }
+
+  // Two rules of one map that write to the same place, or one inside the other's value: an
+  // error naming the first. XML may put attributes on an element that has text ("A" and "A/@x").
+  static std::string Clash(std::vector<Placed>* placed, const Rule& r, bool xml) {
+    Placed p{r.path, r.target, r.line};
+    if (xml) {
+      for (std::string& step : p.path) {
+        if (step.size() > 3 && step.compare(step.size() - 3, 3, "[1]") == 0) step.resize(step.size() - 3);
+      }
+    }
+    for (const Placed& q : *placed) {
+      const auto& shorter = q.path.size() <= p.path.size() ? q.path : p.path;
+      const auto& longer = q.path.size() <= p.path.size() ? p.path : q.path;
+      if (!std::equal(shorter.begin(), shorter.end(), longer.begin())) continue;
+      if (shorter.size() == longer.size()) {
+        return "\"" + q.target + "\" is already mapped at line " + std::to_string(q.line) +
+               "; a field gets one rule (use from: [a, b] for a first non-empty, concat: to join)";
+      }
+      if (xml && longer.size() == shorter.size() + 1 && longer.back().front() == '@') continue;
+      return "\"" + r.target + "\" and \"" + q.target + "\" (line " + std::to_string(q.line) +
+             ") overlap: one is written inside the other's value; map the inner fields only";
+    }
+    placed->push_back(std::move(p));
+    return "";
   }
 
   void CompileEach(const YAML::Node& v, const std::string& key, const rapidjson::Value& items, Rule* r) {
@@ -851,6 +939,10 @@ class Compiler {
         mapping_->root_element = root["root"] && root["root"].IsScalar() ? root["root"].Scalar() : "";
         if (mapping_->root_element.empty()) {
           Error(root, "root", "an XML output needs root: the name of its root element, like ORDERS05");
+        } else if (!XmlName(mapping_->root_element)) {
+          Error(root["root"], "root", "\"" + mapping_->root_element +
+                                          "\" is not an XML element name (a letter or _ first, then "
+                                          "letters, digits, -, _, . or :)");
         }
       }
     }

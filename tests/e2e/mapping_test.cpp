@@ -2,6 +2,9 @@
 // the engine, a payload that does not fit becomes a dead letter naming the rule, and a broken
 // mapping file stops the hub from starting with file:line:column.
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <regex>
 #include <string>
 #include <vector>
@@ -159,8 +162,47 @@ TEST_F(MappingE2E, MapCommandTriesAMappingAndChecksFixtures) {
   RunResult check = RunChannelhub({"map", "--check", dir}, tmp_.path());
   EXPECT_EQ(check.status.code, 1);
   EXPECT_NE(check.out.find("PASS " + dir + "/m.yaml: ok"), std::string::npos) << check.out;
-  EXPECT_NE(check.out.find("FAIL " + dir + "/m.yaml: wrong: the result differs"), std::string::npos) << check.out;
+  EXPECT_NE(check.out.find("FAIL " + dir + "/m.yaml: wrong: the result differs from m.wrong.out.json, first at "
+                           "order_no: expected \"nope\", got \"HD-PO-88017\""),
+            std::string::npos) << check.out;
   EXPECT_NE(check.out.find("1 passed, 1 failed"), std::string::npos) << check.out;
+
+  // A case without a name, an expected result without its input, and two expectations for one
+  // case each fail with what to do; the file given by its bare name (no folder) is found.
+  WriteFile(dir + "/m.in.xml", "<a/>");
+  WriteFile(dir + "/m.gone.out.json", "{}");
+  WriteFile(dir + "/m.wrong.error.txt", "x");
+  char* cwd = ::getcwd(nullptr, 0);  // the child inherits the folder: "m.yaml" is a bare name
+  ASSERT_EQ(::chdir(dir.c_str()), 0);
+  RunResult strict = RunChannelhub({"map", "--check", "m.yaml"}, dir);
+  ASSERT_EQ(::chdir(cwd), 0);
+  std::free(cwd);
+  EXPECT_EQ(strict.status.code, 1);
+  EXPECT_NE(strict.out.find("m.in.xml has no case name; call it m.<case>.in.xml"), std::string::npos) << strict.out;
+  EXPECT_NE(strict.out.find("m.gone.out.json has no input beside it (m.gone.in.json or m.gone.in.xml)"),
+            std::string::npos) << strict.out;
+  EXPECT_NE(strict.out.find("wrong: more than one of m.wrong.out.json"), std::string::npos) << strict.out;
+  EXPECT_NE(strict.out.find("1 passed, 3 failed"), std::string::npos) << strict.out;
+
+  // XML results compare with attributes in any order; a folder without mappings does not pass.
+  const std::string xdir = tmp_.path() + "/xml";
+  WriteFile(xdir + "/o.yaml", ReadFile(kMappings + "/sap/orders05.from_canon.yaml"));
+  WriteFile(xdir + "/schema/order.schema.json", ReadFile(kMappings + "/schema/order.schema.json"));
+  WriteFile(xdir + "/o.a.in.json", ReadFile(kMappings + "/sap/orders05.from_canon.dealer.in.json"));
+  std::string want = ReadFile(kMappings + "/sap/orders05.from_canon.dealer.out.xml");
+  const auto at = want.find("BEGIN=\"1\"");
+  ASSERT_NE(at, std::string::npos) << want;
+  want.replace(at, 9, "BEGIN=\"1\" ZZ=\"z\"");  // one more attribute: must differ
+  WriteFile(xdir + "/o.a.out.xml", want);
+  RunResult xml = RunChannelhub({"map", "--check", xdir}, tmp_.path());
+  EXPECT_EQ(xml.status.code, 1);
+  EXPECT_NE(xml.out.find("first at line 2 (indented, attributes sorted): expected \"  <IDOC BEGIN=\"1\" ZZ=\"z\">\""),
+            std::string::npos) << xml.out;
+  const std::string empty = tmp_.path() + "/empty";
+  WriteFile(empty + "/README.txt", "no mappings here");
+  RunResult none = RunChannelhub({"map", "--check", empty}, tmp_.path());
+  EXPECT_EQ(none.status.code, 2);
+  EXPECT_NE(none.err.find("no mapping files (*.yaml, *.yml) to check"), std::string::npos) << none.err;
 }
 
 }  // namespace

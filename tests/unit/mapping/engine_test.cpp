@@ -460,6 +460,35 @@ TEST_F(EngineTest, LoadErrorsNameFileLineColumnAndKey) {
               ElementsAre(HasSubstr("m.yaml:5:1: invalid YAML")));
 }
 
+TEST_F(EngineTest, RefusesTwoRulesForOnePlace) {
+  // The same key twice in one YAML map (yaml-cpp keeps both), a field inside another's value,
+  // the same field inside each:, and the same rules outbound (JSON and XML).
+  EXPECT_THAT(Errors("format: json\ntarget: order\nrules:\n  order_no: $.a\n  order_no: $.b\n"),
+              ElementsAre("m.yaml:5:3: rules.order_no: \"order_no\" is already mapped at line 4; a field gets one "
+                          "rule (use from: [a, b] for a first non-empty, concat: to join)"));
+  EXPECT_THAT(Errors("format: json\ntarget: order\nrules:\n  lines:\n    each: $.i[*]\n    rules:\n"
+                     "      sku: $.a\n      sku: $.b\n"),
+              ElementsAre(HasSubstr("m.yaml:8:7: rules.lines.rules.sku: \"sku\" is already mapped at line 7")));
+  EXPECT_THAT(Errors("format: json\ntarget: order\nrules:\n  ext.a: $.a\n  ext.a.b: $.b\n"),
+              ElementsAre(HasSubstr("m.yaml:5:3: rules.ext.a.b: \"ext.a.b\" and \"ext.a\" (line 4) overlap")));
+  EXPECT_THAT(Errors("format: json\ntarget: order\nrules:\n  ext..a: $.a\n"),
+              ElementsAre(HasSubstr("m.yaml:4:3: rules.ext..a: \"ext..a\" has an empty part")));
+  EXPECT_THAT(Errors("direction: out\nformat: json\nsource: order\nrules:\n  a: $.order_no\n  a.b: $.order_no\n"),
+              ElementsAre(HasSubstr("m.yaml:6:3: rules.a.b: \"a.b\" and \"a\" (line 5) overlap")));
+  const std::string xml = "direction: out\nformat: xml\nsource: order\nroot: R\nrules:\n";
+  EXPECT_THAT(Errors(xml + "  A: $.order_no\n  A/@no: $.order_no\n  A/B: $.order_no\n  C[1]: $.order_no\n"
+                           "  C: $.order_no\n  C[2]: $.order_no\n"),
+              ElementsAre(HasSubstr("m.yaml:8:3: rules.A/B: \"A/B\" and \"A\" (line 6) overlap"),
+                          HasSubstr("m.yaml:10:3: rules.C: \"C[1]\" is already mapped at line 9")));
+  EXPECT_THAT(Errors(xml + "  \"a b\": $.order_no\n  1x: $.order_no\n  A/@x/B: $.order_no\n  D[0]: $.order_no\n"),
+              ElementsAre(HasSubstr("rules.a b: \"a b\" is not an XML element name"),
+                          HasSubstr("rules.1x: \"1x\" is not an XML element name"),
+                          HasSubstr("rules.A/@x/B: \"@x\": an attribute can only be the last step"),
+                          HasSubstr("rules.D[0]: \"D[0]\": a step's position is written [N], N from 1")));
+  EXPECT_THAT(Errors("direction: out\nformat: xml\nsource: order\nroot: \"bad root\"\nrules:\n  A: $.order_no\n"),
+              ElementsAre(HasSubstr("m.yaml:4:7: root: \"bad root\" is not an XML element name")));
+}
+
 TEST_F(EngineTest, TypeChecksTransformsAgainstTheSchema) {
   // A date-time cannot fill a decimal; a decimal cannot feed a text-only transform.
   EXPECT_THAT(Errors("format: json\ntarget: order\nrules:\n"

@@ -246,10 +246,25 @@ Status ParseBounded(std::string_view text, pugi::xml_document* doc, const Limits
       return Status::Invalid("XML parse error at offset " + std::to_string(nul) + ": a NUL byte");
     }
   }
-  pugi::xml_parse_result pr = doc->load_buffer(text.data(), text.size(), kParseOptions | extra_options, encoding);
+  // As a fragment: pugixml then keeps text outside the root element (which it drops without a
+  // word otherwise) for the check below, and leaves it to us to ask for a root.
+  pugi::xml_parse_result pr =
+      doc->load_buffer(text.data(), text.size(), kParseOptions | pugi::parse_fragment | extra_options, encoding);
   if (!pr) {
     return Status::Invalid("XML parse error at offset " + std::to_string(pr.offset) + ": " + pr.description());
   }
+  // pugixml reads a document with several root elements, or text beside the root, without a
+  // word; XML has exactly one root and nothing but markup around it.
+  bool rooted = false;
+  for (pugi::xml_node n = doc->first_child(); n; n = n.next_sibling()) {
+    if (n.type() == pugi::node_element) {
+      if (rooted) return Status::Invalid("XML has a second root element <" + std::string(n.name()) + ">" + At(n));
+      rooted = true;
+    } else if (n.type() == pugi::node_pcdata || n.type() == pugi::node_cdata) {
+      return Status::Invalid("XML has text outside its root element" + At(n));
+    }
+  }
+  if (!rooted) return Status::Invalid("XML has no root element (the document is empty or only comments)");
   // Names and values need no check of their own when the text was UTF-8 (pugixml read it as
   // such), valid, and without character references ("&#...;", the only way to put other bytes
   // into the tree: the named entities are ASCII): every one is then a piece of that text. One

@@ -142,6 +142,15 @@ struct XmlItem {
 void SelectXml(const XmlPath& path, pugi::xml_node doc, pugi::xml_node context, XmlIndex* index,
                bool first_only, std::vector<pugi::xpath_node>* out, const XmlItem* item = nullptr);
 
+// The value of a node a path selects: an attribute's or a text node's value, or an element's
+// text: its text and CDATA children joined in order (a comment or a CDATA section splits an
+// element's text into several), into "*joined" when there is more than one; "" when it has
+// none (an element with only child elements).
+const char* XmlValue(const pugi::xpath_node& n, std::string* joined);
+
+// XPath's string-value of an element (all text below it, in document order) equals "value".
+bool XmlStringValueIs(pugi::xml_node e, std::string_view value);
+
 // One compiled path: a JSON path, or an XPath (fast form when it has one, pugixml's otherwise).
 struct Selector {
   std::optional<JsonPath> json;

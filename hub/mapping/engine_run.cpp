@@ -256,7 +256,8 @@ Scalar ScalarOf(const Value& v) {
 
 Scalar ScalarOfNode(const Node& n) {
   if (n.json) return ScalarOf(*n.json);
-  const char* text = n.xml.attribute() ? n.xml.attribute().value() : n.xml.node().text().get();
+  std::string joined;
+  const char* text = XmlValue(n.xml, &joined);
   if (*text == '\0') return Scalar::Null();
   return Scalar::String(text);
 }
@@ -378,8 +379,7 @@ class Runner {
     xml_scratch_.clear();
     SelectXml(*s.fast_xml, root_.xml.node(), at.xml.node(), index_, true, &xml_scratch_, ItemXml());
     if (xml_scratch_.empty()) return nullptr;
-    const pugi::xpath_node& n = xml_scratch_.front();
-    return n.attribute() ? n.attribute().value() : n.node().text().get();
+    return XmlValue(xml_scratch_.front(), &joined_scratch_);
   }
 
   // The first value "s" selects at "at" that is present (not null, not empty), or null.
@@ -541,6 +541,7 @@ class Runner {
   XmlIndex* index_;
   mutable const Item* item_ = nullptr;  // the innermost list element being mapped
   mutable std::vector<pugi::xpath_node> xml_scratch_;
+  mutable std::string joined_scratch_;  // an element value of several text pieces (XmlValue)
   std::vector<const Value*> root_members_;  // by CompiledMapping::root_names slot
 };
 

@@ -85,6 +85,8 @@ bool IsNth(pugi::xml_node e, int nth) {
   return pos == nth;
 }
 
+bool IsText(pugi::xml_node n) { return n.type() == pugi::node_pcdata || n.type() == pugi::node_cdata; }
+
 bool PredicateHolds(const XmlStep& step, pugi::xml_node e) {
   if (!step.has_equals) return true;
   if (step.equals_attribute) {
@@ -92,7 +94,7 @@ bool PredicateHolds(const XmlStep& step, pugi::xml_node e) {
     return a && step.equals_value == a.value();
   }
   for (pugi::xml_node c = e.child(step.equals_name.c_str()); c; c = c.next_sibling(step.equals_name.c_str())) {
-    if (step.equals_value == c.text().get()) return true;
+    if (XmlStringValueIs(c, step.equals_value)) return true;
   }
   return false;
 }
@@ -147,6 +149,40 @@ bool Walk(const XmlPath& path, std::size_t i, pugi::xml_node doc, pugi::xml_node
 }
 
 }  // namespace
+
+const char* XmlValue(const pugi::xpath_node& n, std::string* joined) {
+  if (n.attribute()) return n.attribute().value();
+  const pugi::xml_node node = n.node();
+  if (IsText(node)) return node.value();
+  pugi::xml_node first = node.first_child();
+  while (first && !IsText(first)) first = first.next_sibling();
+  if (!first) return "";
+  pugi::xml_node more = first.next_sibling();
+  while (more && !IsText(more)) more = more.next_sibling();
+  if (!more) return first.value();  // the usual case: one piece, read in place
+  joined->assign(first.value());
+  for (; more; more = more.next_sibling()) {
+    if (IsText(more)) joined->append(more.value());
+  }
+  return joined->c_str();
+}
+
+bool XmlStringValueIs(pugi::xml_node e, std::string_view value) {
+  const pugi::xml_node only = e.first_child();
+  if (!only) return value.empty();
+  if (IsText(only) && !only.next_sibling()) return value == only.value();  // the usual case
+  std::string text;  // the text of every descendant, in document order
+  for (pugi::xml_node n = only; n && n != e;) {
+    if (IsText(n)) text += n.value();
+    if (n.first_child()) {
+      n = n.first_child();
+      continue;
+    }
+    while (n != e && !n.next_sibling()) n = n.parent();
+    if (n != e) n = n.next_sibling();
+  }
+  return text == value;
+}
 
 std::optional<XmlPath> CompileXmlPath(std::string_view text, NameTable* index_names) {
   XmlPath path;

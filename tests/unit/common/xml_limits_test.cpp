@@ -1,5 +1,6 @@
 #include "hub/common/xml_limits.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <random>
@@ -35,6 +36,20 @@ TEST(XmlLimitsTest, ReportsSyntaxErrorsWithTheOffset) {
   EXPECT_EQ(st.message(), "XML parse error at offset 8: Start-end tags mismatch");
   EXPECT_FALSE(Check("").ok());
   EXPECT_FALSE(Check("<r>").ok());
+}
+
+TEST(XmlLimitsTest, RefusesWhatIsNotOneRootElement) {
+  // pugixml alone reads all of these without a word, keeping the first root only.
+  pugi::xml_document doc;
+  EXPECT_EQ(ParseBounded("<r>1</r><r>2</r>", &doc, {}).message(), "XML has a second root element <r> at offset 9");
+  EXPECT_EQ(ParseBounded("<r>1</r>junk", &doc, {}).message(), "XML has text outside its root element at offset 8");
+  EXPECT_EQ(ParseBounded("junk<r>1</r>", &doc, {}).message(), "XML has text outside its root element at offset 0");
+  EXPECT_EQ(ParseBounded("<r/><![CDATA[x]]>", &doc, {}).message(), "XML has text outside its root element at offset 13");
+  EXPECT_THAT(ParseBounded("", &doc, {}).message(), ::testing::HasSubstr("XML has no root element"));
+  EXPECT_THAT(ParseBounded("<!-- only -->", &doc, {}).message(), ::testing::HasSubstr("XML has no root element"));
+  // What may stand around the root still may.
+  EXPECT_TRUE(ParseBounded("<?xml version=\"1.0\"?>\n<!-- c --><?pi x?>\n<r>1</r>\n<!-- e -->\n", &doc, {}).ok());
+  EXPECT_STREQ(doc.document_element().name(), "r");
 }
 
 TEST(XmlLimitsTest, RefusesAnyDoctype) {

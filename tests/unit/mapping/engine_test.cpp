@@ -335,6 +335,29 @@ rules:
   EXPECT_THAT(run("<NO>X-4</NO><TOTAL>1,5</TOTAL>"), HasSubstr("m.yaml:9: totals.total: decimal: \"1,5\" is not a decimal"));
   EXPECT_THAT(run("<NO>\xC3(</NO><TOTAL>1</TOTAL>"), HasSubstr("is not accepted XML"));
   EXPECT_THAT(run("<NO>a&#1;b</NO><TOTAL>1</TOTAL>"), HasSubstr(R"("order_no":"a\u0001b")")) << "escaped as JSON";
+  // An element's text split by CDATA sections or comments is read whole, on every path (the
+  // fast one for order_no, the general one for an empty first node).
+  EXPECT_THAT(run("<NO>AB<![CDATA[C<D]]>EF</NO><TOTAL>1<!-- x -->2</TOTAL>"),
+              ::testing::AllOf(HasSubstr(R"("order_no":"ABC<DEF")"), HasSubstr(R"("total":"12.00")")));
+  EXPECT_THAT(run("<NO/><NO><![CDATA[a]]]]><![CDATA[>b]]></NO><TOTAL>1</TOTAL>"), HasSubstr(R"("order_no":"a]]>b")"));
+}
+
+TEST_F(EngineTest, XmlPredicatesCompareTheWholeText) {
+  // [CHILD='v'] compares XPath's string-value of CHILD, as pugixml's own XPath does.
+  const std::string m = R"(format: xml
+target: order
+rules:
+  order_no: { from: "//REF[Q='001']/NO", required: true }
+  source.system: { const: erp }
+  channel: { const: dealer }
+  status: { const: created }
+  currency: { const: CNY }
+  totals.total: { const: "1" }
+)";
+  EXPECT_THAT(Run(m, "<D><REF><Q>00<!-- c -->1</Q><NO>A</NO></REF></D>"), HasSubstr(R"("order_no":"A")"));
+  EXPECT_THAT(Run(m, "<D><REF><Q>0<b>0</b>1</Q><NO>B</NO></REF></D>"), HasSubstr(R"("order_no":"B")"));
+  EXPECT_THAT(Run(m, "<D><REF><Q>002</Q><NO>C</NO></REF><REF><Q><![CDATA[001]]></Q><NO>D</NO></REF></D>"),
+              HasSubstr(R"("order_no":"D")"));
 }
 
 TEST_F(EngineTest, MapsXmlWithXPath) {

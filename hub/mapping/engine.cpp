@@ -241,6 +241,16 @@ class Compiler {
     } else {
       try {
         s.xpath = std::make_shared<pugi::xpath_query>(s.text.c_str());
+        if (const pugi::xpath_value_type type = s.xpath->return_type(); type != pugi::xpath_type_node_set) {
+          const char* gives = type == pugi::xpath_type_number    ? "a number"
+                              : type == pugi::xpath_type_boolean ? "true or false"
+                                                                 : "a string";
+          Error(n, key, "XPath \"" + s.text + "\" gives " + gives +
+                            ", not nodes: a path selects elements, attributes or text(); keep functions "
+                            "inside a predicate (//A[normalize-space(B)='x']/C) and use transforms (trim, "
+                            "decimal, ...) on the value");
+          return std::nullopt;
+        }
         s.fast_xml = CompileXmlPath(s.text, &mapping_->xml_index_names);
         if (s.fast_xml && item_names_ && !s.fast_xml->absolute &&
             s.fast_xml->steps.front().kind == XmlStep::Kind::kChild) {
@@ -587,9 +597,26 @@ class Compiler {
         }
         for (const auto& e : val) {
           Part p;
+          if (e.IsMap()) {  // { text: "/" }: literal text that would otherwise read as a path
+            if (e.size() != 1 || !e["text"] || !e["text"].IsScalar()) {
+              Error(e, sub, "expected a path, a literal text, or { text: \"...\" } for a literal that starts "
+                            "like a path");
+              ok = false;
+              continue;
+            }
+            p.literal = e["text"].Scalar();
+            r->concat.push_back(std::move(p));
+            continue;
+          }
           const std::string text = e.IsScalar() ? e.Scalar() : "";
           const bool is_path = format_ == Format::kJson || out_ ? text.rfind('$', 0) == 0
                                                         : (text.rfind('/', 0) == 0 || text.rfind("./", 0) == 0);
+          if (is_path && (text == "/" || text == "$")) {
+            Error(e, sub, "\"" + text + "\" reads as the whole payload, not as text; write { text: \"" + text +
+                              "\" } for the character itself");
+            ok = false;
+            continue;
+          }
           if (is_path) {
             p.selector = CompileSelector(e, sub);
             if (!p.selector) ok = false;

@@ -3,6 +3,9 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <algorithm>
+#include <cctype>
+#include <climits>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -155,6 +158,62 @@ class RegexReplace final : public Transform {
     uint32_t captures = 0;
     pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &captures);
     pairs_ = captures + 1;
+  }
+
+  // What is wrong with "replacement" for "code" (a group it names that the pattern lacks, a $
+  // that starts nothing), or "": PCRE2 would say so only when a value matches, on every event.
+  static std::string CheckReplacement(const pcre2_code* code, const std::string& r) {
+    uint32_t groups = 0;
+    pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &groups);
+    const std::string have = "the pattern has " + std::to_string(groups) + (groups == 1 ? " group" : " groups");
+    auto named = [&](const std::string& name) -> std::string {
+      if (pcre2_substring_number_from_name(code, reinterpret_cast<PCRE2_SPTR>(name.c_str())) >= 0) return "";
+      return "\"$" + name + "\": the pattern has no group named \"" + name + "\" (a group is named (?<" + name +
+             ">...)); write $$ for a dollar sign";
+    };
+    auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      if (r[i] != '$') continue;
+      if (i + 1 == r.size()) return "a lone $ at the end; write $$ for a dollar sign, $1 or ${1} for a group";
+      const char c = r[i + 1];
+      if (c == '$' || c == '&') {
+        ++i;
+        continue;
+      }
+      std::size_t j = i + 1;
+      std::string ref;
+      if (c == '{') {
+        const std::size_t close = r.find('}', i + 2);
+        if (close == std::string::npos) return "\"${\" is not closed; write ${1} (or ${name})";
+        ref = r.substr(i + 2, close - i - 2);
+        j = close + 1;
+      } else {
+        while (j < r.size() && word(r[j]) && (std::isdigit(static_cast<unsigned char>(c)) ? std::isdigit(static_cast<unsigned char>(r[j])) : true)) ++j;
+        ref = r.substr(i + 1, j - i - 1);
+      }
+      if (ref.empty() || !std::all_of(ref.begin(), ref.end(), word)) {
+        return "\"$" + std::string(1, c) + "\" starts no group reference; write $$ for a dollar sign, $1 or ${1} "
+               "for a group, $& for the match";
+      }
+      if (std::isdigit(static_cast<unsigned char>(ref.front()))) {
+        if (!std::all_of(ref.begin(), ref.end(), [](char d) { return std::isdigit(static_cast<unsigned char>(d)); })) {
+          return "\"${" + ref + "}\" is not a group number or name";
+        }
+        const unsigned long n = ref.size() > 6 ? ULONG_MAX : std::stoul(ref);
+        if (n > groups) {
+          std::string msg = "\"$" + ref + "\" inserts group " + ref + ", but " + have;
+          if (ref.size() > 1 && static_cast<unsigned long>(ref[0] - '0') <= groups) {
+            msg += "; for group " + ref.substr(0, 1) + " followed by \"" + ref.substr(1) + "\" write ${" +
+                   ref.substr(0, 1) + "}" + ref.substr(1);
+          }
+          return msg;
+        }
+      } else if (std::string bad = named(ref); !bad.empty()) {
+        return bad;
+      }
+      i = j - 1;
+    }
+    return "";
   }
 
   // Compiles "pattern"; the error names the offset in the pattern.
@@ -430,7 +489,7 @@ std::vector<Registration> TextTransforms() {
         "inputs up to 64 KiB)",
         {{"pattern", true, "", "a regular expression (PCRE2: lookarounds, \\d, [^...], {m,n})"},
          {"replacement", false, "",
-          "the replacement; $1..$9 insert groups, $& the match, $$ a $"}}},
+          "the replacement; $1 or ${1} inserts a group (${1}2: group 1, then 2), $name a named group, $& the match, $$ a $"}}},
        [](const ArgReader& a, const std::string&) -> Result<std::unique_ptr<Transform>> {
          std::string pattern = a.Get("pattern").value_or("");
          if (pattern.empty()) return a.Error("pattern", "a non-empty regular expression");
@@ -441,13 +500,23 @@ std::vector<Registration> TextTransforms() {
          }
          // $& (the match, as ECMAScript writes it) is PCRE2's $0.
          std::string replacement = a.Get("replacement").value_or("");
-         for (size_t i = 0; i + 1 < replacement.size(); ++i) {
-           if (replacement[i] == '$' && replacement[i + 1] == '$') {
+         if (std::string bad = RegexReplace::CheckReplacement(*re, replacement); !bad.empty()) {
+           pcre2_code_free(*re);
+           return a.Fail("argument \"replacement\": " + bad + ", got " + Quote(replacement));
+         }
+         std::string pcre;  // ${0}, not $0: "$&1" is the match, then "1"
+         for (size_t i = 0; i < replacement.size(); ++i) {
+           if (replacement[i] == '$' && i + 1 < replacement.size() && replacement[i + 1] == '$') {
+             pcre += "$$";
              ++i;
-           } else if (replacement[i] == '$' && replacement[i + 1] == '&') {
-             replacement[i + 1] = '0';
+           } else if (replacement[i] == '$' && i + 1 < replacement.size() && replacement[i + 1] == '&') {
+             pcre += "${0}";
+             ++i;
+           } else {
+             pcre += replacement[i];
            }
          }
+         replacement = std::move(pcre);
          return Make<RegexReplace>(*re, std::move(replacement));
        }});
   r.push_back({{"email",

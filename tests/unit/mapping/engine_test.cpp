@@ -342,6 +342,27 @@ rules:
   EXPECT_THAT(run("<NO/><NO><![CDATA[a]]]]><![CDATA[>b]]></NO><TOTAL>1</TOTAL>"), HasSubstr(R"("order_no":"a]]>b")"));
 }
 
+TEST_F(EngineTest, XPathsMustSelectNodesAndLiteralsMayLookLikePaths) {
+  EXPECT_THAT(Errors("format: xml\ntarget: order\nrules:\n  order_no: \"count(//A)\"\n"),
+              ElementsAre(HasSubstr("m.yaml:4:13: rules.order_no: XPath \"count(//A)\" gives a number, not nodes")));
+  EXPECT_THAT(Errors("format: xml\ntarget: order\nrules:\n  order_no: \"normalize-space(//A)\"\n"),
+              ElementsAre(HasSubstr("gives a string, not nodes")));
+  EXPECT_THAT(Errors("format: xml\ntarget: order\nrules:\n  order_no: { concat: [//A, \"/\", //B] }\n"),
+              ElementsAre(HasSubstr("m.yaml:4:29: rules.order_no.concat: \"/\" reads as the whole payload, not as "
+                                    "text; write { text: \"/\" }")));
+  const std::string m = R"(format: xml
+target: order
+rules:
+  order_no: { concat: [//BELNR, { text: "/" }, //POSEX, { text: "/2025" }] }
+  source.system: { const: erp }
+  channel: { const: dealer }
+  status: { const: created }
+  currency: { const: CNY }
+  totals.total: { const: "1" }
+)";
+  EXPECT_THAT(Run(m, "<D><BELNR>45</BELNR><POSEX>10</POSEX></D>"), HasSubstr(R"("order_no":"45/10/2025")"));
+}
+
 TEST_F(EngineTest, XmlPredicatesCompareTheWholeText) {
   // [CHILD='v'] compares XPath's string-value of CHILD, as pugixml's own XPath does.
   const std::string m = R"(format: xml

@@ -1,5 +1,6 @@
 #include "hub/mapping/transform.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -274,6 +275,27 @@ TEST(TransformTest, RegexReplaceRejectsBadPatternAndLongInput) {
   ASSERT_TRUE(t);
   EXPECT_NE(Out(*t, std::string(70000, 'a')).find("is longer than the 65536 bytes"), std::string::npos);
   EXPECT_NE(Out(*t, "a\xFF").find("is not valid UTF-8"), std::string::npos);
+}
+
+TEST(TransformTest, RegexReplaceChecksItsReplacementWhenItLoads) {
+  // Each of these would load and then fail on every value that matches.
+  const auto bad = [](const std::string& replacement) {
+    return CompileError("regex_replace", Named({{"pattern", "^(?<y>\\d{4})(\\d{2})"}, {"replacement", replacement}}));
+  };
+  EXPECT_EQ(bad("$3"), "regex_replace: argument \"replacement\": \"$3\" inserts group 3, but the pattern has 2 "
+                       "groups, got \"$3\"");
+  EXPECT_THAT(bad("$12"), ::testing::HasSubstr("\"$12\" inserts group 12, but the pattern has 2 groups; for group 1 followed "
+                                    "by \"2\" write ${1}2"));
+  EXPECT_THAT(bad("$mm"), ::testing::HasSubstr("\"$mm\": the pattern has no group named \"mm\""));
+  EXPECT_THAT(bad("${9}"), ::testing::HasSubstr("\"$9\" inserts group 9"));
+  EXPECT_THAT(bad("${1"), ::testing::HasSubstr("\"${\" is not closed"));
+  EXPECT_THAT(bad("10$"), ::testing::HasSubstr("a lone $ at the end"));
+  EXPECT_THAT(bad("$-"), ::testing::HasSubstr("\"$-\" starts no group reference"));
+  // What is right loads, and $& is the match even before a digit.
+  auto good = MustCompile("regex_replace",
+                          Named({{"pattern", "^(?<y>\\d{4})(\\d{2})"}, {"replacement", "$y-${2}0 $$ $&1"}}));
+  ASSERT_TRUE(good);
+  EXPECT_EQ(Out(*good, "202401"), "2024-010 $ 2024011");
 }
 
 TEST(TransformTest, RegexReplaceHasLookaroundsUnicodeClassesAndABacktrackingLimit) {

@@ -664,6 +664,11 @@ class Compiler {
         r->constant = val.IsNull() ? "" : val.Scalar();
       } else if (name == "index") {
         ++sources;
+        if (!out_ && top_level_ && !mapping_->split) {
+          Error(val, sub, "index: numbers the elements of a list; use it inside each: (or with split:)");
+          ok = false;
+          continue;
+        }
         try {
           r->index_base = val.as<int>();
         } catch (const YAML::Exception&) {
@@ -886,6 +891,22 @@ class Compiler {
           } else {
             m.check = CheckOf(node);
           }
+          // A const: or default: is known now: one outside the model would fail every event.
+          if (m.rule->constant) {
+            if (std::string bad = CheckFixedValue(*mapping_, m, *m.rule->constant, true); !bad.empty()) {
+              Error(Where{m.rule->line, 1}, "rules." + name + ".const", bad);
+            }
+          }
+          if (m.rule->default_value) {
+            if (std::string bad = CheckFixedValue(*mapping_, m, *m.rule->default_value, false); !bad.empty()) {
+              Error(Where{m.rule->line, 1}, "rules." + name + ".default", bad);
+            }
+          }
+          if (m.rule->index_base && m.check.minimum && *m.rule->index_base < *m.check.minimum) {
+            Error(Where{m.rule->line, 1}, "rules." + name + ".index",
+                  "the first " + m.key + " would be " + std::to_string(*m.rule->index_base) + ", but it must be at least " +
+                      std::to_string(*m.check.minimum));
+          }
           break;
       }
     }
@@ -1008,6 +1029,10 @@ class Compiler {
       for (PlanNode& n : mapping_->plan.members) Captures(&n, "");
     }
     if (diags_.empty()) out.mapping = mapping_;
+    // In file order: the checks against the model run in the model's order, not the file's.
+    std::stable_sort(diags_.begin(), diags_.end(), [](const MappingDiagnostic& a, const MappingDiagnostic& b) {
+      return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+    });
     out.diagnostics = std::move(diags_);
     return out;
   }

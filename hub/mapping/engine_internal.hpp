@@ -236,6 +236,14 @@ enum Capture { kCaptureSourceId = 0, kCaptureOrderNo, kCaptureWarehouse, kCaptur
 
 }  // namespace internal
 
+class CompiledMapping;
+
+namespace internal {
+// What is wrong with the fixed text "text" (a const:, through the rule's transforms when
+// "transformed", or a default:) as the value of the leaf "n", as the runtime would say it, or "".
+std::string CheckFixedValue(const CompiledMapping& m, const PlanNode& n, const std::string& text, bool transformed);
+}  // namespace internal
+
 class CompiledMapping {
  public:
   std::string file;

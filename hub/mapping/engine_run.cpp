@@ -740,6 +740,20 @@ class Emitter {
     }
   }
 
+  // What Value1 says of "v" for the leaf "n", writing nothing that stays: "" when it may be
+  // written.
+ public:
+  std::string Check(const PlanNode& n, const Scalar& v) {
+    std::vector<int64_t>* line_nos = line_nos_;
+    line_nos_ = nullptr;
+    const std::size_t mark = out_->size();
+    std::string bad = Value1(n, v);
+    out_->resize(mark);
+    line_nos_ = line_nos;
+    return bad;
+  }
+
+ private:
   void Capture(const PlanNode& n, std::string_view text) {
     if (n.capture >= 0) entity_->keys[static_cast<std::size_t>(n.capture)] = text;
   }
@@ -979,6 +993,27 @@ class Emitter {
   std::vector<int64_t>* line_nos_ = nullptr;
   const PlanNode* ext_plan_ = nullptr;
 };
+
+}  // namespace
+
+std::string internal::CheckFixedValue(const CompiledMapping& m, const PlanNode& n, const std::string& text,
+                                      bool transformed) {
+  Scalar v = Scalar::String(text);
+  if (transformed) {
+    for (const auto& t : n.rule->transforms) {
+      auto out = t->Apply(v);
+      if (!out.ok()) return out.status().message();
+      v = std::move(out).value();
+    }
+  }
+  if (!Present(v)) return "";
+  Entity entity;
+  Runner runner(m, Node{}, nullptr);
+  Emitter e(m, runner, &entity);
+  return e.Check(n, v);
+}
+
+namespace {
 
 // The first rule, in file order, whose value fails (a transform error, or required: without a
 // value); OK when none does.

@@ -78,6 +78,10 @@ Result<Pattern> CompilePattern(const ArgReader& a, bool parsing) {
     seen += key;
     p.tokens.push_back({d, ""});
   }
+  if (seen.empty()) {  // "RFC3339", "epochms", "yyyy-MM-dd": would write the same text for every time
+    return a.Error("format", "\"rfc3339\", \"epoch_s\", \"epoch_ms\" or a pattern with at least one of " +
+                                 std::string(kDirectives) + " (names are lower case; patterns use %, like %Y-%m-%d)");
+  }
   if (parsing) {
     for (char need : {'Y', 'm', 'd'}) {
       if (seen.find(need) == std::string::npos) {

@@ -237,15 +237,33 @@ TEST_F(EngineTest, TextReadsBackAsWritten) {
   }
 }
 
-// index: writes the element's position; one out of the model's range is refused as any value.
+// index: writes the element's position; a first number below the model's minimum is refused
+// when the file loads, as are const: and default: values the model does not allow.
 TEST_F(EngineTest, IndexRulesNumberTheLines) {
   const std::string lines = std::string(kLines);
   EXPECT_THAT(Run(std::string(kOrderHead) + lines, R"({"no":"1","total":"1","items":[{},{},{}]})"),
               ::testing::AllOf(HasSubstr(R"({"line_no":1,)"), HasSubstr(R"({"line_no":2,)"), HasSubstr(R"({"line_no":3,)")));
   std::string zero = lines;
   zero.replace(zero.find("index: 1"), 8, "index: 0");
-  EXPECT_THAT(Run(std::string(kOrderHead) + zero, R"({"no":"1","total":"1","items":[{}]})"),
-              HasSubstr("m.yaml:13: lines[0].line_no: must be between 1 and 1000000, got 0"));
+  EXPECT_THAT(Errors(std::string(kOrderHead) + zero),
+              ElementsAre("m.yaml:13:1: rules.lines[].line_no.index: the first line_no would be 0, but it must be at "
+                          "least 1"));
+}
+
+TEST_F(EngineTest, FixedValuesAreCheckedWhenTheFileLoads) {
+  EXPECT_THAT(Errors("format: json\ntarget: order\nrules:\n  dealer_id: { index: 1 }\n"),
+              ::testing::Contains(HasSubstr("m.yaml:4:23: rules.dealer_id.index: index: numbers the elements of a "
+                                            "list; use it inside each: (or with split:)")));
+  std::string head = kOrderHead;
+  head.replace(head.find("channel: { const: dealer }"), 26, "channel: { const: ecom }");
+  head.replace(head.find("currency: { const: CNY }"), 24, "currency: { const: cny, transform: [upper] }");
+  head += "  buyer.name: { from: $.b, default: \"\" }\n  ext.any: { const: whatever }\n";
+  head += "  totals.tax: { from: $.tax, transform: [decimal], default: \"1,5\" }\n";
+  head += "  created_at: { const: \"2025-13-01T00:00:00Z\" }\n";
+  EXPECT_THAT(Errors(head),
+              ElementsAre("m.yaml:6:1: rules.channel.const: \"ecom\" is not one of dealer, ecommerce, direct, wecom",
+                          "m.yaml:12:1: rules.totals.tax.default: expected a decimal, got \"1,5\"",
+                          HasSubstr("m.yaml:13:1: rules.created_at.const: ")));
 }
 
 // Rules reading from the root find their member through a per-payload index of the root's

@@ -207,13 +207,15 @@ class Compiler {
     diags_.push_back({file_, w.line, w.column, key, std::move(message)});
   }
 
-  std::optional<Selector> CompileSelector(const YAML::Node& n, const std::string& key) {
+  // "text" (when given) is the path, a part of the scalar "n" (a math: operand); else n's text.
+  std::optional<Selector> CompileSelector(const YAML::Node& n, const std::string& key,
+                                          const std::string* text = nullptr) {
     if (!n.IsScalar()) {
       Error(n, key, "expected a path");
       return std::nullopt;
     }
     Selector s;
-    s.text = n.Scalar();
+    s.text = text ? *text : n.Scalar();
     if (format_ == Format::kJson || out_) {
       auto p = JsonPath::Compile(s.text);
       if (!p.ok()) {
@@ -645,17 +647,22 @@ class Compiler {
           }
           Term t;
           t.op = op;
+          if (w.find_first_of("()/") != std::string::npos && (format_ == Format::kJson || out_)) {
+            Error(val, sub, "math has +, - and * over paths and numbers, without parentheses or /; got \"" + w +
+                                "\" (split the sum into products, or use cents_to_decimal for minor units)");
+            ok = false;
+            break;
+          }
           if (Decimal::Parse(w).ok()) {
             t.literal = w;
           } else {
-            YAML::Node path(w);
-            t.selector = CompileSelector(path, sub);
+            t.selector = CompileSelector(val, sub, &w);
             if (!t.selector) ok = false;
           }
           r->math.push_back(std::move(t));
           expect_operand = false;
         }
-        if (r->math.empty() || expect_operand) {
+        if (ok && (r->math.empty() || expect_operand)) {
           Error(val, sub, "expected an expression like \"price * quantity - total_discount\"");
           ok = false;
         }

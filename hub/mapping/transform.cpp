@@ -246,7 +246,11 @@ Result<std::string> ArgReader::OneOf(std::string_view arg,
   for (std::string_view c : choices) {
     if (c == text) return text;
     if (expected.size() > 7) expected += ", ";
-    expected += c;
+    // Choices that are not words (separators) are quoted, or "one of ,,  , '" reads as noise.
+    const bool word = !c.empty() && std::all_of(c.begin(), c.end(), [](char ch) {
+      return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-';
+    });
+    expected += word && c != "_" ? std::string(c) : "\"" + std::string(c) + "\"";
   }
   return Error(arg, expected);
 }

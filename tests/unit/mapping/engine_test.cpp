@@ -518,6 +518,11 @@ TEST_F(EngineTest, LoadErrorsNameFileLineColumnAndKey) {
               ElementsAre(HasSubstr("m.yaml:4:13: rules.order_no: bad XPath \"//A[\"")));
   EXPECT_THAT(Errors("format: json\ntarget: order\nrules:\n  order_no: { from: $.a, const: x }\n"),
               ElementsAre(HasSubstr("a rule takes only one of from:")));
+  EXPECT_THAT(Errors("format: json\ntarget: order\nrules:\n  totals.total: { math: \"$.a * ($.b + 1)\" }\n"),
+              ElementsAre(HasSubstr("m.yaml:4:25: rules.totals.total.math: math has +, - and * over paths and "
+                                    "numbers, without parentheses or /; got \"($.b\"")));
+  EXPECT_THAT(Errors("format: json\ntarget: order\nrules:\n  totals.total: { math: \"$.a * $.b[\" }\n"),
+              ElementsAre(HasSubstr("m.yaml:4:25: rules.totals.total.math: bad JSON path \"$.b[\"")));
   EXPECT_THAT(Errors("format: json\ntarget: order\nrules:\n  order_no: [\n"),
               ElementsAre(HasSubstr("m.yaml:5:1: invalid YAML")));
 }

@@ -501,7 +501,7 @@ TEST(TransformTest, DecimalRejectsBadArguments) {
             "decimal: argument \"rounding\" must be one of half_up, half_even, down, up, got "
             "\"ceiling\"");
   EXPECT_EQ(CompileError("decimal", Named({{"thousands", "."}})),
-            "decimal: argument \"thousands\" must be one of ,,  , ', _, got \".\"");
+            "decimal: argument \"thousands\" must be one of \",\", \" \", \"'\", \"_\", got \".\"");
 }
 
 TEST(TransformTest, DecimalRejectsNonNumbers) {

@@ -1,6 +1,7 @@
 #include "hub/cli/map.hpp"
 
 #include <rapidjson/prettywriter.h>
+#include <rapidjson/reader.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -39,13 +40,23 @@ bool ReadAll(const fs::path& p, std::string* out) {
   return true;
 }
 
+// Indented, with every number as the mapping wrote it (a DOM would pass them through doubles:
+// 12.50 would print as 12.5).
+struct PrettyNumbers : rapidjson::PrettyWriter<rapidjson::StringBuffer> {
+  using PrettyWriter::PrettyWriter;
+  // The writer's own RawNumber quotes the digits; a raw value does not.
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool) { return RawValue(s, n, rapidjson::kNumberType); }
+};
+
 std::string Pretty(const std::string& compact) {
-  rapidjson::Document d;
-  if (!json::Parse(compact, &d).ok()) return compact;
   rapidjson::StringBuffer sb;
-  rapidjson::PrettyWriter<rapidjson::StringBuffer> w(sb);
+  PrettyNumbers w(sb);
   w.SetIndent(' ', 2);
-  d.Accept(w);
+  rapidjson::Reader reader;
+  rapidjson::StringStream in(compact.c_str());
+  if (reader.Parse<rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseIterativeFlag>(in, w).IsError()) {
+    return compact;
+  }
   return sb.GetString();
 }
 

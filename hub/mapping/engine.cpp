@@ -383,6 +383,11 @@ class Compiler {
         continue;
       }
       if (r.path[0] == "ext") {
+        if (r.path.size() == 1) {
+          Error(k, rkey, "\"ext\" is an object; map its fields, e.g. ext.note: $.note (keep_unmapped: true "
+                         "keeps every member no rule reads)");
+          continue;
+        }
         r.leaf = Leaf::kFree;
       } else {
         auto node = schema_.Find(object_schema, r.path);

@@ -14,6 +14,9 @@
 #include <charconv>
 #include <cstdint>
 #include <cstring>
+#include <optional>
+#include <string>
+#include <unordered_set>
 #include <pugixml.hpp>
 
 #include "hub/common/json.hpp"
@@ -173,6 +176,71 @@ void AppendInt(std::string* out, int64_t v) {
   out->append(buf, r.ptr);
 }
 
+// ------------------------------------------------------------------------------------------
+// Numbers as the sender wrote them
+
+// The payload is parsed in place, so every string of its tree points into its text. A number
+// that is not a 64-bit integer ("12.50", 20 digits) is kept as the sender's digits in a string
+// copied elsewhere: such a string is told by where it points. While a run is mapping a JSON
+// payload on this thread, t_payload_text is that text.
+thread_local std::string_view t_payload_text;
+
+bool IsRawNumber(const Value& v) {
+  if (!v.IsString() || t_payload_text.data() == nullptr) return false;
+  const char* p = v.GetString();
+  return p < t_payload_text.data() || p >= t_payload_text.data() + t_payload_text.size();
+}
+
+class PayloadText {  // sets t_payload_text for the scope of one run
+ public:
+  explicit PayloadText(std::string_view text) : outer_(t_payload_text) { t_payload_text = text; }
+  ~PayloadText() { t_payload_text = outer_; }
+  PayloadText(const PayloadText&) = delete;
+  PayloadText& operator=(const PayloadText&) = delete;
+
+ private:
+  std::string_view outer_;
+};
+
+// The document's SAX handler, with numbers read exactly (kParseNumbersAsStringsFlag): 64-bit
+// integers as integers, exponent forms as doubles, any other number as its digits (copied, so
+// it is told from the payload's strings; see IsRawNumber). A double would turn "12.50" into
+// 12.5 and cut "1234567890.123456789012" to 17 digits.
+struct ExactNumbers {
+  PoolDocument& doc;
+
+  bool Null() { return doc.Null(); }
+  bool Bool(bool b) { return doc.Bool(b); }
+  bool Int(int i) { return doc.Int(i); }
+  bool Uint(unsigned u) { return doc.Uint(u); }
+  bool Int64(int64_t i) { return doc.Int64(i); }
+  bool Uint64(uint64_t u) { return doc.Uint64(u); }
+  bool Double(double d) { return doc.Double(d); }
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool) {
+    const std::string_view t(s, n);
+    bool point = false, exponent = false;
+    for (char c : t) {
+      point |= c == '.';
+      exponent |= (c | 0x20) == 'e';
+    }
+    if (!point && !exponent) {
+      int64_t i = 0;
+      if (auto r = std::from_chars(s, s + n, i); r.ec == std::errc() && r.ptr == s + n) return doc.Int64(i);
+      uint64_t u = 0;
+      if (auto r = std::from_chars(s, s + n, u); r.ec == std::errc() && r.ptr == s + n) return doc.Uint64(u);
+    } else if (exponent) {
+      return doc.Double(std::strtod(std::string(t).c_str(), nullptr));
+    }
+    return doc.String(s, n, true);
+  }
+  bool String(const char* s, rapidjson::SizeType n, bool copy) { return doc.String(s, n, copy); }
+  bool StartObject() { return doc.StartObject(); }
+  bool Key(const char* s, rapidjson::SizeType n, bool copy) { return doc.Key(s, n, copy); }
+  bool EndObject(rapidjson::SizeType n) { return doc.EndObject(n); }
+  bool StartArray() { return doc.StartArray(); }
+  bool EndArray(rapidjson::SizeType n) { return doc.EndArray(n); }
+};
+
 // A payload value as JSON (ext): InvalidArgument for text that is not UTF-8 or nesting deeper
 // than json::kMaxDepth.
 Status AppendValue(std::string* out, const Value& v, int depth) {
@@ -184,7 +252,11 @@ Status AppendValue(std::string* out, const Value& v, int depth) {
     case rapidjson::kFalseType: out->append("false"); break;
     case rapidjson::kTrueType: out->append("true"); break;
     case rapidjson::kStringType:
-      if (!AppendString(out, v.GetString(), v.GetStringLength())) return Status::Invalid("not valid UTF-8");
+      if (IsRawNumber(v)) {  // a number, as the sender wrote it
+        out->append(v.GetString(), v.GetStringLength());
+      } else if (!AppendString(out, v.GetString(), v.GetStringLength())) {
+        return Status::Invalid("not valid UTF-8");
+      }
       break;
     case rapidjson::kNumberType:
       if (v.IsInt64()) {
@@ -251,7 +323,9 @@ Scalar ScalarOf(const Value& v) {
     return Scalar::String(std::string(buf, end));
   }
   if (v.IsNull()) return Scalar::Null();
-  return Scalar::String(json::ToCompact(v));
+  std::string text;  // an object or array, as compact JSON with its numbers as written
+  if (!AppendValue(&text, v, 1).ok()) return Scalar::String(json::ToCompact(v));
+  return Scalar::String(std::move(text));
 }
 
 Scalar ScalarOfNode(const Node& n) {
@@ -866,6 +940,15 @@ class Emitter {
         return Status::Ok();
       }  // no value, or an error: the general path decides and says what is wrong
     }
+    if (r.leaf == Leaf::kFree && r.transforms.empty() && !r.from.empty()) {  // ext.x: an object, a number...
+      bool done = false;
+      Status st = FreeJson(n, at, count, &done);
+      if (done) {
+        if (!st.ok()) return Fail(r, where, st.message());
+        *wrote = true;
+        return Status::Ok();
+      }
+    }
     if (r.index_base && r.transforms.empty() && r.leaf == Leaf::kInteger) {  // line_no: { index: 1 }
       const int64_t i = static_cast<int64_t>(index) + *r.index_base;
       if ((!n.check.minimum || i >= *n.check.minimum) && (!n.check.maximum || i <= *n.check.maximum)) {
@@ -902,6 +985,25 @@ class Emitter {
       if (!bad.empty()) return Fail(r, where, bad);
     }
     *wrote = true;
+    return Status::Ok();
+  }
+
+  // An ext field whose first value (of single JSON paths) is an object or a list: written as
+  // the payload has it, not as a text holding JSON. "*done" is false when the usual path must run
+  // (text, numbers and booleans, which ext keeps as text; XML; wildcards; no value).
+  Status FreeJson(const PlanNode& n, const Node& at, int count, bool* done) {
+    for (const Selector& s : n.rule->from) {
+      if (!s.json || !s.json->single()) return Status::Ok();
+      const Value* v = runner_.FirstJson(s, at);
+      if (!v || v->IsNull() || (v->IsString() && v->GetStringLength() == 0)) continue;
+      if (!v->IsObject() && !v->IsArray()) return Status::Ok();
+      const std::size_t mark = out_->size();
+      Key(n, count);
+      Status st = AppendValue(out_, *v, 1);
+      if (!st.ok()) out_->resize(mark);
+      *done = true;
+      return st;
+    }
     return Status::Ok();
   }
 
@@ -954,9 +1056,23 @@ class Emitter {
   // keep_unmapped: the members of the payload object no rule read, after the ext rules' own.
   Status Unmapped(const Node& at, int* count) {
     if (!m_.keep_unmapped || !at.json || !at.json->IsObject()) return Status::Ok();
+    // A name the payload repeats is kept once, the first, as paths read it.
+    std::vector<std::string_view> kept;
+    std::unordered_set<std::string_view> kept_set;  // once there are many
+    constexpr std::size_t kLinear = 64;  // names compared one by one up to here, then hashed
+    auto seen = [&](std::string_view name) {
+      if (kept.size() < kLinear) {
+        if (std::find(kept.begin(), kept.end(), name) != kept.end()) return true;
+        kept.push_back(name);
+        if (kept.size() == kLinear) kept_set.insert(kept.begin(), kept.end());
+        return false;
+      }
+      return !kept_set.insert(name).second;
+    };
     for (const auto& member : at.json->GetObject()) {
       if (member.value.IsNull()) continue;
       std::string_view name(member.name.GetString(), member.name.GetStringLength());
+      if (seen(name)) continue;
       if (m_.split ? m_.read_members.find(name) != m_.read_members.end() : m_.root_names.IsRead(m_.root_names.Find(name))) {
         continue;  // (without split:, every name some rule reads is in root_names)
       }
@@ -1068,6 +1184,7 @@ Status MapEntity(const CompiledMapping& m, const Runner& runner, const Node& at,
 
 Status RunInbound(const CompiledMapping& m, std::string_view payload, std::vector<Entity>* out) {
   Scratch::Lease lease(ThreadScratch());
+  std::optional<PayloadText> payload_text;  // declared before the document it tells about
   PoolDocument in(lease.values(), 1024, lease.stack());
   pugi::xml_document doc;
   XmlIndex index(&m.xml_index_names);
@@ -1079,12 +1196,21 @@ Status RunInbound(const CompiledMapping& m, std::string_view payload, std::vecto
     char* text = static_cast<char*>(lease.values()->Malloc(payload.size() + 1));
     std::memcpy(text, payload.data(), payload.size());
     text[payload.size()] = '\0';
-    in.ParseInsitu<rapidjson::kParseIterativeFlag>(text);
-    if (in.HasParseError()) {
+    rapidjson::ParseResult parsed;
+    auto parse = [&](PoolDocument& doc) {
+      rapidjson::GenericReader<rapidjson::UTF8<>, rapidjson::UTF8<>, Pool> reader(lease.stack());
+      rapidjson::InsituStringStream stream(text);
+      ExactNumbers handler{doc};
+      parsed = reader.Parse<rapidjson::kParseInsituFlag | rapidjson::kParseIterativeFlag |
+                            rapidjson::kParseNumbersAsStringsFlag>(stream, handler);
+      return !parsed.IsError();
+    };
+    in.Populate(parse);
+    if (parsed.IsError()) {
       return Status::Invalid(m.file + ": the payload is not JSON: invalid JSON at offset " +
-                             std::to_string(in.GetErrorOffset()) + ": " +
-                             rapidjson::GetParseError_En(in.GetParseError()));
+                             std::to_string(parsed.Offset()) + ": " + rapidjson::GetParseError_En(parsed.Code()));
     }
+    payload_text.emplace(std::string_view(text, payload.size() + 1));
     root.json = &in;
   } else {
     // No DOCTYPE, UTF-8, and the process's depth and node limits: the same checks as at the door.

@@ -295,6 +295,30 @@ TEST_F(EngineTest, KeepsUnreadMembersUnderExt) {
   const std::string out =
       Run(yaml, std::string(R"({"no":"SO-2","total":"1","note":"urgent","tags":["a"],"gone":null,)") + kItem + "}");
   EXPECT_THAT(out, HasSubstr(R"("ext":{"note":"urgent","tags":["a"]})"));
+  // A name the payload repeats is kept once (the first, as paths read it).
+  EXPECT_THAT(Run(yaml, std::string(R"({"no":"SO-3","total":"1","x":1,"x":2,)") + kItem + "}"),
+              HasSubstr(R"("ext":{"x":1})"));
+}
+
+TEST_F(EngineTest, NumbersAreReadAsWritten) {
+  // Not through a double: trailing zeros, more than 17 digits, beyond 64 bits, in ext and in
+  // the values rules read; integers stay integers, exponents are read as numbers.
+  const std::string yaml = std::string(kOrderHead) +
+                           "  ext.p: $.p\n  ext.obj: $.obj\n  totals.tax: { from: $.tax, transform: [decimal] }\n"
+                           "  totals.shipping: { math: \"$.p * 2\" }\n" + kLines + "keep_unmapped: true\n";
+  const std::string out = Run(yaml, std::string(R"({"no":"SO-4","total":1234567890.123456789012,"p":12.50,)"
+                                                R"("tax":99999999999999999999.5,"big":123456789012345678901234567890,)"
+                                                R"("obj":{"a":[1.10,-0.0,2e3,7]},"n":-3,)") + kItem + "}");
+  EXPECT_THAT(out, ::testing::AllOf(HasSubstr(R"("total":"1234567890.123456789012")"),
+                                    HasSubstr(R"("tax":"99999999999999999999.5")"),
+                                    HasSubstr(R"("shipping":"25.00")"),
+                                    HasSubstr(R"("p":"12.50")"),
+                                    HasSubstr(R"("obj":{"a":[1.10,-0.0,2000.0,7]})"),
+                                    HasSubstr(R"("big":123456789012345678901234567890)"),
+                                    HasSubstr(R"("n":-3)")))
+      << out;
+  EXPECT_THAT(Errors("format: json\ntarget: order\nrules:\n  ext: $.a\n"),
+              ElementsAre(HasSubstr("m.yaml:4:3: rules.ext: \"ext\" is an object; map its fields")));
 }
 
 TEST_F(EngineTest, WhenAndDefault) {

@@ -13,7 +13,9 @@
 #include <array>
 #include <charconv>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
+#include <deque>
 #include <optional>
 #include <string>
 #include <unordered_set>
@@ -1282,6 +1284,25 @@ pugi::xml_node XmlChild(pugi::xml_node parent, const std::string& seg, bool fres
   return c;
 }
 
+// What XML 1.0 cannot carry in "text" (a control character, U+FFFE, U+FFFF; pugixml would
+// write &#1;, which no XML parser reads), said for the rule's error; "" when it is fine.
+std::string NotXmlText(const std::string& text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const bool control = c < 0x20 && c != '\t' && c != '\n' && c != '\r';
+    const bool nonchar = c == 0xEF && i + 2 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0xBF &&
+                         (static_cast<unsigned char>(text[i + 2]) & 0xFE) == 0xBE;
+    if (control || nonchar) {
+      char code[8];
+      std::snprintf(code, sizeof code, "U+%04X", control ? c : 0xFFFE + (static_cast<unsigned char>(text[i + 2]) & 1));
+      return std::string(code) + " at byte " + std::to_string(i) +
+             " cannot be written in XML 1.0; remove it first, e.g. regex_replace: { pattern: "
+             "'[\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F]', replacement: '' }";
+    }
+  }
+  return "";
+}
+
 class OutRunner {
  public:
   OutRunner(const CompiledMapping& m, const Runner& runner, Alloc& a) : m_(m), runner_(runner), a_(a) {}
@@ -1329,8 +1350,11 @@ class OutRunner {
         if (r.leaf == Leaf::kDecimal) {
           auto d = Decimal::Parse(v.text());
           if (!d.ok()) return fail("expected a number, got \"" + v.text() + "\"");
-          // JSON numbers are doubles to most receivers: exact up to 15 significant digits.
-          slot.SetDouble(std::strtod(v.text().c_str(), nullptr));
+          // The decimal's own digits, as a JSON number (a double would round beyond 15 to 17
+          // digits; a receiver reading decimals, as ERPs do, gets them all).
+          numbers_.push_back(d->ToString());
+          slot.SetString(rapidjson::StringRef(numbers_.back().data(), numbers_.back().size()));
+          raw_numbers_.insert(numbers_.back().data());
         } else if (r.leaf == Leaf::kInteger) {
           auto s = Scalar::Parse(Scalar::Kind::kInteger, v.text());
           if (!s.ok()) return fail("expected an integer, got \"" + v.text() + "\"");
@@ -1343,6 +1367,7 @@ class OutRunner {
           slot.SetString(v.text().c_str(), a_);
         }
       } else {
+        if (std::string bad = NotXmlText(v.text()); !bad.empty()) return fail(bad);
         pugi::xml_node node = out.xml;
         for (std::size_t s = 0; s < r.path.size(); ++s) {
           const std::string& seg = r.path[s];
@@ -1364,7 +1389,25 @@ class OutRunner {
   const Runner& runner_;
   Alloc& a_;
   std::vector<Scalar> vals_;
+
+ public:
+  // Decimals written as numbers: strings of the output whose characters are these, written
+  // without quotes (see RawNumberWriter). A deque: the characters never move.
+  std::deque<std::string> numbers_;
+  std::unordered_set<const char*> raw_numbers_;
 };
+
+// Compact JSON, with the strings OutRunner made of decimals written as numbers.
+struct RawNumberWriter : rapidjson::Writer<rapidjson::StringBuffer> {
+  RawNumberWriter(rapidjson::StringBuffer& sb, const std::unordered_set<const char*>& raw)
+      : Writer(sb), raw_(raw) {}
+  bool String(const char* s, rapidjson::SizeType n, bool copy = false) {
+    if (raw_.count(s)) return RawValue(s, n, rapidjson::kNumberType);
+    return Writer::String(s, n, copy);
+  }
+  const std::unordered_set<const char*>& raw_;
+};
+
 
 struct XmlText : pugi::xml_writer {
   std::string out;
@@ -1381,7 +1424,10 @@ Result<std::string> RunOutbound(const CompiledMapping& m, std::string_view paylo
   OutRunner out(m, runner, json_out.GetAllocator());
   if (m.format == Format::kJson) {
     CHUB_RETURN_IF_ERROR(out.Apply(m.rules, root, 0, OutNode{&json_out, {}}, nullptr));
-    return json::ToCompact(json_out);
+    rapidjson::StringBuffer sb;
+    RawNumberWriter w(sb, out.raw_numbers_);
+    json_out.Accept(w);
+    return std::string(sb.GetString(), sb.GetSize());
   }
   pugi::xml_document doc;
   auto decl = doc.append_child(pugi::node_declaration);

@@ -636,6 +636,22 @@ rules:
             R"({"FMaterialId":{"FNumber":"B"},"FQty":1.0,"FSeq":2,"FBill":"SO-1"}]}})");
 }
 
+TEST_F(EngineTest, OutboundNumbersKeepTheirDigitsAndXmlRefusesWhatItCannotCarry) {
+  const std::string json = "direction: out\nformat: json\nsource: order\nrules:\n"
+                           "  total: { from: $.totals.total, type: number }\n  no: $.order_no\n";
+  EXPECT_EQ(Run(json, R"({"order_no":"x\"1","totals":{"total":"9999999999999999.99"}})"),
+            R"({"total":9999999999999999.99,"no":"x\"1"})");
+  // A text that only looks like a number stays a string.
+  EXPECT_EQ(Run(json, R"({"order_no":"12.5","totals":{"total":"-0.10"}})"), R"({"total":-0.10,"no":"12.5"})");
+  const std::string xml = "direction: out\nformat: xml\nsource: order\nroot: R\nrules:\n"
+                          "  NO: $.order_no\n  A/@n: $.buyer.name\n";
+  EXPECT_THAT(Run(xml, R"({"order_no":"a\u0001b"})"),
+              HasSubstr("m.yaml:6: NO: U+0001 at byte 1 cannot be written in XML 1.0; remove it first"));
+  EXPECT_THAT(Run(xml, R"({"order_no":"ok","buyer":{"name":"x\uFFFF"}})"),
+              HasSubstr("m.yaml:7: A/@n: U+FFFF at byte 1 cannot be written in XML 1.0"));
+  EXPECT_THAT(Run(xml, R"({"order_no":"tab\tnew\nline"})"), HasSubstr("<NO>tab\tnew\nline</NO>"));
+}
+
 TEST_F(EngineTest, OutboundBuildsXmlWithRepeatedAndNumberedElements) {
   const std::string yaml = R"(direction: out
 format: xml

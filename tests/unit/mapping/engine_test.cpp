@@ -632,8 +632,8 @@ rules:
 )";
   EXPECT_EQ(Run(yaml, kCanonOrder),
             R"({"Model":{"FBillNo":"SO-1","FDate":"2025-01-02","FCustId":{"FNumber":"D7"},"Paid":false,)"
-            R"("Entry":[{"FMaterialId":{"FNumber":"A"},"FQty":2.0,"FSeq":1,"FBill":"SO-1"},)"
-            R"({"FMaterialId":{"FNumber":"B"},"FQty":1.0,"FSeq":2,"FBill":"SO-1"}]}})");
+            R"("Entry":[{"FMaterialId":{"FNumber":"A"},"FQty":2,"FSeq":1,"FBill":"SO-1"},)"
+            R"({"FMaterialId":{"FNumber":"B"},"FQty":1,"FSeq":2,"FBill":"SO-1"}]}})");
 }
 
 TEST_F(EngineTest, OutboundNumbersKeepTheirDigitsAndXmlRefusesWhatItCannotCarry) {

@@ -1195,6 +1195,11 @@ Status RunInbound(const CompiledMapping& m, std::string_view payload, std::vecto
     // Iterative: nesting depth costs no native stack. Encoding is checked where text is
     // written out (AppendString), which is all that reaches the canonical entity.
     // In place, in a copy in the pool: strings are then not copied one by one.
+    if (payload.starts_with("\xEF\xBB\xBF")) {
+      return Status::Invalid(m.file + ": the payload is not JSON: it starts with a UTF-8 byte order mark (EF BB "
+                                      "BF), which JSON does not allow (the hub answers 400 to such a body); save "
+                                      "the sample without it");
+    }
     char* text = static_cast<char*>(lease.values()->Malloc(payload.size() + 1));
     std::memcpy(text, payload.data(), payload.size());
     text[payload.size()] = '\0';
@@ -1213,6 +1218,11 @@ Status RunInbound(const CompiledMapping& m, std::string_view payload, std::vecto
                              std::to_string(parsed.Offset()) + ": " + rapidjson::GetParseError_En(parsed.Code()));
     }
     payload_text.emplace(std::string_view(text, payload.size() + 1));
+    if (!in.IsObject() && !in.IsArray()) {  // "42", "null": no path finds anything in it
+      return Status::Invalid(m.file + ": the payload is a single JSON value (" +
+                             std::string(in.IsString() ? "a string" : in.IsNull() ? "null" : in.IsBool() ? "true or false" : "a number") +
+                             "), not an object");
+    }
     root.json = &in;
   } else {
     // No DOCTYPE, UTF-8, and the process's depth and node limits: the same checks as at the door.

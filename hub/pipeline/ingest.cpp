@@ -117,6 +117,11 @@ BodyCheck CheckJson(std::string_view body) {
     return {400, "malformed_body",
             "JSON parse error at offset " + std::to_string(at) + ": a NUL byte (control characters must be escaped)"};
   }
+  if (body.starts_with("\xEF\xBB\xBF")) {  // RapidJSON would say "Invalid value at offset 0"
+    return {400, "malformed_body",
+            "JSON parse error at offset 0: the body starts with a UTF-8 byte order mark (EF BB BF), which JSON "
+            "does not allow; send the JSON without it"};
+  }
   rapidjson::MemoryStream ms(body.data(), body.size());
   rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> is(ms);
   DepthCounter counter;

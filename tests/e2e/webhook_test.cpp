@@ -364,6 +364,20 @@ TEST_F(WebhookE2E, MalformedXmlIs400) {
   ExpectJsonError(ack, 400, "malformed_body");
   Ack text = PostWebhook(port(), "hashed", "<order><a></b></order>", {}, "text/xml");
   ExpectJsonError(text, 400, "malformed_body");
+  // Well-formed pieces that are not one document: pugixml alone would keep the first root.
+  Ack two = PostWebhook(port(), "hashed", "<order><no>1</no></order><order><no>2</no></order>", {}, "application/xml");
+  ExpectJsonError(two, 400, "malformed_body");
+  EXPECT_NE(JsonString(ParseJson(two.body), "/message").value_or("").find("a second root element <order>"),
+            std::string::npos) << two.body;
+  Ack junk = PostWebhook(port(), "hashed", "<order><no>1</no></order>trailing", {}, "application/xml");
+  ExpectJsonError(junk, 400, "malformed_body");
+}
+
+TEST_F(WebhookE2E, JsonWithAByteOrderMarkIs400WithTheReason) {
+  Ack ack = PostWebhook(port(), "hashed", "\xEF\xBB\xBF" + CanonicalOrderJson("SO-BOM"), {});
+  ExpectJsonError(ack, 400, "malformed_body");
+  EXPECT_NE(JsonString(ParseJson(ack.body), "/message").value_or("").find("byte order mark (EF BB BF)"),
+            std::string::npos) << ack.body;
 }
 
 TEST_F(WebhookE2E, OversizedBodyIs413) {

@@ -288,6 +288,8 @@ TEST_F(EngineTest, RootMembersAreFoundAsByName) {
               HasSubstr(R"("buyer":{"name":"x"})")) << "a path through a member that is not an object";
   EXPECT_THAT(Run(yaml, R"([{"no":"A"}])"), HasSubstr("order_no: required, but $.no has no value"))
       << "a payload whose root is not an object";
+  EXPECT_THAT(Run(yaml, R"("SO-1")"), HasSubstr("m.yaml: the payload is a single JSON value (a string), not an object"));
+  EXPECT_THAT(Run(yaml, "\xEF\xBB\xBF{}"), HasSubstr("it starts with a UTF-8 byte order mark (EF BB BF)"));
 }
 
 TEST_F(EngineTest, KeepsUnreadMembersUnderExt) {

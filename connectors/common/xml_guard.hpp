@@ -12,6 +12,7 @@
 #include <pugixml.hpp>
 
 #include "hub/common/bounded_walk.hpp"
+#include "hub/common/xml_charset.hpp"
 
 namespace channelhub::connectors {
 
@@ -44,12 +45,38 @@ inline std::string XmlGuardProblem(const pugi::xml_document& doc, XmlGuardLimits
 
 // Parses "text" into "*doc" and checks it. "" when it is well-formed and within "limits", else
 // why not ("... at offset N" for a syntax error).
+// A document in GBK (or another encoding pugixml does not read) that says so in its
+// declaration is converted to UTF-8 first (xml_charset.hpp). A second root element, text beside
+// the root, or no root at all is refused (pugixml alone keeps the first root and drops the rest).
 inline std::string ParseXmlGuarded(std::string_view text, pugi::xml_document* doc,
                                    pugi::xml_encoding encoding = pugi::encoding_auto, XmlGuardLimits limits = {}) {
-  pugi::xml_parse_result parsed = doc->load_buffer(text.data(), text.size(), kXmlGuardParseOptions, encoding);
+  std::string utf8;
+  if (encoding == pugi::encoding_auto) {
+    std::string error;
+    switch (xml::ToUtf8FromDeclared(text, &utf8, &error)) {
+      case xml::Charset::kAsIs: break;
+      case xml::Charset::kFailed: return error;
+      case xml::Charset::kConverted:
+        text = utf8;
+        encoding = pugi::encoding_utf8;
+        break;
+    }
+  }
+  pugi::xml_parse_result parsed =
+      doc->load_buffer(text.data(), text.size(), kXmlGuardParseOptions | pugi::parse_fragment, encoding);
   if (!parsed) {
     return std::string("not well-formed XML: ") + parsed.description() + " at offset " + std::to_string(parsed.offset);
   }
+  bool rooted = false;
+  for (pugi::xml_node n = doc->first_child(); n; n = n.next_sibling()) {
+    if (n.type() == pugi::node_element) {
+      if (rooted) return "not well-formed XML: a second root element at offset " + std::to_string(n.offset_debug());
+      rooted = true;
+    } else if (n.type() == pugi::node_pcdata || n.type() == pugi::node_cdata) {
+      return "not well-formed XML: text outside the root element at offset " + std::to_string(n.offset_debug());
+    }
+  }
+  if (!rooted) return "not well-formed XML: no root element";
   return XmlGuardProblem(*doc, limits);
 }
 

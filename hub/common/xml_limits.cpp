@@ -1,5 +1,7 @@
 #include "hub/common/xml_limits.hpp"
 
+#include "hub/common/xml_charset.hpp"
+
 #include "hub/common/bounded_walk.hpp"
 
 #include <atomic>
@@ -237,6 +239,15 @@ Status CheckDocument(const pugi::xml_document& doc, const Limits& limits, bool c
 
 Status ParseBounded(std::string_view text, pugi::xml_document* doc, const Limits& limits, unsigned extra_options,
                     pugi::xml_encoding encoding, ElementVisitor* visitor) {
+  if (encoding == pugi::encoding_auto) {  // GBK and the like, declared: read as UTF-8 once converted
+    std::string utf8, error;
+    switch (ToUtf8FromDeclared(text, &utf8, &error)) {
+      case Charset::kAsIs: break;
+      case Charset::kFailed: return Status::Invalid(error);
+      case Charset::kConverted:
+        return ParseBounded(utf8, doc, limits, extra_options, pugi::encoding_utf8, visitor);
+    }
+  }
   // A NUL is never XML; pugixml would take one after the root element for the end. (UTF-16 and
   // UTF-32 documents, told by their BOM or first character, hold NULs of their own.)
   if (encoding == pugi::encoding_auto || encoding == pugi::encoding_utf8) {

@@ -52,6 +52,28 @@ TEST(XmlLimitsTest, RefusesWhatIsNotOneRootElement) {
   EXPECT_STREQ(doc.document_element().name(), "r");
 }
 
+TEST(XmlLimitsTest, ReadsGbkAndOtherDeclaredEncodings) {
+  // "杭州" in GBK is BA BC D6 DD; GB2312 is read the same way, Big5 through iconv too.
+  pugi::xml_document doc;
+  ASSERT_TRUE(ParseBounded("<?xml version=\"1.0\" encoding=\"GBK\"?><r><n>\xBA\xBC\xD6\xDD</n></r>", &doc, {}).ok());
+  EXPECT_STREQ(doc.child("r").child("n").text().get(), "杭州");
+  ASSERT_TRUE(ParseBounded("<?xml version='1.0' encoding = 'gb2312' ?><r a=\"\xBA\xBC\"/>", &doc, {}).ok());
+  EXPECT_STREQ(doc.child("r").attribute("a").value(), "杭");
+  ASSERT_TRUE(ParseBounded("<?xml version=\"1.0\" encoding=\"Big5\"?><r>\xA4\xA4</r>", &doc, {}).ok());
+  EXPECT_STREQ(doc.child("r").text().get(), "中");
+  // UTF-8 and what pugixml reads itself are left to it.
+  ASSERT_TRUE(ParseBounded("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><r>\xE9</r>", &doc, {}).ok());
+  EXPECT_STREQ(doc.child("r").text().get(), "\xC3\xA9");
+  // Bytes that are not of the declared encoding, and an encoding nobody knows, say so.
+  EXPECT_EQ(ParseBounded("<?xml version=\"1.0\" encoding=\"GBK\"?><r>\xBA</r>", &doc, {}).message(),
+            "XML declares encoding \"GBK\", but byte 39 is not GBK");
+  EXPECT_THAT(ParseBounded("<?xml version=\"1.0\" encoding=\"klingon\"?><r/>", &doc, {}).message(),
+              ::testing::HasSubstr("XML declares encoding \"klingon\", which the hub cannot read; send UTF-8"));
+  // The checks run on what was converted: a DOCTYPE is still refused.
+  EXPECT_THAT(ParseBounded("<?xml version=\"1.0\" encoding=\"GBK\"?><!DOCTYPE r><r/>", &doc, {}).message(),
+              ::testing::HasSubstr("DOCTYPE is refused"));
+}
+
 TEST(XmlLimitsTest, RefusesAnyDoctype) {
   for (const std::string& text : {
            std::string("<!DOCTYPE r><r/>"),
@@ -258,6 +280,12 @@ TEST(XmlGuardTest, TheConnectorsCopyAgrees) {
             "XML has more than 2 nodes");
   EXPECT_EQ(ParseXmlGuarded("<a><b></a>", &doc).rfind("not well-formed XML: Start-end tags mismatch at offset", 0), 0u);
   EXPECT_NE(ParseXmlGuarded(Repeat("<a>", 100000) + Repeat("</a>", 100000), &doc), "");
+  // As the hub's: one root, nothing beside it, GBK read when declared.
+  EXPECT_EQ(ParseXmlGuarded("<r/><r/>", &doc), "not well-formed XML: a second root element at offset 5");
+  EXPECT_EQ(ParseXmlGuarded("<r/>x", &doc), "not well-formed XML: text outside the root element at offset 4");
+  EXPECT_EQ(ParseXmlGuarded("", &doc), "not well-formed XML: no root element");
+  ASSERT_EQ(ParseXmlGuarded("<?xml version=\"1.0\" encoding=\"GBK\"?><r>\xBA\xBC</r>", &doc), "");
+  EXPECT_STREQ(doc.child("r").text().get(), "杭");
 }
 
 }  // namespace

@@ -714,7 +714,9 @@ class Compiler {
             ok = false;
             continue;
           }
-          if (!r->transforms.empty() && !t->input_kinds().Contains(r->transforms.back()->output_kind())) {
+          const Scalar::Kind before = r->transforms.empty() ? Scalar::Kind::kNull : r->transforms.back()->output_kind();
+          const bool as_text = before == Scalar::Kind::kInteger && t->input_kinds().Contains(Scalar::Kind::kString);
+          if (!r->transforms.empty() && !t->input_kinds().Contains(before) && !as_text) {
             Error(items[i], sub + "[" + std::to_string(i) + "]",
                   t->name() + " takes " + t->input_kinds().ToString() + ", but " +
                       r->transforms.back()->name() + " gives " +

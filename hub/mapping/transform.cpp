@@ -120,6 +120,12 @@ Result<Scalar> Scalar::Parse(Kind kind, std::string_view text) {
 
 Result<Scalar> Transform::Apply(const Scalar& in) const {
   if (in.is_null() && !HandlesNull()) return Scalar();
+  // An integer is text to a text transform: a sku or code some senders write as a JSON number
+  // (trim, upper, regex_replace, lookup on 10086 work on "10086").
+  if (in.kind() == Scalar::Kind::kInteger && !input_kinds_.Contains(Scalar::Kind::kInteger) &&
+      input_kinds_.Contains(Scalar::Kind::kString)) {
+    return Apply(Scalar::String(in.text()));
+  }
   if (!in.is_null() && !input_kinds_.Contains(in.kind())) {
     return Status::Invalid(name_ + ": expects " + input_kinds_.ToString() + ", got " +
                            std::string(KindName(in.kind())) + " " + internal::Quote(in.text()));

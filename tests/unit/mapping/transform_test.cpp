@@ -156,7 +156,12 @@ TEST(TransformTest, NullPassesThroughAndWrongKindIsRejected) {
   Result<Scalar> out = t->Apply(Scalar::Null());
   ASSERT_TRUE(out.ok());
   EXPECT_TRUE(out->is_null());
-  EXPECT_EQ(Out(*t, Scalar::Integer(5)), "ERROR: upper: expects string, got integer \"5\"");
+  // An integer is text to a text transform; a time or a decimal is not.
+  EXPECT_EQ(Out(*t, Scalar::Integer(5)), "5");
+  auto trim = MustCompile("regex_replace", Named({{"pattern", "^0+"}, {"replacement", ""}}));
+  ASSERT_TRUE(trim);
+  EXPECT_EQ(Out(*trim, Scalar::Integer(10086)), "10086");
+  EXPECT_EQ(Out(*t, Scalar::FromDecimal(*Decimal::Parse("1.5"))), "ERROR: upper: expects string, got decimal \"1.5\"");
   EXPECT_TRUE(t->input_kinds().Contains(Kind::kString));
   EXPECT_FALSE(t->input_kinds().Contains(Kind::kDecimal));
   EXPECT_EQ(t->output_kind(), Kind::kString);

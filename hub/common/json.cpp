@@ -1,10 +1,24 @@
 #include "hub/common/json.hpp"
 
+#include <algorithm>
+
 #include <rapidjson/error/en.h>
 
 #include "hub/common/bounded_walk.hpp"
 
 namespace channelhub::json {
+
+std::string LineColumn(std::string_view text, std::size_t offset) {
+  offset = std::min(offset, text.size());
+  std::size_t line = 1, start = 0;
+  for (std::size_t i = 0; i < offset; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      start = i + 1;
+    }
+  }
+  return "line " + std::to_string(line) + ", column " + std::to_string(offset - start + 1);
+}
 
 Status Parse(std::string_view text, rapidjson::Document* doc) {
   if (text.empty()) return Status::Invalid("invalid JSON: empty text");
@@ -16,6 +30,7 @@ Status Parse(std::string_view text, rapidjson::Document* doc) {
   if (doc->HasParseError()) {
     std::string m = "invalid JSON at offset ";
     m += std::to_string(doc->GetErrorOffset());
+    m += " (" + LineColumn(text, doc->GetErrorOffset()) + ")";
     m += ": ";
     m += rapidjson::GetParseError_En(doc->GetParseError());
     return Status::Invalid(std::move(m));

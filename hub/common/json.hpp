@@ -27,6 +27,9 @@ inline constexpr int kMaxDepth = 64;
 // byte offset and RapidJSON's reason, or when nesting exceeds kMaxDepth.
 Status Parse(std::string_view text, rapidjson::Document* doc);
 
+// Where byte "offset" of "text" is, for people: "line 3, column 12" (columns count bytes, from 1).
+std::string LineColumn(std::string_view text, std::size_t offset);
+
 // "null", "true", "false", "object", "array", "string" or "number", for error messages.
 std::string_view TypeName(const rapidjson::Value& v);
 

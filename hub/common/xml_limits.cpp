@@ -1,5 +1,6 @@
 #include "hub/common/xml_limits.hpp"
 
+#include "hub/common/json.hpp"
 #include "hub/common/xml_charset.hpp"
 
 #include "hub/common/bounded_walk.hpp"
@@ -262,7 +263,8 @@ Status ParseBounded(std::string_view text, pugi::xml_document* doc, const Limits
   pugi::xml_parse_result pr =
       doc->load_buffer(text.data(), text.size(), kParseOptions | pugi::parse_fragment | extra_options, encoding);
   if (!pr) {
-    return Status::Invalid("XML parse error at offset " + std::to_string(pr.offset) + ": " + pr.description());
+    return Status::Invalid("XML parse error at offset " + std::to_string(pr.offset) + " (" +
+                           json::LineColumn(text, static_cast<std::size_t>(pr.offset)) + "): " + pr.description());
   }
   // pugixml reads a document with several root elements, or text beside the root, without a
   // word; XML has exactly one root and nothing but markup around it.

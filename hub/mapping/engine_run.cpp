@@ -1215,7 +1215,8 @@ Status RunInbound(const CompiledMapping& m, std::string_view payload, std::vecto
     in.Populate(parse);
     if (parsed.IsError()) {
       return Status::Invalid(m.file + ": the payload is not JSON: invalid JSON at offset " +
-                             std::to_string(parsed.Offset()) + ": " + rapidjson::GetParseError_En(parsed.Code()));
+                             std::to_string(parsed.Offset()) + " (" + json::LineColumn(payload, parsed.Offset()) +
+                             "): " + rapidjson::GetParseError_En(parsed.Code()));
     }
     payload_text.emplace(std::string_view(text, payload.size() + 1));
     if (!in.IsObject() && !in.IsArray()) {  // "42", "null": no path finds anything in it

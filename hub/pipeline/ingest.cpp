@@ -136,8 +136,8 @@ BodyCheck CheckJson(std::string_view body) {
   }
   if (pr.IsError()) {
     return {400, "malformed_body",
-            std::string("JSON parse error at offset ") + std::to_string(pr.Offset()) + ": " +
-                rapidjson::GetParseError_En(pr.Code())};
+            std::string("JSON parse error at offset ") + std::to_string(pr.Offset()) + " (" +
+                json::LineColumn(body, pr.Offset()) + "): " + rapidjson::GetParseError_En(pr.Code())};
   }
   return {};
 }

@@ -8,12 +8,12 @@ namespace {
 TEST(JsonTest, ParseReportsOffsetAndReason) {
   rapidjson::Document doc;
   EXPECT_TRUE(Parse(R"({"a":[1,2]})", &doc).ok());
-  EXPECT_EQ(Parse("{\"a\":}", &doc).message(), "invalid JSON at offset 5: Invalid value.");
+  EXPECT_EQ(Parse("{\"a\":}", &doc).message(), "invalid JSON at offset 5 (line 1, column 6): Invalid value.");
   EXPECT_EQ(Parse("{} x", &doc).message(),
-            "invalid JSON at offset 3: The document root must not be followed by other values.");
+            "invalid JSON at offset 3 (line 1, column 4): The document root must not be followed by other values.");
   EXPECT_EQ(Parse("", &doc).message(), "invalid JSON: empty text");
   EXPECT_EQ(Parse("\"\xff\"", &doc).message(),
-            "invalid JSON at offset 1: Invalid encoding in string.");
+            "invalid JSON at offset 1 (line 1, column 2): Invalid encoding in string.");
 }
 
 TEST(JsonTest, ParseRefusesDeepNestingBeforeRecursing) {
@@ -76,6 +76,13 @@ TEST(JsonTest, WriterSkipsAbsentValues) {
   w.EndObject();
   EXPECT_EQ(w.Take(),
             R"({"b":"中文 \"q\"","d":"1.00","f":"1970-01-01T00:00:00Z","g":{"x":[1,2]}})");
+}
+
+TEST(JsonTest, LineColumnCountsLinesAndBytes) {
+  EXPECT_EQ(LineColumn("{\n  \"a\": x\n}", 9), "line 2, column 8");
+  EXPECT_EQ(LineColumn("abc", 0), "line 1, column 1");
+  EXPECT_EQ(LineColumn("a\n", 2), "line 2, column 1");
+  EXPECT_EQ(LineColumn("ab", 99), "line 1, column 3");  // past the end: the end
 }
 
 }  // namespace

@@ -33,7 +33,7 @@ TEST(XmlLimitsTest, AcceptsOrdinaryDocuments) {
 TEST(XmlLimitsTest, ReportsSyntaxErrorsWithTheOffset) {
   Status st = Check("<r><b></r>");
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(st.message(), "XML parse error at offset 8: Start-end tags mismatch");
+  EXPECT_EQ(st.message(), "XML parse error at offset 8 (line 1, column 9): Start-end tags mismatch");
   EXPECT_FALSE(Check("").ok());
   EXPECT_FALSE(Check("<r>").ok());
 }

@@ -287,7 +287,7 @@ TEST(ShopifyOrderMapperTest, EmptyShippingLinesMeanZeroShipping) {
 TEST(ShopifyOrderMapperTest, ErrorsNameTheShopifyField) {
   EXPECT_EQ(ShopifyError("[1]"), "expected a JSON object, got array");
   EXPECT_EQ(ShopifyError("{\"id\": 1,"),
-            "invalid JSON at offset 9: Missing a name for object member.");
+            "invalid JSON at offset 9 (line 1, column 10): Missing a name for object member.");
   EXPECT_EQ(ShopifyError(Sample(R"("id": 6123456789012345678,)", "")), "id: required");
   EXPECT_EQ(ShopifyError(Sample(R"("id": 6123456789012345678,)", R"("id": 6.1e18,)")),
             "id: expected a non-negative integer id, got another number");

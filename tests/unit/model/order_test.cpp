@@ -121,7 +121,7 @@ TEST(OrderTest, ErrorsNameTheField) {
   EXPECT_EQ(Error(WithLines(R"([7])")), "lines[0]: expected an object, got number");
 
   EXPECT_EQ(Error("[]"), "expected a JSON object, got array");
-  EXPECT_EQ(Error("{"), "invalid JSON at offset 1: Missing a name for object member.");
+  EXPECT_EQ(Error("{"), "invalid JSON at offset 1 (line 1, column 2): Missing a name for object member.");
   EXPECT_EQ(Error(R"({"source":{"system":"s"}})"), "order_no: required");
   EXPECT_EQ(Error(R"({"order_no":"1"})"), "source: required");
   EXPECT_EQ(Error(R"({"order_no":"1","source":{"id":"9"}})"), "source.system: required");

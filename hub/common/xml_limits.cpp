@@ -30,7 +30,8 @@ Status DoctypeRefused(const pugi::xml_node& n) {
   return Status::Invalid("XML with a DOCTYPE is refused (DTDs and entities are not accepted)" + At(n));
 }
 Status TooDeep(std::size_t max_depth, const pugi::xml_node& n) {
-  return Status::Exhausted("XML nested deeper than " + std::to_string(max_depth) + " levels" + At(n));
+  return Status::Exhausted("XML nested deeper than " + std::to_string(max_depth) + " levels" + At(n) +
+                           " (the limit is server.xml_max_depth)");
 }
 
 // Checks one name or value; "what" names it in the message.
@@ -227,7 +228,7 @@ Status CheckDocument(const pugi::xml_document& doc, const Limits& limits, bool c
     }
     if (nodes > limits.max_nodes) {
       return Status::Exhausted("XML has more than " + std::to_string(limits.max_nodes) +
-                               " nodes (elements, attributes and text)");
+                               " nodes (elements, attributes and text; the limit is server.xml_max_nodes)");
     }
     return Status::Ok();
   };

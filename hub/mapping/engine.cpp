@@ -219,7 +219,9 @@ class Compiler {
     if (format_ == Format::kJson || out_) {
       auto p = JsonPath::Compile(s.text);
       if (!p.ok()) {
-        Error(n, key, "bad JSON path \"" + s.text + "\": " + p.status().message());
+        const bool xpath = s.text.starts_with("/") || s.text.starts_with("./");
+        Error(n, key, "bad JSON path \"" + s.text + "\": " + p.status().message() +
+                          (xpath && !out_ ? " (this mapping reads JSON, format: json; XPath is for format: xml)" : ""));
         return std::nullopt;
       }
       s.json = std::move(p).value();
@@ -259,8 +261,15 @@ class Compiler {
           s.fast_xml->steps.front().item_slot = item_names_->Add(s.fast_xml->steps.front().name);
         }
       } catch (const pugi::xpath_exception& e) {
+        std::string hint;
+        if (s.text.starts_with("$")) {
+          hint = " (this mapping reads XML, format: xml: write XPath, like //ORDER/NO; $ paths are for JSON)";
+        } else if (std::count(s.text.begin(), s.text.end(), '\'') % 2 == 1 ||
+                   std::count(s.text.begin(), s.text.end(), '"') % 2 == 1) {
+          hint = " (a quote is not closed)";
+        }
         Error(n, key, "bad XPath \"" + s.text + "\" at offset " +
-                          std::to_string(e.result().offset) + ": " + e.what());
+                          std::to_string(e.result().offset) + ": " + e.what() + hint);
         return std::nullopt;
       }
     }

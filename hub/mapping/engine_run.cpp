@@ -1195,6 +1195,10 @@ Status RunInbound(const CompiledMapping& m, std::string_view payload, std::vecto
     // Iterative: nesting depth costs no native stack. Encoding is checked where text is
     // written out (AppendString), which is all that reaches the canonical entity.
     // In place, in a copy in the pool: strings are then not copied one by one.
+    if (const auto first = payload.find_first_not_of(" \t\r\n");
+        first != std::string_view::npos && payload[first] == '<') {
+      return Status::Invalid(m.file + ": the payload looks like XML, but the mapping reads JSON (format: json)");
+    }
     if (payload.starts_with("\xEF\xBB\xBF")) {
       return Status::Invalid(m.file + ": the payload is not JSON: it starts with a UTF-8 byte order mark (EF BB "
                                       "BF), which JSON does not allow (the hub answers 400 to such a body); save "
@@ -1226,6 +1230,10 @@ Status RunInbound(const CompiledMapping& m, std::string_view payload, std::vecto
     }
     root.json = &in;
   } else {
+    if (const auto first = payload.find_first_not_of(" \t\r\n");
+        first != std::string_view::npos && (payload[first] == '{' || payload[first] == '[')) {
+      return Status::Invalid(m.file + ": the payload looks like JSON, but the mapping reads XML (format: xml)");
+    }
     // No DOCTYPE, UTF-8, and the process's depth and node limits: the same checks as at the door.
     if (Status st = xml::ParseBounded(payload, &doc, xml::ProcessLimits(), 0, pugi::encoding_auto, index.Feed());
         !st.ok()) {

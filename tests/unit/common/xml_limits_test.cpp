@@ -96,7 +96,7 @@ TEST(XmlLimitsTest, LimitsDepthWithoutRecursing) {
   EXPECT_TRUE(Check("<a><b><c>text</c></b></a>", limits).ok());  // text inside depth 3 is fine
   Status st = Check("<a><b><c><d/></c></b></a>", limits);
   EXPECT_EQ(st.code(), StatusCode::kResourceExhausted);
-  EXPECT_EQ(st.message(), "XML nested deeper than 3 levels at offset 10");
+  EXPECT_EQ(st.message(), "XML nested deeper than 3 levels at offset 10 (the limit is server.xml_max_depth)");
   // Siblings after a deep branch are walked at the right depth.
   EXPECT_TRUE(Check("<a><b><c/></b><b><c/></b><b/></a>", limits).ok());
   // 100,000 levels: the default limit stops it, and no stack is spent on the walk.
@@ -110,7 +110,7 @@ TEST(XmlLimitsTest, LimitsNodesCountingAttributesAndText) {
   EXPECT_TRUE(Check("<r a=\"1\"><b>t</b><c/></r>", limits).ok());  // r, a, b, t, c
   Status st = Check("<r a=\"1\" z=\"2\"><b>t</b><c/></r>", limits);
   EXPECT_EQ(st.code(), StatusCode::kResourceExhausted);
-  EXPECT_EQ(st.message(), "XML has more than 5 nodes (elements, attributes and text)");
+  EXPECT_EQ(st.message(), "XML has more than 5 nodes (elements, attributes and text; the limit is server.xml_max_nodes)");
   EXPECT_FALSE(Check("<r>" + Repeat("<a/>", 300000) + "</r>").ok());
 }
 

@@ -389,6 +389,12 @@ rules:
 TEST_F(EngineTest, XPathsMustSelectNodesAndLiteralsMayLookLikePaths) {
   EXPECT_THAT(Errors("format: xml\ntarget: order\nrules:\n  order_no: \"count(//A)\"\n"),
               ElementsAre(HasSubstr("m.yaml:4:13: rules.order_no: XPath \"count(//A)\" gives a number, not nodes")));
+  EXPECT_THAT(Errors("format: xml\ntarget: order\nrules:\n  order_no: $.order_no\n"),
+              ElementsAre(HasSubstr("(this mapping reads XML, format: xml: write XPath, like //ORDER/NO")));
+  EXPECT_THAT(Errors("format: xml\ntarget: order\nrules:\n  order_no: \"//A[@b='c]\"\n"),
+              ElementsAre(HasSubstr("(a quote is not closed)")));
+  EXPECT_THAT(Errors("format: json\ntarget: order\nrules:\n  order_no: //A/B\n"),
+              ElementsAre(HasSubstr("(this mapping reads JSON, format: json; XPath is for format: xml)")));
   EXPECT_THAT(Errors("format: xml\ntarget: order\nrules:\n  order_no: \"normalize-space(//A)\"\n"),
               ElementsAre(HasSubstr("gives a string, not nodes")));
   EXPECT_THAT(Errors("format: xml\ntarget: order\nrules:\n  order_no: { concat: [//A, \"/\", //B] }\n"),
@@ -405,6 +411,9 @@ rules:
   totals.total: { const: "1" }
 )";
   EXPECT_THAT(Run(m, "<D><BELNR>45</BELNR><POSEX>10</POSEX></D>"), HasSubstr(R"("order_no":"45/10/2025")"));
+  EXPECT_THAT(Run(m, " {\"a\":1}"), HasSubstr("the payload looks like JSON, but the mapping reads XML"));
+  EXPECT_THAT(Run(std::string(kOrderHead) + kLines, "\n<order/>"),
+              HasSubstr("the payload looks like XML, but the mapping reads JSON"));
 }
 
 TEST_F(EngineTest, XmlPredicatesCompareTheWholeText) {

@@ -387,6 +387,9 @@ class Compiler {
           CompileOutEach(v, rkey, &r);
         } else if (!CompileRule(v, rkey, &r)) {
           continue;
+        } else if (std::string bad = OutboundSampleProblem(v, rkey, r); !bad.empty()) {
+          Error(k, rkey, bad);
+          continue;
         }
         out->push_back(std::move(r));
         continue;
@@ -494,6 +497,67 @@ class Compiler {
              ") overlap: one is written inside the other's value; map the inner fields only";
     }
     placed->push_back(std::move(p));
+    return "";
+  }
+
+  // Outbound: what every event would fail with, told now. The model fixes the form of its
+  // decimal, date-time, integer and boolean fields, so a sample of that form goes through the
+  // rule's transforms and its type: (a const: goes as it is). Text fields hold anything and are
+  // not sampled. "" when the rule can work.
+  std::string OutboundSampleProblem(const YAML::Node& v, const std::string& key, const Rule& r) {
+    Scalar sample;
+    std::string what;
+    Leaf source = Leaf::kText;
+    if (r.constant) {
+      sample = Scalar::String(*r.constant);
+      what = "const: \"" + *r.constant + "\"";
+    } else if (r.from.size() == 1 && r.from.front().json && r.concat.empty() && r.math.empty()) {
+      const rapidjson::Value* node = nullptr;
+      const std::size_t before = diags_.size();
+      if (!CheckSourcePath(v, key, *r.from.front().json, &node) || node == nullptr) {
+        diags_.resize(before);  // the path was checked when it compiled
+        return "";
+      }
+      source = schema_.Classify(*node);
+      switch (source) {
+        case Leaf::kDecimal: sample = Scalar::String("12.50"); break;
+        case Leaf::kTime: sample = Scalar::String("2025-06-18T01:30:00Z"); break;
+        case Leaf::kInteger: sample = Scalar::Integer(7); break;
+        case Leaf::kBoolean: sample = Scalar::Boolean(true); break;
+        default: return "";
+      }
+      what = r.from.front().text + " (" + std::string(LeafName(source)) + ", like \"" + sample.text() + "\")";
+    } else {
+      return "";
+    }
+    for (const auto& t : r.transforms) {
+      auto out = t->Apply(sample);
+      if (!out.ok()) return "every value of " + what + " would fail: " + out.status().message();
+      sample = std::move(out).value();
+    }
+    if (sample.is_null()) return "";
+    const bool as_is = r.transforms.empty() && !r.constant;
+    switch (r.leaf) {
+      case Leaf::kDecimal:
+        if (!Decimal::Parse(sample.text()).ok()) {
+          return "type: number, but " + what + (r.transforms.empty() ? "" : " after the transforms") + " gives \"" +
+                 sample.text() + "\", which is not a number";
+        }
+        break;
+      case Leaf::kInteger:
+        // A decimal field may hold whole numbers only: not decided by a sample.
+        if (!(as_is && source == Leaf::kDecimal) && !Scalar::Parse(Scalar::Kind::kInteger, sample.text()).ok()) {
+          return "type: integer, but " + what + (r.transforms.empty() ? "" : " after the transforms") + " gives \"" +
+                 sample.text() + "\", which is not an integer";
+        }
+        break;
+      case Leaf::kBoolean:
+        if (!Scalar::Parse(Scalar::Kind::kBoolean, sample.text()).ok()) {
+          return "type: boolean, but " + what + " gives \"" + sample.text() + "\"; expected true or false";
+        }
+        break;
+      default: break;
+    }
     return "";
   }
 

@@ -647,6 +647,25 @@ rules:
             R"({"FMaterialId":{"FNumber":"B"},"FQty":1,"FSeq":2,"FBill":"SO-1"}]}})");
 }
 
+TEST_F(EngineTest, OutboundRulesThatWouldFailEveryEventAreRefusedWhenTheFileLoads) {
+  const std::string head = "direction: out\nformat: json\nsource: order\nrules:\n";
+  EXPECT_THAT(Errors(head + "  a: { from: $.created_at, transform: [decimal] }\n"),
+              ElementsAre(HasSubstr("m.yaml:5:3: rules.a: every value of $.created_at (a date-time, like "
+                                    "\"2025-06-18T01:30:00Z\") would fail: decimal: ")));
+  EXPECT_THAT(Errors(head + "  a: { from: $.totals.total, transform: [datetime_format] }\n"),
+              ElementsAre(HasSubstr("every value of $.totals.total (a decimal, like \"12.50\") would fail")));
+  EXPECT_THAT(Errors(head + "  a: { from: $.created_at, type: number }\n"),
+              ElementsAre(HasSubstr("type: number, but $.created_at (a date-time")));
+  EXPECT_THAT(Errors(head + "  a: { const: abc, type: integer }\n  b: { const: yes, type: boolean }\n"),
+              ElementsAre(HasSubstr("rules.a: type: integer, but const: \"abc\" gives \"abc\""),
+                          HasSubstr("rules.b: type: boolean, but const: \"yes\" gives \"yes\"")));
+  // What can work is left alone: a text field may hold digits, a decimal may be whole.
+  EXPECT_THAT(Errors(head + "  a: { from: $.dealer_id, type: number }\n  b: { from: $.totals.total, type: integer }\n"
+                            "  c: { from: $.totals.total, transform: [decimal_to_cents], type: integer }\n"
+                            "  d: { from: $.created_at, transform: [{ datetime_format: { format: epoch_s } }], type: integer }\n"),
+              ElementsAre());
+}
+
 TEST_F(EngineTest, OutboundNumbersKeepTheirDigitsAndXmlRefusesWhatItCannotCarry) {
   const std::string json = "direction: out\nformat: json\nsource: order\nrules:\n"
                            "  total: { from: $.totals.total, type: number }\n  no: $.order_no\n";

@@ -631,6 +631,15 @@ class Compiler {
       const YAML::Node val = it->second;
       const std::string name = k.Scalar();
       const std::string sub = key + "." + name;
+      if (name == "rules" && !out_ && v["each"]) continue;  // told once, at each:
+      if ((name == "each" || name == "rules") && !out_) {
+        Error(k, sub, "\"" + r->target + "\" is " + std::string(LeafName(r->leaf)) +
+                          ", not a list of objects: each: and rules: map lists like lines; " +
+                          (r->leaf == Leaf::kTextArray ? "a wildcard path in from: collects every value ($.tags[*])"
+                                                       : "give it one value with from:"));
+        ok = false;
+        continue;
+      }
       if (std::find(kKeys.begin(), kKeys.end(), name) == kKeys.end()) {
         std::string known;
         for (const auto& s : kKeys) known += (known.empty() ? "" : ", ") + s;
@@ -1157,7 +1166,26 @@ MappingLoadResult LoadMapping(const std::string& path, const std::string& schema
     out.diagnostics.push_back({path, 0, 0, "", "cannot read the mapping file"});
     return out;
   } catch (const YAML::ParserException& e) {
-    out.diagnostics.push_back({path, e.mark.line + 1, e.mark.column + 1, "", "invalid YAML: " + e.msg});
+    // yaml-cpp's words, with what usually causes them in a mapping file.
+    std::string line;
+    {
+      std::ifstream in(path);
+      for (int i = 0; i <= e.mark.line && std::getline(in, line); ++i) {
+      }
+    }
+    std::string hint;
+    if (line.find('\t') != std::string::npos) {
+      hint = " (line " + std::to_string(e.mark.line + 1) + " has a tab: YAML is indented with spaces)";
+    } else if (e.msg.find("flow") != std::string::npos &&
+               (line.find('[') != std::string::npos || line.find('\'') != std::string::npos)) {
+      hint = " (inside { } or [ ], a path with [ ], quotes or a colon must be in double quotes, like "
+             "from: \"$.items[*].sku\" or \"//E1EDKA1[PARVW='AG']/PARTN\"; or the { } above is not closed)";
+    } else if (e.msg == "illegal map value") {
+      hint = " (a value that contains \": \" must be quoted)";
+    } else if (e.msg.find("alias") != std::string::npos || e.msg.find("anchor") != std::string::npos) {
+      hint = " (a value that starts with \"*\" or \"&\" must be quoted, like \"*\")";
+    }
+    out.diagnostics.push_back({path, e.mark.line + 1, e.mark.column + 1, "", "invalid YAML: " + e.msg + hint});
     return out;
   }
   const bool outbound = root.IsMap() && root["direction"] && root["direction"].IsScalar() &&

@@ -24,6 +24,7 @@
 #include "hub/common/json.hpp"
 #include "hub/common/xml_limits.hpp"
 #include "hub/mapping/engine_internal.hpp"
+#include "hub/mapping/transform_internal.hpp"
 
 namespace channelhub::mapping {
 
@@ -592,7 +593,7 @@ class Runner {
         text = s.text();
       }
       auto d = whole ? Result<Decimal>(*whole) : Decimal::Parse(text);
-      if (!d.ok()) return Status::Invalid("math: \"" + std::string(text) + "\" is not a decimal");
+      if (!d.ok()) return Status::Invalid("math: " + Quote(text) + " is not a decimal");
       if (t.op == '*') {
         auto p = product->Mul(*d);
         if (!p.ok()) return p.status();
@@ -665,10 +666,10 @@ std::string CheckText(const LeafCheck& check, std::string_view s) {
       std::find(check.enum_values.begin(), check.enum_values.end(), s) == check.enum_values.end()) {
     std::string known;
     for (const auto& e : check.enum_values) known += (known.empty() ? "" : ", ") + e;
-    return "\"" + std::string(s) + "\" is not one of " + known;
+    return Quote(s) + " is not one of " + known;
   }
   if (!MatchesPattern(check, s)) {
-    return "\"" + std::string(s) + "\" does not match the canonical pattern " + check.pattern_text;
+    return Quote(s) + " does not match the canonical pattern " + check.pattern_text;
   }
   return "";
 }
@@ -763,7 +764,7 @@ class Emitter {
     switch (r.leaf) {
       case Leaf::kInteger: {
         auto s = v.kind() == Scalar::Kind::kInteger ? Result<Scalar>(v) : Scalar::Parse(Scalar::Kind::kInteger, v.text());
-        if (!s.ok()) return "expected an integer, got \"" + v.text() + "\"";
+        if (!s.ok()) return "expected an integer, got " + Quote(v.text());
         int64_t i = 0;
         std::from_chars(s->text().data(), s->text().data() + s->text().size(), i);
         if ((n.check.minimum && i < *n.check.minimum) || (n.check.maximum && i > *n.check.maximum)) {
@@ -777,7 +778,7 @@ class Emitter {
       }
       case Leaf::kBoolean: {
         auto s = v.kind() == Scalar::Kind::kBoolean ? Result<Scalar>(v) : Scalar::Parse(Scalar::Kind::kBoolean, v.text());
-        if (!s.ok()) return "expected true or false, got \"" + v.text() + "\"";
+        if (!s.ok()) return "expected true or false, got " + Quote(v.text());
         out_->append(s->text());
         return "";
       }
@@ -790,7 +791,7 @@ class Emitter {
           return "";
         }
         auto d = Decimal::Parse(v.text());
-        if (!d.ok()) return "expected a decimal, got \"" + v.text() + "\"";
+        if (!d.ok()) return "expected a decimal, got " + Quote(v.text());
         const std::string text = d->ToString();
         AppendString(out_, text);
         Capture(n, text);
@@ -809,7 +810,7 @@ class Emitter {
       default: {
         std::string bad = CheckText(n.check, v.text());
         if (!bad.empty()) return bad;
-        if (!AppendString(out_, v.text())) return "\"" + v.text() + "\" is not valid UTF-8";
+        if (!AppendString(out_, v.text())) return Quote(v.text()) + " is not valid UTF-8";
         Capture(n, v.text());
         return "";
       }
@@ -872,7 +873,7 @@ class Emitter {
     std::string bad = CheckText(n.check, text);
     const std::size_t mark = out_->size();
     Key(n, count);
-    if (bad.empty() && !AppendString(out_, text)) bad = "\"" + std::string(text) + "\" is not valid UTF-8";
+    if (bad.empty() && !AppendString(out_, text)) bad = Quote(text) + " is not valid UTF-8";
     if (!bad.empty()) {
       out_->resize(mark);
       *st = Fail(*n.rule, where, bad);
@@ -1368,7 +1369,7 @@ class OutRunner {
         Value& slot = Slot(*out.json, r.path, a_);
         if (r.leaf == Leaf::kDecimal) {
           auto d = Decimal::Parse(v.text());
-          if (!d.ok()) return fail("expected a number, got \"" + v.text() + "\"");
+          if (!d.ok()) return fail("expected a number, got " + Quote(v.text()));
           // The decimal's own digits, as a JSON number (a double would round beyond 15 to 17
           // digits; a receiver reading decimals, as ERPs do, gets them all).
           numbers_.push_back(d->ToString());
@@ -1376,11 +1377,11 @@ class OutRunner {
           raw_numbers_.insert(numbers_.back().data());
         } else if (r.leaf == Leaf::kInteger) {
           auto s = Scalar::Parse(Scalar::Kind::kInteger, v.text());
-          if (!s.ok()) return fail("expected an integer, got \"" + v.text() + "\"");
+          if (!s.ok()) return fail("expected an integer, got " + Quote(v.text()));
           slot.SetInt64(std::stoll(s->text()));
         } else if (r.leaf == Leaf::kBoolean) {
           auto s = Scalar::Parse(Scalar::Kind::kBoolean, v.text());
-          if (!s.ok()) return fail("expected true or false, got \"" + v.text() + "\"");
+          if (!s.ok()) return fail("expected true or false, got " + Quote(v.text()));
           slot.SetBool(s->text() == "true");
         } else {
           slot.SetString(v.text().c_str(), a_);

@@ -279,24 +279,40 @@ Status ArgReader::Fail(std::string_view message) const {
 
 std::string Quote(std::string_view value) {
   constexpr size_t kMaxShown = 64;
+  static constexpr char kHex[] = "0123456789abcdef";
   std::string out = "\"";
-  size_t shown = std::min(value.size(), kMaxShown);
-  for (size_t i = 0; i < shown; ++i) {
-    unsigned char c = static_cast<unsigned char>(value[i]);
+  size_t i = 0;
+  while (i < value.size() && i < kMaxShown) {
+    const unsigned char c = static_cast<unsigned char>(value[i]);
     if (c == '"' || c == '\\') {
       out += '\\';
       out += static_cast<char>(c);
+      ++i;
     } else if (c < 0x20 || c == 0x7f) {
-      static constexpr char kHex[] = "0123456789abcdef";
       out += "\\x";
       out += kHex[c >> 4];
       out += kHex[c & 15];
-    } else {
+      ++i;
+    } else if (c < 0x80) {
       out += static_cast<char>(c);
+      ++i;
+    } else {
+      // A whole UTF-8 character, or its first byte as \xHH when it is not one: a message must
+      // itself be UTF-8 (it goes into JSON: dead letters, logs, HTTP answers).
+      size_t next = i;
+      if (DecodeUtf8(value, &next) >= 0) {
+        out.append(value.substr(i, next - i));
+        i = next;
+      } else {
+        out += "\\x";
+        out += kHex[c >> 4];
+        out += kHex[c & 15];
+        ++i;
+      }
     }
   }
   out += '"';
-  if (shown < value.size()) out += "...";
+  if (i < value.size()) out += "...";
   return out;
 }
 

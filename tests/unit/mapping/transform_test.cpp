@@ -197,7 +197,7 @@ TEST(TransformTest, TrimStripsAsciiAndIdeographicSpaces) {
   EXPECT_EQ(Out(*t, "\xE3\x80\x80张三\xC2\xA0 "), "张三");
   EXPECT_EQ(Out(*t, "a b"), "a b");
   EXPECT_EQ(Out(*t, "   "), "");
-  EXPECT_EQ(Out(*t, "a\xFF"), "ERROR: trim: \"a\xFF\" is not valid UTF-8 (at byte 1)");
+  EXPECT_EQ(Out(*t, "a\xFF"), "ERROR: trim: \"a\\xff\" is not valid UTF-8 (at byte 1)");
 }
 
 TEST(TransformTest, UpperAndLowerChangeAsciiOnly) {
@@ -219,7 +219,7 @@ TEST(TransformTest, HalfwidthConvertsFullWidthAscii) {
 TEST(TransformTest, HalfwidthRejectsInvalidUtf8) {
   auto t = MustCompile("halfwidth");
   ASSERT_TRUE(t);
-  EXPECT_EQ(Out(*t, "ab\xC3"), "ERROR: halfwidth: \"ab\xC3\" is not valid UTF-8 (at byte 2)");
+  EXPECT_EQ(Out(*t, "ab\xC3"), "ERROR: halfwidth: \"ab\\xc3\" is not valid UTF-8 (at byte 2)");
   EXPECT_NE(Out(*t, "\xC0\xAF").find("not valid UTF-8"), std::string::npos);          // overlong
   EXPECT_NE(Out(*t, "\xED\xA0\x80").find("not valid UTF-8"), std::string::npos);      // surrogate
   EXPECT_NE(Out(*t, "\xF4\x90\x80\x80").find("not valid UTF-8"), std::string::npos);  // >10FFFF

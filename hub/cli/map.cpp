@@ -263,9 +263,9 @@ void CheckOne(const fs::path& file, const std::string& schema_dir, int* passed, 
       continue;
     }
     if (!ReadAll(out_file, &expected)) {
-      std::printf("FAIL %s: no expected result; add %s (or %s, or %s for a case that must fail)\n",
-                  label.c_str(), json_out.filename().string().c_str(), xml_out.filename().string().c_str(),
-                  err_file.filename().string().c_str());
+      const bool xml_result = mapping::MappingIsOutbound(*m) && mapping::MappingWritesXml(*m);
+      std::printf("FAIL %s: no expected result; add %s (or %s for a case that must fail)\n", label.c_str(),
+                  (xml_result ? xml_out : json_out).filename().string().c_str(), err_file.filename().string().c_str());
       ++*failed;
       continue;
     }

@@ -650,7 +650,9 @@ class Compiler {
       if (name == "type") {
         const std::string t = val.IsScalar() ? val.Scalar() : "";
         if (!out_ || format_ != Format::kJson) {
-          Error(k, sub, "type: sets the JSON type of an outbound field; here the model decides");
+          Error(k, sub, out_ ? "type: sets the JSON type of a field, and XML has only text: leave it out (format "
+                               "the value with a transform, e.g. decimal_to_cents or datetime_format)"
+                             : "type: sets the JSON type of an outbound field; here the model decides");
           ok = false;
         } else if (t == "string") {
           r->leaf = Leaf::kText;
@@ -742,6 +744,11 @@ class Compiler {
           }
           if (Decimal::Parse(w).ok()) {
             t.literal = w;
+          } else if (w.size() > 1 && (w[0] == '-' || w[0] == '+')) {
+            Error(val, sub, "\"" + w + "\" reads as a path named " + w + "; math has no sign before a path: write "
+                                "\"0 - " + w.substr(1) + "\" (or put the minus between two operands)");
+            ok = false;
+            break;
           } else {
             t.selector = CompileSelector(val, sub, &w);
             if (!t.selector) ok = false;
@@ -756,6 +763,7 @@ class Compiler {
       } else if (name == "const") {
         ++sources;
         r->constant = val.IsNull() ? "" : val.Scalar();
+        r->constant_at = {WhereOf(val).line, WhereOf(val).column};
       } else if (name == "index") {
         ++sources;
         if (!out_ && top_level_ && !mapping_->split) {
@@ -763,6 +771,7 @@ class Compiler {
           ok = false;
           continue;
         }
+        r->index_at = {WhereOf(val).line, WhereOf(val).column};
         try {
           r->index_base = val.as<int>();
         } catch (const YAML::Exception&) {
@@ -771,6 +780,7 @@ class Compiler {
         }
       } else if (name == "default") {
         r->default_value = val.Scalar();
+        r->default_at = {WhereOf(val).line, WhereOf(val).column};
       } else if (name == "required") {
         try {
           r->required = val.as<bool>();
@@ -990,16 +1000,16 @@ class Compiler {
           // A const: or default: is known now: one outside the model would fail every event.
           if (m.rule->constant) {
             if (std::string bad = CheckFixedValue(*mapping_, m, *m.rule->constant, true); !bad.empty()) {
-              Error(Where{m.rule->line, 1}, "rules." + name + ".const", bad);
+              Error(Where{m.rule->constant_at.first, m.rule->constant_at.second}, "rules." + name + ".const", bad);
             }
           }
           if (m.rule->default_value) {
             if (std::string bad = CheckFixedValue(*mapping_, m, *m.rule->default_value, false); !bad.empty()) {
-              Error(Where{m.rule->line, 1}, "rules." + name + ".default", bad);
+              Error(Where{m.rule->default_at.first, m.rule->default_at.second}, "rules." + name + ".default", bad);
             }
           }
           if (m.rule->index_base && m.check.minimum && *m.rule->index_base < *m.check.minimum) {
-            Error(Where{m.rule->line, 1}, "rules." + name + ".index",
+            Error(Where{m.rule->index_at.first, m.rule->index_at.second}, "rules." + name + ".index",
                   "the first " + m.key + " would be " + std::to_string(*m.rule->index_base) + ", but it must be at least " +
                       std::to_string(*m.check.minimum));
           }
@@ -1198,7 +1208,10 @@ MappingLoadResult LoadMapping(const std::string& path, const std::string& schema
   if (kTargets.count(target)) {
     Status st = schema.Load((std::filesystem::path(schema_dir) / (target + ".schema.json")).string());
     if (!st.ok()) {
-      out.diagnostics.push_back({path, 0, 0, entity_key, st.message()});
+      out.diagnostics.push_back(
+          {path, 0, 0, entity_key,
+           st.message() + " (the canonical schemas are looked for in a schema/ folder above the mapping; give "
+                          "their folder with --schema-dir DIR, or keep the mapping under mappings/)"});
       return out;
     }
   }

@@ -63,6 +63,8 @@ MappingLoadResult LoadMapping(const std::string& path, const std::string& schema
 
 // True for direction: out (the canonical entity to a destination's JSON or XML).
 bool MappingIsOutbound(const CompiledMapping& mapping);
+// Whether the mapping's output is XML (an outbound format: xml mapping).
+bool MappingWritesXml(const CompiledMapping& mapping);
 
 // "order", "customer" or "stock_level": the entity an inbound mapping makes, or an outbound
 // mapping reads.

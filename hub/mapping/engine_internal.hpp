@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "hub/common/xml_limits.hpp"
@@ -183,6 +184,8 @@ struct Rule {
   std::optional<std::string> constant;
   std::optional<int> index_base;    // index: N
   std::optional<std::string> default_value;
+  // Where const:, default: and index: values are in the file (line, column), for load errors.
+  std::pair<int, int> constant_at{0, 0}, default_at{0, 0}, index_at{0, 0};
   bool required = false;
   std::optional<Selector> when;
   std::optional<std::string> when_equals;

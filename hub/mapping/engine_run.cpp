@@ -431,6 +431,7 @@ class Runner {
       for (const auto& n : found) out->push_back(Node{nullptr, n});
     } else {
       pugi::xpath_node_set set = s.xpath->evaluate_node_set(at.xml);
+      set.sort();  // document order, as XPath 1.0 has it (pugixml leaves a union as evaluated)
       for (const auto& n : set) out->push_back(Node{nullptr, n});
     }
   }
@@ -485,7 +486,9 @@ class Runner {
   bool Holds(const Selector& when, const std::optional<std::string>& equals, const Node& at) const {
     Scalar w = FirstPresent(when, at);
     if (equals) return w.text() == *equals;
-    return Present(w) && w.text() != "false" && w.text() != "0";
+    if (!Present(w) || w.text() == "false") return false;
+    auto d = Decimal::Parse(w.text());  // 0, 0.0, -0: a zero flag reads as no
+    return !(d.ok() && d->IsZero());
   }
 
   // The values a rule yields into "*vals": one, or several for a wildcard into a list of texts;
@@ -514,7 +517,8 @@ class Runner {
           any = true;
         }
       }
-      vals->push_back(any ? Scalar::String(std::move(text)) : Scalar::Null());
+      const bool literals_only = std::none_of(r.concat.begin(), r.concat.end(), [](const Part& p) { return p.selector.has_value(); });
+      vals->push_back(any || literals_only ? Scalar::String(std::move(text)) : Scalar::Null());
     } else if (r.leaf == Leaf::kTextArray) {
       std::vector<Node> nodes;
       for (const Selector& s : r.from) {
@@ -1463,6 +1467,8 @@ Result<std::string> RunOutbound(const CompiledMapping& m, std::string_view paylo
 }  // namespace
 
 bool MappingIsOutbound(const CompiledMapping& m) { return m.outbound; }
+
+bool MappingWritesXml(const CompiledMapping& m) { return m.outbound && m.format == Format::kXml; }
 
 Result<std::vector<std::string>> RunMappingEntities(const CompiledMapping& m, std::string_view payload) {
   if (m.outbound) {

@@ -246,7 +246,7 @@ TEST_F(EngineTest, IndexRulesNumberTheLines) {
   std::string zero = lines;
   zero.replace(zero.find("index: 1"), 8, "index: 0");
   EXPECT_THAT(Errors(std::string(kOrderHead) + zero),
-              ElementsAre("m.yaml:13:1: rules.lines[].line_no.index: the first line_no would be 0, but it must be at "
+              ElementsAre("m.yaml:13:25: rules.lines[].line_no.index: the first line_no would be 0, but it must be at "
                           "least 1"));
 }
 
@@ -261,9 +261,9 @@ TEST_F(EngineTest, FixedValuesAreCheckedWhenTheFileLoads) {
   head += "  totals.tax: { from: $.tax, transform: [decimal], default: \"1,5\" }\n";
   head += "  created_at: { const: \"2025-13-01T00:00:00Z\" }\n";
   EXPECT_THAT(Errors(head),
-              ElementsAre("m.yaml:6:1: rules.channel.const: \"ecom\" is not one of dealer, ecommerce, direct, wecom",
-                          "m.yaml:12:1: rules.totals.tax.default: expected a decimal, got \"1,5\"",
-                          HasSubstr("m.yaml:13:1: rules.created_at.const: ")));
+              ElementsAre("m.yaml:6:21: rules.channel.const: \"ecom\" is not one of dealer, ecommerce, direct, wecom",
+                          "m.yaml:12:61: rules.totals.tax.default: expected a decimal, got \"1,5\"",
+                          HasSubstr("m.yaml:13:24: rules.created_at.const: ")));
 }
 
 // Rules reading from the root find their member through a per-payload index of the root's

@@ -1138,20 +1138,39 @@ std::string internal::CheckFixedValue(const CompiledMapping& m, const PlanNode& 
 
 namespace {
 
-// The first rule, in file order, whose value fails (a transform error, or required: without a
-// value); OK when none does.
-Status FirstRuleError(const CompiledMapping& m, const Runner& runner, const std::vector<Rule>& rules,
-                      const Node& at, std::size_t index, const Where* where) {
+// The plan node a rule writes, under "obj" (objects searched through; lists are not entered:
+// their rules are searched from the list's own node).
+const PlanNode* PlanNodeOf(const PlanNode& obj, const Rule* r) {
+  for (const PlanNode& n : obj.members) {
+    if (n.rule == r) return &n;
+    if (n.kind == PlanNode::Kind::kObject) {
+      if (const PlanNode* found = PlanNodeOf(n, r)) return found;
+    }
+  }
+  return nullptr;
+}
+
+// The first rule, in file order, whose value fails: a transform error, required: without a
+// value, or a value the model refuses (the entity is written in the model's order, so the
+// error it stopped at may come from a later line). OK when none does.
+Status FirstRuleError(const CompiledMapping& m, const Runner& runner, const PlanNode& plan,
+                      const std::vector<Rule>& rules, const Node& at, std::size_t index, const Where* where) {
   std::vector<Scalar> vals;
+  Entity scratch;
+  Emitter checker(m, runner, &scratch);
   for (const Rule& r : rules) {
     if (r.when && !runner.Holds(*r.when, r.when_equals, at)) continue;
     const std::string name = where ? where->Name(r.target) : r.target;
+    const PlanNode* node = PlanNodeOf(plan, &r);
     if (r.each) {
+      if (node == nullptr) continue;
       std::vector<Node> elems;
       runner.Select(*r.each, at, &elems);
       for (std::size_t i = 0; i < elems.size(); ++i) {
         Where here{where, &r.target, i};
-        CHUB_RETURN_IF_ERROR(FirstRuleError(m, runner, r.children, elems[i], i, &here));
+        Runner::Item::Buffers buffers;
+        Runner::Item item(runner, r, elems[i], &buffers);
+        CHUB_RETURN_IF_ERROR(FirstRuleError(m, runner, *node, r.children, elems[i], i, &here));
       }
       continue;
     }
@@ -1163,6 +1182,11 @@ Status FirstRuleError(const CompiledMapping& m, const Runner& runner, const std:
       std::string what = !r.from.empty() ? r.from.front().text : "the rule";
       return Status::Invalid(m.file + ":" + std::to_string(r.line) + ": " + name + ": required, but " +
                              what + " has no value");
+    }
+    if (!vals.empty() && node != nullptr && node->kind == PlanNode::Kind::kLeaf && r.leaf != Leaf::kTextArray) {
+      if (std::string bad = checker.Check(*node, vals.front()); !bad.empty()) {
+        return Status::Invalid(m.file + ":" + std::to_string(r.line) + ": " + name + ": " + bad);
+      }
     }
   }
   return Status::Ok();
@@ -1182,7 +1206,7 @@ Status MapEntity(const CompiledMapping& m, const Runner& runner, const Node& at,
   if (!st.ok()) {
     // The entity is written in the model's key order; an admin reads the file top-down. Of
     // several rules that fail, name the first in the file.
-    Status first = FirstRuleError(m, runner, m.rules, at, index, where);
+    Status first = FirstRuleError(m, runner, m.plan, m.rules, at, index, where);
     return first.ok() ? st : first;
   }
   entity->json.push_back('}');

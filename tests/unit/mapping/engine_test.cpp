@@ -562,6 +562,34 @@ TEST_F(EngineTest, LoadErrorsNameFileLineColumnAndKey) {
               ElementsAre(HasSubstr("m.yaml:5:1: invalid YAML")));
 }
 
+TEST_F(EngineTest, OfSeveralFailingRulesTheFirstInTheFileIsNamed) {
+  // The entity is written in the model's order (status before currency before lines); the
+  // message names the rule an admin meets first reading the file, whatever kind of failure.
+  const std::string yaml = R"(format: json
+target: order
+rules:
+  currency: { from: $.cur }
+  order_no: $.no
+  source.system: { const: acme }
+  status: { from: $.st }
+  channel: { const: ecommerce }
+  totals.total: $.total
+  lines:
+    each: $.items[*]
+    rules:
+      line_no: { index: 1 }
+      quantity: { from: qty, transform: [decimal] }
+      unit_price: { const: "1" }
+      amount: { const: "1" }
+)";
+  EXPECT_THAT(Run(yaml, R"({"cur":"cny","no":"1","st":"PAID","total":"1","items":[{"qty":"x"}]})"),
+              HasSubstr("m.yaml:4: currency: \"cny\" does not match the canonical pattern"));
+  EXPECT_THAT(Run(yaml, R"({"cur":"CNY","no":"1","st":"PAID","total":"1","items":[{"qty":"x"}]})"),
+              HasSubstr("m.yaml:7: status: \"PAID\" is not one of"));
+  EXPECT_THAT(Run(yaml, R"({"cur":"CNY","no":"1","st":"paid","total":"1","items":[{"qty":"1"},{"qty":"x"}]})"),
+              HasSubstr("m.yaml:14: lines[1].quantity: decimal: \"x\" is not a decimal"));
+}
+
 TEST_F(EngineTest, RefusesTwoRulesForOnePlace) {
   // The same key twice in one YAML map (yaml-cpp keeps both), a field inside another's value,
   // the same field inside each:, and the same rules outbound (JSON and XML).

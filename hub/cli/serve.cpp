@@ -72,8 +72,25 @@ std::shared_ptr<const mapping::CompiledMapping> LoadConfigured(
     const config::Config& cfg, const std::string& file, bool outbound, const std::string& who,
     int line, const std::string& key, std::vector<config::Diagnostic>* diags) {
   const auto dir = std::filesystem::path(cfg.mappings_dir);
-  mapping::MappingLoadResult loaded =
-      mapping::LoadMapping((dir / file).string(), (dir / "schema").string());
+  const std::filesystem::path path = dir / file;
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  std::string missing;
+  if (!std::filesystem::exists(status)) {
+    missing = "no such file";
+  } else if (std::filesystem::is_directory(status)) {
+    missing = "it is a folder, not a mapping file";
+  } else if (std::ifstream probe(path); !probe) {
+    missing = "it cannot be read (permissions?)";
+  }
+  if (!missing.empty()) {  // said at the configuration's line, where the admin named the file
+    diags->push_back({cfg.file, line, 0, key,
+                      "mapping file " + file + ": " + missing + " (looked for " +
+                          std::filesystem::absolute(path).lexically_normal().string() +
+                          "; mapping paths are relative to mappings_dir)"});
+    return nullptr;
+  }
+  mapping::MappingLoadResult loaded = mapping::LoadMapping(path.string(), (dir / "schema").string());
   for (const auto& d : loaded.diagnostics) {
     diags->push_back({d.file, d.line, d.column, d.key, d.message + " (mapping of " + who + ")"});
   }

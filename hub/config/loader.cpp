@@ -937,13 +937,25 @@ void Loader::ReadMapping(const Value& v, SourceConfig* source) {
     ReadMapping(item, &tmp);
     if (!tmp.mapping.empty()) files->push_back(tmp.mapping);
   };
+  // An empty list maps nothing: every event would become a dead letter, so it is refused here.
+  auto none_empty = [&](const Value& at, const std::vector<std::string>& files, const std::string& kind) {
+    if (!files.empty() || !at.node.IsSequence() || at.node.size() > 0) return;  // (items say their own problems)
+    Report(at, "no mapping file" + (kind.empty() ? std::string() : " for payload kind " + Quote(kind)) +
+                   "; give one or more, like [shopify/orders_create.to_canon.yaml]");
+  };
   if (v.node.IsSequence()) {
     read_list(v, &source->mapping_by_kind["*"]);
+    none_empty(v, source->mapping_by_kind["*"], "");
     return;
   }
   if (v.node.IsMap()) {
-    for (const NamedValue& entry : detail::MapEntries(v, sink_)) {
+    const std::vector<NamedValue> entries = detail::MapEntries(v, sink_);
+    if (entries.empty()) {
+      Report(v, "no payload kind; map kinds to mapping files, like { orders/create: shopify/orders_create.to_canon.yaml }");
+    }
+    for (const NamedValue& entry : entries) {
       read_list(entry.value, &source->mapping_by_kind[entry.name]);
+      none_empty(entry.value, source->mapping_by_kind[entry.name], entry.name);
     }
     return;
   }

@@ -85,7 +85,9 @@ TEST_F(MappingE2E, ABrokenMappingFileStopsTheHubWithItsPosition) {
   WriteConfig(Config(tmp_.path() + "/maps", "missing.yaml"));
   RunResult missing = RunChannelhub({"check", "--config", config}, tmp_.path());
   EXPECT_EQ(missing.status.code, 2);
-  EXPECT_NE(missing.err.find("missing.yaml: cannot read the mapping file"), std::string::npos) << missing.err;
+  EXPECT_NE(missing.err.find("sources.shop.mapping: mapping file missing.yaml: no such file (looked for " + tmp_.path() +
+                             "/maps/missing.yaml; mapping paths are relative to mappings_dir)"),
+            std::string::npos) << missing.err;
 }
 
 TEST_F(MappingE2E, SapIdocInKingdeeSaleOrderOut) {

@@ -385,6 +385,9 @@ TEST_F(ConfigTest, SourceMappingsByPayloadKind) {
   EXPECT_EQ(s.mapping_by_kind.at("*"), (std::vector<std::string>{"builtin:canonical.order"}));
   text.replace(text.find("builtin:canonical.order"), 23, "builtin:nope");
   EXPECT_THAT(Errors(text), ElementsAre(HasSubstr("unknown built-in mapping \"builtin:nope\"")));
+  // An empty list maps nothing: every event would be a dead letter.
+  text.replace(text.find("builtin:nope"), 12, "[]");
+  EXPECT_THAT(Errors(text), ElementsAre(HasSubstr("sources.webshop.mapping.*: no mapping file for payload kind \"*\"")));
 }
 
 TEST_F(ConfigTest, HttpDestinationsTakeAnOutboundMappingFile) {

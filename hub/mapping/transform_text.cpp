@@ -303,6 +303,33 @@ class Email final : public Transform {
     while (e > b && IsAsciiSpace(raw[e - 1])) --e;
     std::string s = raw.substr(b, e - b);
     if (auto problem = Utf8Problem(s)) return ValueError(raw, *problem);
+    // Typed on a Chinese keyboard: full-width letters, digits, ＠ and ．, and ideographic spaces.
+    if (s.find('\xEF') != std::string::npos || s.find("\xE3\x80\x80") != std::string::npos) {
+      std::string narrow;
+      for (size_t pos = 0; pos < s.size();) {
+        const size_t start = pos;
+        const int32_t cp = DecodeUtf8(s, &pos);
+        if (cp >= 0xFF01 && cp <= 0xFF5E) {
+          narrow += static_cast<char>(cp - 0xFEE0);
+        } else if (cp == 0x3000) {
+          narrow += ' ';
+        } else {
+          narrow.append(s, start, pos - start);
+        }
+      }
+      s = std::move(narrow);
+      while (!s.empty() && IsAsciiSpace(s.back())) s.pop_back();
+      while (!s.empty() && IsAsciiSpace(s.front())) s.erase(0, 1);
+    }
+    // "王芳 <wang.fang@example.cn>", as mail programs and CRM exports write it: the address.
+    if (const size_t open = s.rfind('<'); open != std::string::npos && !s.empty() && s.back() == '>') {
+      s = s.substr(open + 1, s.size() - open - 2);
+    }
+    for (char c : s) {
+      if (std::string_view("<>()[],;:\\\"").find(c) != std::string_view::npos) {
+        return ValueError(raw, std::string("is not an email address: it contains \"") + c + "\"");
+      }
+    }
     size_t at = s.find('@');
     if (at == std::string::npos || s.find('@', at + 1) != std::string::npos) {
       return ValueError(raw, "is not an email address: it must contain exactly one \"@\"");

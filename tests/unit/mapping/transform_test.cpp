@@ -335,6 +335,13 @@ TEST(TransformTest, EmailLowerCasesAndValidates) {
   EXPECT_NE(Out(*t, "a@b..com").find("empty label"), std::string::npos);
   EXPECT_NE(Out(*t, "@b.com").find("nothing before"), std::string::npos);
   EXPECT_NE(Out(*t, "a b@c.com").find("space"), std::string::npos);
+  // Full-width, as typed on a Chinese keyboard; the address out of "name <address>".
+  EXPECT_EQ(Out(*t, "\u3000ｗａｎｇ．ｆａｎｇ＠Ｅｘａｍｐｌｅ．ｃｎ\u3000"), "wang.fang@example.cn");
+  EXPECT_EQ(Out(*t, "王芳 <Wang.Fang@Example.cn>"), "wang.fang@example.cn");
+  EXPECT_EQ(Out(*t, "<a@b.cn>"), "a@b.cn");
+  EXPECT_EQ(Out(*t, "a@b.cn>"), "ERROR: email: \"a@b.cn>\" is not an email address: it contains \">\"");
+  EXPECT_NE(Out(*t, "a,b@c.cn").find("it contains \",\""), std::string::npos);
+  EXPECT_EQ(Out(*t, "用户@例子.中国"), "用户@例子.中国");  // internationalised addresses stay
   EXPECT_EQ(CompileError("email", Named({{"lower_local", "yes"}})),
             "email: argument \"lower_local\" must be true or false, got \"yes\"");
 }

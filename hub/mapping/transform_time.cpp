@@ -133,6 +133,16 @@ class DatetimeParse final : public Transform {
                                        : "is not a count of milliseconds since 1970 in years "
                                          "0..9999");
         }
+        // Seconds given as milliseconds (a 1970 date) or the reverse (a year past 5000): the other
+        // format was meant, and a time off by a factor of 1000 would go downstream unnoticed.
+        constexpr int64_t kSplit = 100000000000;  // 1973-03-03 in ms, the year 5138 in seconds
+        if (!seconds && v > 0 && v < kSplit) {
+          return ValueError(s, "as milliseconds is a time in 1970-1973; it looks like seconds: use format: epoch_s");
+        }
+        if (seconds && v >= kSplit) {
+          return ValueError(s, "as seconds is a time after the year 5000; it looks like milliseconds: use format: "
+                               "epoch_ms");
+        }
         return Scalar::Time(UtcTime(std::chrono::milliseconds(seconds ? v * 1000 : v)));
       }
       case Special::kNone:

@@ -610,6 +610,12 @@ TEST(TransformTest, DatetimeParseEpochAndRfc3339) {
   EXPECT_EQ(Out(*rfc, "2024-01-05 10:00:00"), "2024-01-05T02:00:00Z");
   EXPECT_NE(Out(*s, "12.5").find("is not a count of seconds"), std::string::npos);
   EXPECT_NE(Out(*s, Scalar::Integer(999999999999)).find("years 0..9999"), std::string::npos);
+  // Off by a factor of 1000: the other format was meant.
+  EXPECT_EQ(Out(*ms, Scalar::Integer(1704420000)),
+            "ERROR: datetime_parse: \"1704420000\" as milliseconds is a time in 1970-1973; it looks like seconds: "
+            "use format: epoch_s");
+  EXPECT_NE(Out(*s, "170442000012").find("it looks like milliseconds: use format: epoch_ms"), std::string::npos);
+  EXPECT_EQ(Out(*ms, "0"), "1970-01-01T00:00:00Z");  // the epoch itself is a time like any other
   EXPECT_TRUE(s->input_kinds().Contains(Kind::kInteger));
 }
 

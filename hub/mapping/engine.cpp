@@ -621,7 +621,7 @@ class Compiler {
       Error(v, key, "expected a path or a rule map { from: ..., transform: [...] }");
       return false;
     }
-    static const std::vector<std::string> kKeys = {"from", "concat", "math", "const", "index",
+    static const std::vector<std::string> kKeys = {"from", "concat", "separator", "math", "const", "index",
                                                    "default", "required", "when", "equals",
                                                    "transform", "type"};
     bool ok = true;
@@ -778,6 +778,18 @@ class Compiler {
           Error(val, sub, "expected the number of the first element, e.g. 1");
           ok = false;
         }
+      } else if (name == "separator") {
+        if (!v["concat"]) {
+          Error(k, sub, "separator: goes with concat: (it is put between the parts that have a value)");
+          ok = false;
+          continue;
+        }
+        if (!val.IsScalar()) {
+          Error(val, sub, "expected a text, like \" \" or \", \"");
+          ok = false;
+          continue;
+        }
+        r->separator = val.Scalar();
       } else if (name == "default") {
         r->default_value = val.Scalar();
         r->default_at = {WhereOf(val).line, WhereOf(val).column};

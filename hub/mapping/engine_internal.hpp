@@ -184,6 +184,7 @@ struct Rule {
   std::optional<std::string> constant;
   std::optional<int> index_base;    // index: N
   std::optional<std::string> default_value;
+  std::optional<std::string> separator;  // concat: put between the parts that have a value
   // Where const:, default: and index: values are in the file (line, column), for load errors.
   std::pair<int, int> constant_at{0, 0}, default_at{0, 0}, index_at{0, 0};
   bool required = false;

@@ -506,16 +506,19 @@ class Runner {
     } else if (!r.concat.empty()) {
       std::string text;
       bool any = false;
+      bool first = true;
       for (const Part& p : r.concat) {
-        if (!p.selector) {
-          text += p.literal;
-          continue;
-        }
-        Scalar s = FirstPresent(*p.selector, at);
-        if (Present(s)) {
-          text += s.text();
+        std::string_view piece = p.literal;
+        Scalar s;
+        if (p.selector) {
+          s = FirstPresent(*p.selector, at);
+          if (!Present(s)) continue;  // nothing, not even a separator
+          piece = s.text();
           any = true;
         }
+        if (r.separator && !first) text += *r.separator;
+        text += piece;
+        first = false;
       }
       const bool literals_only = std::none_of(r.concat.begin(), r.concat.end(), [](const Part& p) { return p.selector.has_value(); });
       vals->push_back(any || literals_only ? Scalar::String(std::move(text)) : Scalar::Null());

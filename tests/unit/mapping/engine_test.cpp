@@ -416,6 +416,19 @@ rules:
               HasSubstr("the payload looks like XML, but the mapping reads JSON"));
 }
 
+TEST_F(EngineTest, ConcatSeparatorGoesBetweenPartsThatHaveAValue) {
+  const std::string yaml = std::string(kOrderHead) +
+                           "  ship_to.line: { concat: [$.a1, $.a2, \"(\", $.room, \")\"], separator: \" \" }\n" + kLines;
+  auto line = [&](const std::string& extra) {
+    return Run(yaml, std::string(R"({"no":"1","total":"1",)") + extra + kItem + "}");
+  };
+  EXPECT_THAT(line(R"("a1":"文三路 90 号","a2":"5 楼","room":"501",)"), HasSubstr(R"x("line":"文三路 90 号 5 楼 ( 501 )")x"));
+  EXPECT_THAT(line(R"("a1":"文三路 90 号","a2":null,"room":"",)"), HasSubstr(R"x("line":"文三路 90 号 ( )")x"));
+  EXPECT_THAT(line(""), ::testing::Not(HasSubstr(R"("ship_to")"))) << "no path with a value: no value";
+  EXPECT_THAT(Errors("format: json\ntarget: order\nrules:\n  order_no: { from: $.a, separator: \" \" }\n"),
+              ::testing::Contains(HasSubstr("m.yaml:4:26: rules.order_no.separator: separator: goes with concat:")));
+}
+
 TEST_F(EngineTest, XmlPredicatesCompareTheWholeText) {
   // [CHILD='v'] compares XPath's string-value of CHILD, as pugixml's own XPath does.
   const std::string m = R"(format: xml

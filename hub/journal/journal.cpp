@@ -514,17 +514,21 @@ Result<int64_t> Journal::ReplayDeadLetters(const DeadLetterFilter& filter, const
         }
         detail = "redelivered to " + d.destination;
       } else {
-        // Journaled again under a new id, so that the current mapping runs on it.
+        // Journaled again under a new id, so that the current mapping runs on it: the original
+        // id with "~replay<dead letter id>" (a replay of a replay keeps one suffix, the newest).
         auto copy = db.Cached(
             "INSERT INTO inbox(source, event_id, received_at, content_type, topic, body)"
-            " SELECT source, event_id || '~replay' || ?1, ?2, content_type, topic, body FROM inbox"
+            " SELECT source, CASE WHEN instr(event_id, '~replay') > 0"
+            "   THEN substr(event_id, 1, instr(event_id, '~replay') - 1) ELSE event_id END || '~replay' || ?1,"
+            " ?2, content_type, topic, body FROM inbox"
             " WHERE source=?3 AND event_id=?4");
         if (!copy.ok()) return copy.status();
         CHUB_RETURN_IF_ERROR((*copy)->Bind(1, d.id).Bind(2, NowUnixMillis()).Bind(3, d.source).Bind(4, d.event_id).Run());
         if (db.Changes() == 0) {
           return Status::NotFound("dead letter " + std::to_string(d.id) + ": its inbox row is gone; nothing to replay");
         }
-        detail = "journaled again as " + d.event_id + "~replay" + std::to_string(d.id);
+        detail = "journaled again as " + d.event_id.substr(0, d.event_id.find("~replay")) + "~replay" +
+                 std::to_string(d.id);
       }
       CHUB_RETURN_IF_ERROR(DeleteDeadLetter(db, d.id));
       CHUB_RETURN_IF_ERROR(InsertAudit(db, actor, "dlq.replay", Target(d), detail + "; it failed with: " + d.reason, ring));

@@ -149,6 +149,15 @@ TEST_F(DlqE2E, AMappingFailureIsReplayedThroughTheFixedMappingAndAnotherIsDroppe
   ASSERT_TRUE(WaitFor([&] { return Delivered("PO-2") == 1; }, kDeliveryTimeout));
   // PO-3 fails again, now under the new mapping, and is a dead letter again; the admin drops it.
   ASSERT_TRUE(WaitForDeadLetter("PO-3~replay"));
+  // Replayed again (still failing): one suffix, the newest, not PO-3~replayN~replayM.
+  const std::string first = Dlq({"list"}).out;
+  ASSERT_TRUE(Dlq({"replay", "--source", "orders", "--stage", "mapping"}).status.Succeeded());
+  ASSERT_TRUE(WaitFor([&] {
+    const std::string now = Dlq({"list"}).out;
+    return now.find("\"event_id\":\"PO-3~replay") != std::string::npos && now != first;
+  }, kDeliveryTimeout));
+  EXPECT_EQ(Dlq({"list"}).out.find("~replay", Dlq({"list"}).out.find("~replay") + 1), std::string::npos)
+      << Dlq({"list"}).out;
   RunResult list = Dlq({"list", "--source", "orders"});
   const std::size_t at = list.out.find("{\"id\":");
   ASSERT_NE(at, std::string::npos);

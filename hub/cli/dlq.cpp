@@ -197,6 +197,10 @@ int Trace(const TraceOptions& options) {
     }
   }
   for (const auto& dl : tr.dead_letters) std::printf("  dead letter: %s\n", dl.c_str());
+  for (const auto& id : tr.replays) {
+    std::printf("  replayed as %s (channelhub trace --source %s --event %s)\n", id.c_str(), tr.source.c_str(),
+                id.c_str());
+  }
   return 0;
 }
 

@@ -1135,6 +1135,16 @@ Result<std::optional<TraceRow>> JournalReader::Trace(const std::string& source, 
   }
   (*dead)->Reset();
   if (!step.ok()) return step;
+  // A mapping dead letter replayed is journaled again as "<id>~replay<n>" (see
+  // ReplayDeadLetters): name those, so that the trace of the original leads on.
+  const std::string base = event_id.substr(0, event_id.find("~replay"));
+  auto replays = db_->Cached("SELECT event_id FROM inbox WHERE source=? AND event_id >= ? AND event_id < ? AND "
+                             "event_id <> ? ORDER BY seq");
+  if (!replays.ok()) return replays.status();
+  (*replays)->Bind(1, source).Bind(2, base + "~replay").Bind(3, base + "~replaz").Bind(4, event_id);
+  auto ids = Collect<std::string>(**replays, [](Statement& q, std::string& id) { id = q.Text(0); });
+  if (!ids.ok()) return ids.status();
+  t.replays = std::move(ids).value();
   return std::optional<TraceRow>(std::move(t));
 }
 

@@ -121,6 +121,7 @@ struct TraceRow {
   };
   std::vector<Delivery> deliveries;
   std::vector<std::string> dead_letters;  // "stage[ to destination]: reason"
+  std::vector<std::string> replays;       // event ids its mapping dead letters were replayed as
 };
 
 struct AuditRow {

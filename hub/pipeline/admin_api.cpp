@@ -346,6 +346,10 @@ void AdminApi::Handle(HttpRequest&& req, Reply reply) {
     w.StartArray();
     for (const auto& dl : tr.dead_letters) w.String(dl);
     w.EndArray();
+    w.Key("replays");
+    w.StartArray();
+    for (const auto& id : tr.replays) w.String(id);
+    w.EndArray();
     w.EndObject();
     return reply(HttpResponse::Json(200, sb.GetString()));
   }

@@ -147,6 +147,9 @@ TEST_F(DlqE2E, AMappingFailureIsReplayedThroughTheFixedMappingAndAnotherIsDroppe
   ASSERT_TRUE(replay.status.Succeeded()) << replay.err;
   EXPECT_NE(replay.out.find("replayed 2 dead letters"), std::string::npos) << replay.out;
   ASSERT_TRUE(WaitFor([&] { return Delivered("PO-2") == 1; }, kDeliveryTimeout));
+  // The original's trace leads on to its replay.
+  RunResult traced = RunChannelhub({"trace", "--config", config_, "--source", "orders", "--event", "PO-2"}, tmp_.path());
+  EXPECT_NE(traced.out.find("replayed as PO-2~replay"), std::string::npos) << traced.out << traced.err;
   // PO-3 fails again, now under the new mapping, and is a dead letter again; the admin drops it.
   ASSERT_TRUE(WaitForDeadLetter("PO-3~replay"));
   // Replayed again (still failing): one suffix, the newest, not PO-3~replayN~replayM.

@@ -1067,14 +1067,15 @@ class Emitter {
   Status Unmapped(const Node& at, int* count) {
     if (!m_.keep_unmapped || !at.json || !at.json->IsObject()) return Status::Ok();
     // A name the payload repeats is kept once, the first, as paths read it.
-    std::vector<std::string_view> kept;
-    std::unordered_set<std::string_view> kept_set;  // once there are many
     constexpr std::size_t kLinear = 64;  // names compared one by one up to here, then hashed
+    std::array<std::string_view, kLinear> kept;
+    std::size_t kept_count = 0;
+    std::unordered_set<std::string_view> kept_set;  // once there are many
     auto seen = [&](std::string_view name) {
-      if (kept.size() < kLinear) {
-        if (std::find(kept.begin(), kept.end(), name) != kept.end()) return true;
-        kept.push_back(name);
-        if (kept.size() == kLinear) kept_set.insert(kept.begin(), kept.end());
+      if (kept_count < kLinear) {
+        if (std::find(kept.begin(), kept.begin() + kept_count, name) != kept.begin() + kept_count) return true;
+        kept[kept_count++] = name;
+        if (kept_count == kLinear) kept_set.insert(kept.begin(), kept.end());
         return false;
       }
       return !kept_set.insert(name).second;

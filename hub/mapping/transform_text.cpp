@@ -368,7 +368,8 @@ class Email final : public Transform {
 // A CN-focused normaliser (not libphonenumber): see the phone_e164 entry in TextTransforms().
 class PhoneE164 final : public Transform {
  public:
-  PhoneE164() : Transform("phone_e164", {Kind::kString, Kind::kInteger}, Kind::kString) {}
+  explicit PhoneE164(bool null_on_invalid)
+      : Transform("phone_e164", {Kind::kString, Kind::kInteger}, Kind::kString), null_on_invalid_(null_on_invalid) {}
 
  private:
   static bool IsCnMobile(std::string_view d) {
@@ -383,7 +384,15 @@ class PhoneE164 final : public Transform {
     return d.size() == 10 || d.size() == 11;
   }
 
+  // on_invalid: "null": a number that is not one (a foreign local number, "n/a") leaves the
+  // field without a value instead of failing the event.
   Result<Scalar> ApplyValue(const Scalar& in) const override {
+    Result<Scalar> out = Normalise(in);
+    if (!out.ok() && null_on_invalid_) return Scalar::Null();
+    return out;
+  }
+
+  Result<Scalar> Normalise(const Scalar& in) const {
     const std::string& raw = in.text();
     std::string d;
     bool plus = false;
@@ -435,8 +444,11 @@ class PhoneE164 final : public Transform {
     }
     return ValueError(raw,
                       "is not a valid CN phone number: expected an 11-digit mobile number "
-                      "(1[3-9]...), a landline with its area code (0...), or +<country code>");
+                      "(1[3-9]...), a landline with its area code (0...), or +<country code> "
+                      "(on_invalid: \"null\" leaves such a value out instead)");
   }
+
+  bool null_on_invalid_;
 };
 
 class Hash final : public Transform {
@@ -561,11 +573,16 @@ std::vector<Registration> TextTransforms() {
         "string, integer -> string",
         "a phone number to E.164 (+8613912345678): CN mobiles and landlines, 86/0086 prefixes, "
         "and numbers already written with +",
-        {{"region", false, "CN", "the country assumed for numbers without a prefix; only CN"}}},
+        {{"region", false, "CN", "the country assumed for numbers without a prefix; only CN"},
+         {"on_invalid", false, "error",
+          "error (the event fails), or null: leave the field without a value (a foreign local "
+          "number such as (502) 555-0100)"}}},
        [](const ArgReader& a, const std::string&) -> Result<std::unique_ptr<Transform>> {
          Result<std::string> region = a.OneOf("region", {"CN"});
          if (!region.ok()) return region.status();
-         return Make<PhoneE164>();
+         Result<std::string> invalid = a.OneOf("on_invalid", {"error", "null"});
+         if (!invalid.ok()) return invalid.status();
+         return Make<PhoneE164>(*invalid == "null");
        }});
   r.push_back({{"hash",
                 "any -> string",

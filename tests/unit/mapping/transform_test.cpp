@@ -369,7 +369,8 @@ TEST(TransformTest, PhoneE164RejectsWhatItCannotNormalise) {
   ASSERT_TRUE(t);
   EXPECT_EQ(Out(*t, "12345"),
             "ERROR: phone_e164: \"12345\" is not a valid CN phone number: expected an 11-digit "
-            "mobile number (1[3-9]...), a landline with its area code (0...), or +<country code>");
+            "mobile number (1[3-9]...), a landline with its area code (0...), or +<country code> "
+            "(on_invalid: \"null\" leaves such a value out instead)");
   EXPECT_NE(Out(*t, "1291234567").find("not a valid CN"), std::string::npos);
   EXPECT_NE(Out(*t, "021-612345").find("not a valid CN"), std::string::npos);
   EXPECT_NE(Out(*t, "+86 139 1234").find("not a valid Chinese"), std::string::npos);
@@ -379,6 +380,14 @@ TEST(TransformTest, PhoneE164RejectsWhatItCannotNormalise) {
             "(apply halfwidth first for full-width digits)");
   EXPECT_EQ(CompileError("phone_e164", Named({{"region", "US"}})),
             "phone_e164: argument \"region\" must be one of CN, got \"US\"");
+  // on_invalid: null: what is not a number leaves the field without a value; what is, is written.
+  auto lenient = MustCompile("phone_e164", Named({{"on_invalid", "null"}}));
+  ASSERT_TRUE(lenient);
+  EXPECT_TRUE(lenient->Apply(Scalar::String("(502) 555-0100"))->is_null());
+  EXPECT_TRUE(lenient->Apply(Scalar::String("n/a"))->is_null());
+  EXPECT_EQ(Out(*lenient, "139 1234 5678"), "+8613912345678");
+  EXPECT_EQ(CompileError("phone_e164", Named({{"on_invalid", "skip"}})),
+            "phone_e164: argument \"on_invalid\" must be one of error, null, got \"skip\"");
 }
 
 TEST(TransformTest, HashIsSha256HexWithOptionalSalt) {

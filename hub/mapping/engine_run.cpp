@@ -326,6 +326,8 @@ Scalar ScalarOf(const Value& v) {
     return Scalar::String(std::string(buf, end));
   }
   if (v.IsNull()) return Scalar::Null();
+  // An empty object or list has no value, as null and "" have none: a from: list reads on.
+  if ((v.IsObject() && v.MemberCount() == 0) || (v.IsArray() && v.Empty())) return Scalar::Null();
   std::string text;  // an object or array, as compact JSON with its numbers as written
   if (!AppendValue(&text, v, 1).ok()) return Scalar::String(json::ToCompact(v));
   return Scalar::String(std::move(text));
@@ -957,6 +959,23 @@ class Emitter {
         if (!st.ok()) return Fail(r, where, st.message());
         *wrote = true;
         return Status::Ok();
+      }
+    }
+    if (r.leaf != Leaf::kFree && r.leaf != Leaf::kTextArray && r.transforms.empty() && !r.from.empty()) {
+      // A field of the model given an object or a list would hold it as JSON text: say so.
+      for (const Selector& s : r.from) {
+        if (!s.json || !s.json->single()) break;
+        const Value* v = runner_.FirstJson(s, at);
+        if (!v || v->IsNull() || (v->IsString() && v->GetStringLength() == 0) ||
+            (v->IsObject() && v->MemberCount() == 0) || (v->IsArray() && v->Empty())) {
+          continue;
+        }
+        if (v->IsObject() || v->IsArray()) {
+          return Fail(r, where, s.text + " is " + (v->IsObject() ? "an object" : "a list") +
+                                    ", not a single value; map one of its " +
+                                    (v->IsObject() ? "fields (" + s.text + ".name)" : "elements (" + s.text + "[0])"));
+        }
+        break;
       }
     }
     if (r.index_base && r.transforms.empty() && r.leaf == Leaf::kInteger) {  // line_no: { index: 1 }

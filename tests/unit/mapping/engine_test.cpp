@@ -416,6 +416,20 @@ rules:
               HasSubstr("the payload looks like XML, but the mapping reads JSON"));
 }
 
+TEST_F(EngineTest, ObjectsAndListsAreNotValuesOfTheModelsFields) {
+  const std::string yaml = std::string(kOrderHead) + "  dealer_id: { from: [$.d, $.dealer] }\n" + kLines;
+  auto run = [&](const std::string& extra) {
+    return Run(yaml, std::string(R"({"no":"1","total":"1",)") + extra + kItem + "}");
+  };
+  // An empty object or list has no value: the next path is read.
+  EXPECT_THAT(run(R"("d":{},"dealer":"D-7",)"), HasSubstr(R"("dealer_id":"D-7")"));
+  EXPECT_THAT(run(R"("d":[],"dealer":"D-8",)"), HasSubstr(R"("dealer_id":"D-8")"));
+  // One with something in it is refused, not written as JSON text.
+  EXPECT_THAT(run(R"("d":{"id":"D-9"},)"),
+              HasSubstr("m.yaml:10: dealer_id: $.d is an object, not a single value; map one of its fields ($.d.name)"));
+  EXPECT_THAT(run(R"("d":["D-9"],)"), HasSubstr("$.d is a list, not a single value; map one of its elements ($.d[0])"));
+}
+
 TEST_F(EngineTest, ConcatSeparatorGoesBetweenPartsThatHaveAValue) {
   const std::string yaml = std::string(kOrderHead) +
                            "  ship_to.line: { concat: [$.a1, $.a2, \"(\", $.room, \")\"], separator: \" \" }\n" + kLines;

@@ -27,10 +27,13 @@ inline std::string DeclaredEncoding(std::string_view text) {
   const std::size_t at = decl.find("encoding");
   if (at == std::string_view::npos) return "";
   std::size_t i = at + 8;
-  while (i < decl.size() && (decl[i] == ' ' || decl[i] == '\t' || decl[i] == '\r' || decl[i] == '\n')) ++i;
+  auto spaces = [&] {
+    while (i < decl.size() && (decl[i] == ' ' || decl[i] == '\t' || decl[i] == '\r' || decl[i] == '\n')) ++i;
+  };
+  spaces();
   if (i >= decl.size() || decl[i] != '=') return "";
   ++i;
-  while (i < decl.size() && (decl[i] == ' ' || decl[i] == '\t' || decl[i] == '\r' || decl[i] == '\n')) ++i;
+  spaces();
   if (i >= decl.size() || (decl[i] != '"' && decl[i] != '\'')) return "";
   const char quote = decl[i++];
   const std::size_t close = decl.find(quote, i);

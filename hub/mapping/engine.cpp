@@ -225,7 +225,11 @@ class Compiler {
         return std::nullopt;
       }
       s.json = std::move(p).value();
-      if (out_ && !CheckSourcePath(n, key, *s.json)) return std::nullopt;
+      if (out_) {
+        const rapidjson::Value* field = nullptr;
+        if (!CheckSourcePath(n, key, *s.json, &field)) return std::nullopt;
+        if (field != nullptr) s.source = schema_.Classify(*field);
+      }
       if (top_level_ && !s.json->from_root() && !s.json->head().empty()) {
         mapping_->read_members.insert(s.json->head());
         if (!mapping_->split) mapping_->root_names.MarkRead(mapping_->root_names.Add(s.json->head()));
@@ -387,7 +391,7 @@ class Compiler {
           CompileOutEach(v, rkey, &r);
         } else if (!CompileRule(v, rkey, &r)) {
           continue;
-        } else if (std::string bad = OutboundSampleProblem(v, rkey, r); !bad.empty()) {
+        } else if (std::string bad = OutboundSampleProblem(r); !bad.empty()) {
           Error(k, rkey, bad);
           continue;
         }
@@ -504,7 +508,7 @@ class Compiler {
   // decimal, date-time, integer and boolean fields, so a sample of that form goes through the
   // rule's transforms and its type: (a const: goes as it is). Text fields hold anything and are
   // not sampled. "" when the rule can work.
-  std::string OutboundSampleProblem(const YAML::Node& v, const std::string& key, const Rule& r) {
+  std::string OutboundSampleProblem(const Rule& r) {
     Scalar sample;
     std::string what;
     Leaf source = Leaf::kText;
@@ -512,13 +516,7 @@ class Compiler {
       sample = Scalar::String(*r.constant);
       what = "const: \"" + *r.constant + "\"";
     } else if (r.from.size() == 1 && r.from.front().json && r.concat.empty() && r.math.empty()) {
-      const rapidjson::Value* node = nullptr;
-      const std::size_t before = diags_.size();
-      if (!CheckSourcePath(v, key, *r.from.front().json, &node) || node == nullptr) {
-        diags_.resize(before);  // the path was checked when it compiled
-        return "";
-      }
-      source = schema_.Classify(*node);
+      source = r.from.front().source;
       switch (source) {
         case Leaf::kDecimal: sample = Scalar::String("12.50"); break;
         case Leaf::kTime: sample = Scalar::String("2025-06-18T01:30:00Z"); break;

@@ -158,6 +158,7 @@ struct Selector {
   std::optional<XmlPath> fast_xml;
   std::shared_ptr<pugi::xpath_query> xpath;
   std::string text;
+  Leaf source = Leaf::kText;  // outbound: what the canonical field it reads holds
 };
 
 struct Part {  // of a concat: a literal or a selector

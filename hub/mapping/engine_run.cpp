@@ -952,30 +952,25 @@ class Emitter {
         return Status::Ok();
       }  // no value, or an error: the general path decides and says what is wrong
     }
-    if (r.leaf == Leaf::kFree && r.transforms.empty() && !r.from.empty()) {  // ext.x: an object, a number...
-      bool done = false;
-      Status st = FreeJson(n, at, count, &done);
-      if (done) {
-        if (!st.ok()) return Fail(r, where, st.message());
+    if (r.transforms.empty() && !r.from.empty() && r.leaf != Leaf::kTextArray) {
+      // An object or a list: kept as JSON under ext; refused for a field of the model, which
+      // would otherwise hold it as JSON text.
+      const Selector* by = nullptr;
+      const Value* v = FirstPresentJson(r, at, &by);
+      if (v != nullptr && (v->IsObject() || v->IsArray())) {
+        if (r.leaf != Leaf::kFree) {
+          return Fail(r, where, by->text + " is " + (v->IsObject() ? "an object" : "a list") +
+                                    ", not a single value; map one of its " +
+                                    (v->IsObject() ? "fields (" + by->text + ".name)" : "elements (" + by->text + "[0])"));
+        }
+        const std::size_t mark = out_->size();
+        Key(n, count);
+        if (Status st = AppendValue(out_, *v, 1); !st.ok()) {
+          out_->resize(mark);
+          return Fail(r, where, st.message());
+        }
         *wrote = true;
         return Status::Ok();
-      }
-    }
-    if (r.leaf != Leaf::kFree && r.leaf != Leaf::kTextArray && r.transforms.empty() && !r.from.empty()) {
-      // A field of the model given an object or a list would hold it as JSON text: say so.
-      for (const Selector& s : r.from) {
-        if (!s.json || !s.json->single()) break;
-        const Value* v = runner_.FirstJson(s, at);
-        if (!v || v->IsNull() || (v->IsString() && v->GetStringLength() == 0) ||
-            (v->IsObject() && v->MemberCount() == 0) || (v->IsArray() && v->Empty())) {
-          continue;
-        }
-        if (v->IsObject() || v->IsArray()) {
-          return Fail(r, where, s.text + " is " + (v->IsObject() ? "an object" : "a list") +
-                                    ", not a single value; map one of its " +
-                                    (v->IsObject() ? "fields (" + s.text + ".name)" : "elements (" + s.text + "[0])"));
-        }
-        break;
       }
     }
     if (r.index_base && r.transforms.empty() && r.leaf == Leaf::kInteger) {  // line_no: { index: 1 }
@@ -1017,23 +1012,20 @@ class Emitter {
     return Status::Ok();
   }
 
-  // An ext field whose first value (of single JSON paths) is an object or a list: written as
-  // the payload has it, not as a text holding JSON. "*done" is false when the usual path must run
-  // (text, numbers and booleans, which ext keeps as text; XML; wildcards; no value).
-  Status FreeJson(const PlanNode& n, const Node& at, int count, bool* done) {
-    for (const Selector& s : n.rule->from) {
-      if (!s.json || !s.json->single()) return Status::Ok();
+  // The first value of a rule's paths that has one (not null, "", {} or []), with the path that
+  // found it, when every path is a single JSON path; nullptr otherwise (the general path decides).
+  const Value* FirstPresentJson(const Rule& r, const Node& at, const Selector** by) const {
+    for (const Selector& s : r.from) {
+      if (!s.json || !s.json->single()) return nullptr;
       const Value* v = runner_.FirstJson(s, at);
-      if (!v || v->IsNull() || (v->IsString() && v->GetStringLength() == 0)) continue;
-      if (!v->IsObject() && !v->IsArray()) return Status::Ok();
-      const std::size_t mark = out_->size();
-      Key(n, count);
-      Status st = AppendValue(out_, *v, 1);
-      if (!st.ok()) out_->resize(mark);
-      *done = true;
-      return st;
+      if (!v || v->IsNull() || (v->IsString() && v->GetStringLength() == 0) ||
+          (v->IsObject() && v->MemberCount() == 0) || (v->IsArray() && v->Empty())) {
+        continue;
+      }
+      *by = &s;
+      return v;
     }
-    return Status::Ok();
+    return nullptr;
   }
 
   Status List(const PlanNode& n, const Node& at, const Where* where, int count, bool* wrote) {

@@ -99,6 +99,13 @@ constexpr char kLines[] = R"(  lines:
 )";
 constexpr char kItem[] = R"("items":[{}])";
 
+// An XML order mapping: "order_no_rule" and fixed values for the other required fields.
+std::string XmlOrder(const std::string& order_no_rule) {
+  return "format: xml\ntarget: order\nrules:\n  " + order_no_rule +
+         "\n  source.system: { const: erp }\n  channel: { const: dealer }\n  status: { const: created }\n"
+         "  currency: { const: CNY }\n  totals.total: { const: \"1\" }\n";
+}
+
 TEST_F(EngineTest, MapsScalarsNestedKeysAndLists) {
   const std::string yaml = std::string(kOrderHead) + R"(  buyer.name: { concat: [$.last, $.first] }
   buyer.email: { from: [$.mail, $.contact.mail], transform: [email] }
@@ -400,16 +407,7 @@ TEST_F(EngineTest, XPathsMustSelectNodesAndLiteralsMayLookLikePaths) {
   EXPECT_THAT(Errors("format: xml\ntarget: order\nrules:\n  order_no: { concat: [//A, \"/\", //B] }\n"),
               ElementsAre(HasSubstr("m.yaml:4:29: rules.order_no.concat: \"/\" reads as the whole payload, not as "
                                     "text; write { text: \"/\" }")));
-  const std::string m = R"(format: xml
-target: order
-rules:
-  order_no: { concat: [//BELNR, { text: "/" }, //POSEX, { text: "/2025" }] }
-  source.system: { const: erp }
-  channel: { const: dealer }
-  status: { const: created }
-  currency: { const: CNY }
-  totals.total: { const: "1" }
-)";
+  const std::string m = XmlOrder(R"(order_no: { concat: [//BELNR, { text: "/" }, //POSEX, { text: "/2025" }] })");
   EXPECT_THAT(Run(m, "<D><BELNR>45</BELNR><POSEX>10</POSEX></D>"), HasSubstr(R"("order_no":"45/10/2025")"));
   EXPECT_THAT(Run(m, " {\"a\":1}"), HasSubstr("the payload looks like JSON, but the mapping reads XML"));
   EXPECT_THAT(Run(std::string(kOrderHead) + kLines, "\n<order/>"),
@@ -445,16 +443,7 @@ TEST_F(EngineTest, ConcatSeparatorGoesBetweenPartsThatHaveAValue) {
 
 TEST_F(EngineTest, XmlPredicatesCompareTheWholeText) {
   // [CHILD='v'] compares XPath's string-value of CHILD, as pugixml's own XPath does.
-  const std::string m = R"(format: xml
-target: order
-rules:
-  order_no: { from: "//REF[Q='001']/NO", required: true }
-  source.system: { const: erp }
-  channel: { const: dealer }
-  status: { const: created }
-  currency: { const: CNY }
-  totals.total: { const: "1" }
-)";
+  const std::string m = XmlOrder(R"(order_no: { from: "//REF[Q='001']/NO", required: true })");
   EXPECT_THAT(Run(m, "<D><REF><Q>00<!-- c -->1</Q><NO>A</NO></REF></D>"), HasSubstr(R"("order_no":"A")"));
   EXPECT_THAT(Run(m, "<D><REF><Q>0<b>0</b>1</Q><NO>B</NO></REF></D>"), HasSubstr(R"("order_no":"B")"));
   EXPECT_THAT(Run(m, "<D><REF><Q>002</Q><NO>C</NO></REF><REF><Q><![CDATA[001]]></Q><NO>D</NO></REF></D>"),
